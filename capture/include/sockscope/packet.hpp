@@ -1,0 +1,230 @@
+// A decoded packet: plain structs in host byte order, fixed size, no heap.
+// Produced by decode() (decode.hpp) from captured bytes; consumed by the annotator and the views.
+// Pointers (payload) point into the caller's capture buffer or into the Decoder's reassembly
+// buffer and are valid until the next decode() call.
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace sockscope {
+
+// Seconds and nanoseconds since the epoch, as the capture file gives them.
+struct Timestamp {
+  std::int64_t sec = 0;
+  std::uint32_t nsec = 0;
+  constexpr std::int64_t ns() const { return sec * 1000000000LL + nsec; }
+  constexpr double seconds() const { return static_cast<double>(sec) + nsec * 1e-9; }
+  friend constexpr bool operator==(const Timestamp&, const Timestamp&) = default;
+};
+
+// libpcap link-layer header types (LINKTYPE_* values as stored in files).
+namespace linktype {
+inline constexpr std::uint32_t kNull = 0;        // BSD loopback, host-order AF_ value
+inline constexpr std::uint32_t kEthernet = 1;
+inline constexpr std::uint32_t kRawOld12 = 12;   // DLT_RAW on some BSDs
+inline constexpr std::uint32_t kRawOld14 = 14;   // DLT_RAW on OpenBSD
+inline constexpr std::uint32_t kRaw = 101;
+inline constexpr std::uint32_t kLoop = 108;      // OpenBSD loopback, network-order AF_ value
+inline constexpr std::uint32_t kLinuxSll = 113;
+inline constexpr std::uint32_t kIpv4 = 228;
+inline constexpr std::uint32_t kIpv6 = 229;
+inline constexpr std::uint32_t kLinuxSll2 = 276;
+}  // namespace linktype
+
+enum class Osi : std::uint8_t { Physical = 1, DataLink = 2, Network = 3, Transport = 4, SessionPresentation = 5, Application = 7 };
+
+// How far decoding got, and why it stopped.
+enum class DecodeStatus : std::uint8_t {
+  Ok,         // every header present was decoded
+  Truncated,  // the capture stopped early (snapshot length): bytes missing, nothing contradicts
+  Malformed,  // the bytes are there but fields disagree (bad length, bad version, lying option)
+};
+
+struct DecodeError {
+  DecodeStatus status = DecodeStatus::Ok;
+  const char* layer = nullptr;  // static string: "ethernet", "ipv4", "tcp", ...
+  const char* what = nullptr;   // static string in plain English, e.g. "data offset below 5"
+  std::uint32_t offset = 0;     // byte offset in the frame where the problem is
+};
+
+struct IpAddr {
+  std::uint8_t family = 0;  // 0 none, 4 or 6
+  std::array<std::uint8_t, 16> b{};  // IPv4 uses b[0..3]
+  friend constexpr bool operator==(const IpAddr&, const IpAddr&) = default;
+};
+
+struct MacAddr {
+  std::array<std::uint8_t, 6> b{};
+  friend constexpr bool operator==(const MacAddr&, const MacAddr&) = default;
+};
+
+enum class LinkKind : std::uint8_t { Unknown, Ethernet, Null, Loop, Sll, Sll2, Raw };
+
+struct LinkInfo {
+  LinkKind kind = LinkKind::Unknown;
+  std::uint32_t linktype = 0;
+  std::uint32_t header_len = 0;  // bytes of all layer-2 headers (incl. VLAN tags, PPPoE)
+  bool has_macs = false;         // Ethernet; SLL carries one (source) address
+  MacAddr src_mac, dst_mac;
+  std::uint16_t ethertype = 0;   // the final EtherType / protocol after tags
+  std::uint32_t family = 0;      // Null/Loop: the address family value as read
+  // SLL / SLL2
+  std::uint16_t sll_pkttype = 0;
+  std::uint16_t sll_hatype = 0;
+  std::uint32_t sll_ifindex = 0;  // SLL2 only
+  // 802.1Q / QinQ, outermost first
+  std::uint8_t vlan_count = 0;
+  std::array<std::uint16_t, 2> vlan_tpid{};
+  std::array<std::uint16_t, 2> vlan_id{};
+  std::array<std::uint8_t, 2> vlan_pcp{};
+  // PPPoE session
+  bool pppoe = false;
+  std::uint16_t pppoe_session = 0;
+  std::uint16_t ppp_protocol = 0;
+};
+
+struct ArpInfo {
+  std::uint16_t htype = 0, ptype = 0, op = 0;  // op 1 request, 2 reply
+  std::uint8_t hlen = 0, plen = 0;
+  MacAddr sender_mac, target_mac;
+  IpAddr sender_ip, target_ip;
+};
+
+struct Ipv4Info {
+  std::uint8_t ihl = 0;  // header length in bytes
+  std::uint8_t tos = 0;
+  std::uint16_t total_len = 0;
+  std::uint16_t id = 0;
+  bool df = false, mf = false;
+  std::uint16_t frag_offset = 0;  // in bytes
+  std::uint8_t ttl = 0;
+  std::uint8_t proto = 0;
+  std::uint16_t checksum = 0;
+  bool checksum_ok = true;   // checked when the whole header was captured
+  std::uint8_t options_len = 0;
+};
+
+struct Ipv6Info {
+  std::uint8_t traffic_class = 0;
+  std::uint32_t flow_label = 0;
+  std::uint16_t payload_len = 0;
+  std::uint8_t next_header = 0;  // first next-header value
+  std::uint8_t hop_limit = 0;
+  std::uint8_t ext_count = 0;    // extension headers walked
+  std::array<std::uint8_t, 8> ext_types{};
+  std::uint16_t ext_len = 0;     // total bytes of extension headers
+  bool has_fragment = false;
+  std::uint32_t frag_id = 0;
+  std::uint16_t frag_offset = 0;  // bytes
+  bool frag_more = false;
+};
+
+// Network layer summary common to IPv4 and IPv6.
+struct IpInfo {
+  std::uint8_t version = 0;  // 0 none, 4, 6
+  IpAddr src, dst;
+  std::uint8_t proto = 0;            // transport protocol (after IPv6 extension headers)
+  std::uint32_t header_offset = 0;   // offset of the IP header in the frame
+  std::uint32_t header_len = 0;      // IPv4 ihl, or 40 + extension headers
+  std::uint32_t payload_len = 0;     // transport bytes according to the IP length fields
+  bool is_fragment = false;          // this frame is one fragment of a larger datagram
+  bool reassembled = false;          // this frame completed a datagram; transport fields below
+                                     // describe the whole reassembled datagram
+  std::uint32_t frag_key = 0;        // IPv4 id or IPv6 fragment id
+  std::uint16_t frag_count = 0;      // with reassembled: how many fragments made it
+  Ipv4Info v4;
+  Ipv6Info v6;
+};
+
+namespace tcpflag {
+inline constexpr std::uint16_t kFin = 0x001;
+inline constexpr std::uint16_t kSyn = 0x002;
+inline constexpr std::uint16_t kRst = 0x004;
+inline constexpr std::uint16_t kPsh = 0x008;
+inline constexpr std::uint16_t kAck = 0x010;
+inline constexpr std::uint16_t kUrg = 0x020;
+inline constexpr std::uint16_t kEce = 0x040;
+inline constexpr std::uint16_t kCwr = 0x080;
+inline constexpr std::uint16_t kAe = 0x100;  // formerly NS (RFC 3540), now AccECN
+}  // namespace tcpflag
+
+struct SackBlock {
+  std::uint32_t left = 0, right = 0;
+};
+
+struct TcpInfo {
+  std::uint16_t sport = 0, dport = 0;
+  std::uint32_t seq = 0, ack = 0;
+  std::uint8_t header_len = 0;  // data offset * 4
+  std::uint16_t flags = 0;      // tcpflag bits
+  std::uint16_t window = 0;     // raw, unscaled
+  std::uint16_t checksum = 0;
+  std::uint16_t urgent = 0;
+  // Options (RFC 9293 3.2, RFC 7323, RFC 2018)
+  bool has_mss = false;
+  std::uint16_t mss = 0;
+  bool has_wscale = false;
+  std::uint8_t wscale = 0;
+  bool sack_permitted = false;
+  std::uint8_t sack_count = 0;
+  std::array<SackBlock, 4> sack{};
+  bool has_timestamps = false;
+  std::uint32_t ts_val = 0, ts_ecr = 0;
+  std::uint8_t nop_count = 0;
+  std::uint8_t unknown_options = 0;
+  bool has(std::uint16_t f) const { return (flags & f) != 0; }
+};
+
+struct UdpInfo {
+  std::uint16_t sport = 0, dport = 0;
+  std::uint16_t length = 0;
+  std::uint16_t checksum = 0;
+};
+
+struct IcmpInfo {
+  bool v6 = false;
+  std::uint8_t type = 0, code = 0;
+  std::uint16_t checksum = 0;
+  std::uint16_t id = 0, seq = 0;   // echo
+  bool unreachable = false;        // destination unreachable (ICMP 3 / ICMPv6 1)
+  bool port_unreachable = false;   // code 3 (v4) / code 4 (v6)
+  std::uint16_t next_hop_mtu = 0;  // ICMP 3/4 "fragmentation needed"
+  // The quoted datagram (an error message carries the IP header and 8+ bytes of what it answers).
+  bool has_quote = false;
+  IpAddr quoted_src, quoted_dst;
+  std::uint8_t quoted_proto = 0;
+  std::uint16_t quoted_ip_id = 0;
+  std::uint16_t quoted_sport = 0, quoted_dport = 0;
+  bool quoted_ports = false;
+};
+
+enum class Transport : std::uint8_t { None, Tcp, Udp, Icmp, Arp, Other };
+
+struct Packet {
+  std::uint64_t frame = 0;  // 1-based position in the capture
+  Timestamp ts;
+  std::uint32_t caplen = 0;  // bytes captured
+  std::uint32_t wirelen = 0; // bytes on the wire
+  LinkInfo link;
+  IpInfo ip;
+  Transport transport = Transport::None;
+  ArpInfo arp;
+  TcpInfo tcp;
+  UdpInfo udp;
+  IcmpInfo icmp;
+  std::uint32_t transport_offset = 0;  // offset of the transport header in the frame (0 if none)
+  std::uint32_t transport_header_len = 0;
+  // Application payload: the bytes after the transport header that were captured.
+  const std::uint8_t* payload = nullptr;
+  std::uint32_t payload_captured = 0;
+  // Payload length according to the headers (IP total length minus headers), whether captured or not.
+  std::uint32_t payload_len = 0;
+  std::uint32_t payload_offset = 0;    // offset in the frame (not meaningful when reassembled)
+  bool transport_checksum_checked = false;
+  bool transport_checksum_ok = true;
+  DecodeError error;                   // status Ok unless decoding stopped early
+  bool ok() const { return error.status == DecodeStatus::Ok; }
+};
+
+}  // namespace sockscope
