@@ -1,0 +1,833 @@
+// The annotator: per-conversation state machines over decoded packets (see annotate.hpp).
+//
+// TCP analysis follows Wireshark's tcp.analysis.* definitions (packet-tcp.c,
+// tcp_analyze_sequence_number) so that our words agree with tshark's flags; the endpoint states follow
+// RFC 9293 section 3.3.2 as far as the wire shows them; the summary follows Zeek's conn.log
+// (history letters and conn_state).
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+
+#include "sockscope/annotate.hpp"
+#include "sockscope/seqnum.hpp"
+
+namespace sockscope {
+
+namespace {
+
+constexpr int kClient = 0;
+constexpr int kServer = 1;
+
+// Wireshark's default out-of-order threshold when no RTT is known (tcp_analyze_seq's ooo_thres).
+constexpr std::int64_t kOutOfOrderThresholdNs = 3'000'000;
+// Wireshark calls a retransmission "fast" when it follows the second dup ACK within 20 ms.
+constexpr std::int64_t kFastRetransmitWindowNs = 20'000'000;
+
+struct FlowKey {
+  IpAddr a, b;  // a <= b (normalised so both directions find the same conversation)
+  std::uint16_t pa = 0, pb = 0;
+  std::uint8_t proto = 0;
+  friend bool operator==(const FlowKey&, const FlowKey&) = default;
+};
+
+struct FlowKeyHash {
+  std::size_t operator()(const FlowKey& k) const noexcept {
+    // FNV-1a over the fields that matter.
+    std::uint64_t h = 1469598103934665603ULL;
+    auto mix = [&h](const std::uint8_t* p, std::size_t n) {
+      for (std::size_t i = 0; i < n; ++i) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+      }
+    };
+    std::size_t n = k.a.family == 6 ? 16 : 4;
+    mix(k.a.b.data(), n);
+    mix(k.b.b.data(), n);
+    std::uint8_t rest[5] = {static_cast<std::uint8_t>(k.pa >> 8), static_cast<std::uint8_t>(k.pa),
+                            static_cast<std::uint8_t>(k.pb >> 8), static_cast<std::uint8_t>(k.pb),
+                            k.proto};
+    mix(rest, sizeof rest);
+    return static_cast<std::size_t>(h);
+  }
+};
+
+bool endpoint_less(const IpAddr& ia, std::uint16_t pa, const IpAddr& ib, std::uint16_t pb) {
+  if (ia.family != ib.family) return ia.family < ib.family;
+  int c = std::memcmp(ia.b.data(), ib.b.data(), ia.b.size());
+  if (c != 0) return c < 0;
+  return pa < pb;
+}
+
+FlowKey make_key(const IpAddr& src, std::uint16_t sport, const IpAddr& dst, std::uint16_t dport,
+                 std::uint8_t proto) {
+  FlowKey k;
+  k.proto = proto;
+  if (endpoint_less(src, sport, dst, dport)) {
+    k.a = src, k.pa = sport, k.b = dst, k.pb = dport;
+  } else {
+    k.a = dst, k.pa = dport, k.b = src, k.pb = sport;
+  }
+  return k;
+}
+
+// A segment a side sent, remembered to name the frames an ACK covers and the original of a
+// retransmission. A small ring: old entries are overwritten.
+struct SentSeg {
+  SeqNum seq, end;  // sequence space [seq, end) incl. SYN/FIN
+  std::uint64_t frame = 0;
+  std::int64_t ts = 0;
+  std::uint32_t payload = 0;
+};
+constexpr std::size_t kSegRing = 12;
+
+struct IpIdFrame {
+  std::uint16_t ip_id = 0;
+  std::uint64_t frame = 0;
+};
+constexpr std::size_t kIpIdRing = 4;
+
+struct Side {
+  // Sequence space
+  bool isn_known = false;  // saw this side's SYN
+  bool base_set = false;   // a base for relative numbers exists (ISN, or inferred mid-stream)
+  SeqNum base;             // the ISN (relative 0)
+  bool next_known = false;
+  SeqNum next;             // highest seq + len seen from this side (Wireshark's nextseq)
+  std::int64_t next_ts = 0;
+  // What this side has acknowledged
+  bool ack_known = false;
+  SeqNum last_ack;
+  std::uint64_t last_ack_frame = 0;  // frame of the last ACK that was not a duplicate
+  std::int64_t last_ack_ts = 0;      // time of the last ACK of any kind
+  std::uint32_t dup_acks = 0;
+  std::uint32_t last_win_raw = 0;
+  bool win_known = false;
+  // Window scale (RFC 7323 2.2): used only when both SYNs carried the option.
+  bool wscale_offered = false;
+  std::uint8_t wscale = 0;
+  // FIN
+  bool fin_sent = false;
+  SeqNum fin_seq;
+  std::uint64_t fin_frame = 0;
+  bool fin_acked = false;
+  bool last_was_keepalive = false;
+  bool sent_rst = false;
+  bool sent_syn = false, sent_synack = false;
+  TcpState state = TcpState::Unknown;
+  std::uint64_t last_frame = 0;
+  // Rings
+  std::array<SentSeg, kSegRing> segs{};
+  std::uint8_t seg_head = 0, seg_count = 0;
+  std::array<IpIdFrame, kIpIdRing> ipids{};
+  std::uint8_t ipid_head = 0;
+  // History bookkeeping (Zeek): letters seen once, and the last seq for f/h/r/s.
+  std::uint32_t once_mask = 0;
+  std::uint32_t seq_letter_mask = 0;
+  std::array<std::uint32_t, 4> letter_seq{};  // f h r s
+  std::array<std::uint32_t, 4> letter_count{};  // c g t w
+};
+
+struct Conv {
+  std::uint32_t id = 0;
+  FlowKey key;
+  ConnSummary sum;
+  std::array<Side, 2> side;
+  bool in_use = false;
+  bool closed = false;  // both FINs acknowledged, or a RST
+  std::int64_t last_ts = 0;
+  std::uint8_t history_len = 0;
+  // TCP progress
+  bool syn_seen = false, synack_seen = false, handshake_done = false;
+  bool fin_any = false;
+  int first_fin_side = -1;
+  bool td2_done = false, td3_done = false, td4_done = false;
+  bool simultaneous = false;
+  bool three_segment = false;
+  bool rst_seen = false, refused = false;
+  std::uint64_t rst_frame = 0;
+  std::array<std::uint64_t, 4> td_frames{};  // frames of teardown 1..4 (0 = not seen)
+  std::int64_t rtt_ns = 0;                    // SYN to SYN-ACK, when seen
+  std::int64_t syn_ts = 0;
+};
+
+std::uint32_t rel(SeqNum v, SeqNum base) { return v.v - base.v; }
+
+}  // namespace
+
+struct Annotator::Impl {
+  AnnotatorLimits limits;
+  std::unordered_map<FlowKey, std::uint32_t, FlowKeyHash> index;  // key -> slot
+  std::vector<Conv> slots;
+  std::vector<std::uint32_t> free_slots;
+  std::vector<ConnSummary> finished;
+  std::uint32_t next_id = 1;
+  std::int64_t last_sweep_ts = 0;
+  std::uint64_t packets_since_sweep = 0;
+
+  explicit Impl(AnnotatorLimits l) : limits(l) {
+    index.reserve(1024);
+    slots.reserve(256);
+  }
+
+  // ---- conversation table -------------------------------------------------------------------
+
+  Conv& new_conv(const FlowKey& key, Proto proto, const Endpoint& client, const Endpoint& server,
+                 const Packet& p) {
+    if (index.size() >= limits.max_conversations) evict_oldest();
+    std::uint32_t slot;
+    if (!free_slots.empty()) {
+      slot = free_slots.back();
+      free_slots.pop_back();
+      slots[slot] = Conv{};
+    } else {
+      slot = static_cast<std::uint32_t>(slots.size());
+      slots.emplace_back();
+    }
+    Conv& c = slots[slot];
+    c.in_use = true;
+    c.id = next_id++;
+    c.key = key;
+    c.sum.conn = c.id;
+    c.sum.proto = proto;
+    c.sum.client = client;
+    c.sum.server = server;
+    c.sum.first_frame = p.frame;
+    c.sum.first_ts = p.ts;
+    index.emplace(key, slot);
+    return c;
+  }
+
+  void release(std::uint32_t slot) {
+    Conv& c = slots[slot];
+    finalize_summary(c);
+    finished.push_back(c.sum);
+    index.erase(c.key);
+    c.in_use = false;
+    free_slots.push_back(slot);
+  }
+
+  void evict_oldest() {
+    std::uint32_t best = 0;
+    std::int64_t best_ts = 0;
+    bool found = false;
+    for (const auto& [k, slot] : index) {
+      const Conv& c = slots[slot];
+      if (!found || c.last_ts < best_ts) best = slot, best_ts = c.last_ts, found = true;
+    }
+    if (found) release(best);
+  }
+
+  // Releases conversations that ended (closed and quiet) or went idle, judged by capture time.
+  void sweep(std::int64_t now) {
+    std::vector<std::uint32_t> victims;  // rare path (once per capture second)
+    for (const auto& [k, slot] : index) {
+      const Conv& c = slots[slot];
+      std::int64_t quiet = now - c.last_ts;
+      std::int64_t idle = c.sum.proto == Proto::Udp ? limits.udp_idle_timeout_ns : limits.idle_timeout_ns;
+      if ((c.closed && quiet > limits.closed_linger_ns) || quiet > idle) victims.push_back(slot);
+    }
+    std::sort(victims.begin(), victims.end(),
+              [this](std::uint32_t a, std::uint32_t b) { return slots[a].id < slots[b].id; });
+    for (auto s : victims) release(s);
+  }
+
+  void maybe_sweep(std::int64_t now) {
+    ++packets_since_sweep;
+    if (now - last_sweep_ts >= 1'000'000'000LL || packets_since_sweep >= 65536) {
+      if (last_sweep_ts != 0) sweep(now);
+      last_sweep_ts = now;
+      packets_since_sweep = 0;
+    }
+  }
+
+  // ---- history (Zeek conn.log) --------------------------------------------------------------
+
+  void add_letter(Conv& c, int side, char lower) {
+    if (c.history_len + 1u >= c.sum.history.size()) return;
+    char ch = side == kClient ? static_cast<char>(lower - 'a' + 'A') : lower;
+    c.sum.history[c.history_len++] = ch;
+    c.sum.history[c.history_len] = '\0';
+  }
+  // a, d, i, q: at most once per direction.
+  void letter_once(Conv& c, int side, char l) {
+    std::uint32_t bit = 1u << (l - 'a');
+    if (c.side[side].once_mask & bit) return;
+    c.side[side].once_mask |= bit;
+    add_letter(c, side, l);
+  }
+  // f, h, r, s: again only with a new sequence number.
+  void letter_seq(Conv& c, int side, char l, std::uint32_t seq) {
+    int i = l == 'f' ? 0 : l == 'h' ? 1 : l == 'r' ? 2 : 3;
+    Side& s = c.side[side];
+    if ((s.seq_letter_mask & (1u << i)) && s.letter_seq[i] == seq) return;
+    s.seq_letter_mask |= 1u << i;
+    s.letter_seq[i] = seq;
+    add_letter(c, side, l);
+  }
+  // c, g, t, w: first time, then at 10, 100, 1000 ... (log scale).
+  void letter_count(Conv& c, int side, char l) {
+    int i = l == 'c' ? 0 : l == 'g' ? 1 : l == 't' ? 2 : 3;
+    std::uint32_t n = ++c.side[side].letter_count[i];
+    if (n == 1 || n == 10 || n == 100 || n == 1000 || n == 10000) add_letter(c, side, l);
+  }
+
+  // ---- summaries ----------------------------------------------------------------------------
+
+  static void add_close_frame(ConnSummary& s, std::uint64_t f) {
+    if (f == 0) return;
+    for (std::uint8_t i = 0; i < s.close_frame_count; ++i)
+      if (s.close_frames[i] == f) return;
+    if (s.close_frame_count < s.close_frames.size()) s.close_frames[s.close_frame_count++] = f;
+  }
+
+  void finalize_summary(Conv& c) {
+    ConnSummary& s = c.sum;
+    s.client_state = c.side[kClient].state;
+    s.server_state = c.side[kServer].state;
+    if (s.proto == Proto::Udp) {
+      s.conn_state = s.datagrams_s2c > 0 ? ConnState::SF : ConnState::S0;
+      if (s.datagrams_c2s == 0) s.conn_state = ConnState::SHR;
+      return;
+    }
+    if (s.proto != Proto::Tcp) return;
+    s.handshake_complete = c.handshake_done;
+    // close kind and frames
+    s.close_frame_count = 0;
+    if (c.refused) {
+      s.close = CloseKind::Refused;
+      add_close_frame(s, c.rst_frame);
+    } else if (c.rst_seen) {
+      s.close = CloseKind::Rst;
+      add_close_frame(s, c.rst_frame);
+    } else if (c.fin_any) {
+      bool both = c.side[kClient].fin_sent && c.side[kServer].fin_sent;
+      if (!both) s.close = CloseKind::HalfClosed;
+      else if (c.simultaneous) s.close = CloseKind::Simultaneous;
+      else if (c.three_segment) s.close = CloseKind::Fin3;
+      else s.close = CloseKind::Fin4;
+      for (auto f : c.td_frames) add_close_frame(s, f);
+    } else {
+      s.close = CloseKind::Open;
+    }
+    // conn_state (Zeek)
+    const Side& o = c.side[kClient];
+    const Side& r = c.side[kServer];
+    if (!c.syn_seen) {
+      if (c.synack_seen && r.sent_rst) s.conn_state = ConnState::RSTRH;
+      else if (c.synack_seen && r.fin_sent) s.conn_state = ConnState::SHR;
+      else s.conn_state = ConnState::OTH;
+    } else if (!c.synack_seen) {
+      if (r.sent_rst) s.conn_state = ConnState::REJ;
+      else if (o.sent_rst) s.conn_state = ConnState::RSTOS0;
+      else if (o.fin_sent) s.conn_state = ConnState::SH;
+      else s.conn_state = ConnState::S0;
+    } else {
+      if (o.sent_rst) s.conn_state = ConnState::RSTO;
+      else if (r.sent_rst) s.conn_state = ConnState::RSTR;
+      else if (o.fin_sent && r.fin_sent) s.conn_state = ConnState::SF;
+      else if (o.fin_sent) s.conn_state = ConnState::S2;
+      else if (r.fin_sent) s.conn_state = ConnState::S3;
+      else s.conn_state = ConnState::S1;
+    }
+  }
+
+  // ---- per packet ---------------------------------------------------------------------------
+
+  Annotation annotate(const Packet& p) {
+    Annotation a;
+    std::int64_t now = p.ts.ns();
+    maybe_sweep(now);
+
+    if (p.error.status != DecodeStatus::Ok) a.events.add(Event::Malformed);
+    if (p.ip.version == 4 && !p.ip.v4.checksum_ok) a.events.add(Event::ChecksumBad);  // IPv4 header
+    if (p.ip.is_fragment) a.events.add(Event::IpFragment);
+    if (p.ip.reassembled) {
+      a.events.add(Event::Reassembled);
+      a.fragment_count = p.ip.frag_count;
+    }
+    // A fragment that does not complete its datagram carries no usable transport header.
+    bool whole = !p.ip.is_fragment || p.ip.reassembled;
+    if (p.transport == Transport::Arp) a.proto = Proto::Arp;
+
+    if (p.error.status == DecodeStatus::Ok && whole) {
+      if (p.transport == Transport::Tcp) {
+        tcp(p, a, now);
+      } else if (p.transport == Transport::Udp) {
+        udp(p, a, now);
+      } else if (p.transport == Transport::Icmp) {
+        icmp(p, a);
+      }
+    } else if (p.transport == Transport::Tcp || p.ip.proto == 6) {
+      a.proto = Proto::Tcp;
+    } else if (p.transport == Transport::Udp || p.ip.proto == 17) {
+      a.proto = Proto::Udp;
+    } else if (p.transport == Transport::Icmp || p.ip.proto == 1 || p.ip.proto == 58) {
+      a.proto = Proto::Icmp;
+    }
+    return a;
+  }
+
+  void note_checksum(const Packet& p, Annotation& a, Conv& c, int side) {
+    if (p.transport_checksum_checked && !p.transport_checksum_ok) {
+      a.events.add(Event::ChecksumBad);
+      // Outgoing packets on Linux cooked captures: the NIC fills the checksum in after the capture.
+      a.checksum_offload_likely = (p.link.kind == LinkKind::Sll || p.link.kind == LinkKind::Sll2) &&
+                                  p.link.sll_pkttype == 4;
+      letter_count(c, side, 'c');
+    }
+  }
+
+  void remember_ipid(Side& s, const Packet& p) {
+    if (p.ip.version != 4) return;
+    s.ipids[s.ipid_head] = {p.ip.v4.id, p.frame};
+    s.ipid_head = static_cast<std::uint8_t>((s.ipid_head + 1) % kIpIdRing);
+  }
+
+  // ---- UDP (RFC 768): no connection; a conversation is the pair of endpoints ------------------
+
+  void udp(const Packet& p, Annotation& a, std::int64_t now) {
+    a.proto = Proto::Udp;
+    FlowKey key = make_key(p.ip.src, p.udp.sport, p.ip.dst, p.udp.dport, 17);
+    auto it = index.find(key);
+    Conv* c;
+    if (it == index.end()) {
+      c = &new_conv(key, Proto::Udp, Endpoint{p.ip.src, p.udp.sport}, Endpoint{p.ip.dst, p.udp.dport}, p);
+    } else {
+      c = &slots[it->second];
+    }
+    int side = (c->sum.client.ip == p.ip.src && c->sum.client.port == p.udp.sport) ? kClient : kServer;
+    a.conn = c->id;
+    a.dir = side == kClient ? Direction::C2S : Direction::S2C;
+    a.events.add(Event::Datagram);
+    a.datagram_index = side == kClient ? ++c->sum.datagrams_c2s : ++c->sum.datagrams_s2c;
+    (side == kClient ? c->sum.bytes_c2s : c->sum.bytes_s2c) += p.payload_len;
+    c->sum.packets++;
+    c->sum.last_frame = p.frame;
+    c->sum.last_ts = p.ts;
+    c->last_ts = now;
+    letter_once(*c, side, 'd');
+    note_checksum(p, a, *c, side);
+    remember_ipid(c->side[side], p);
+    c->side[side].last_frame = p.frame;
+  }
+
+  // ---- ICMP: tie an unreachable to the datagram it quotes ------------------------------------
+
+  void icmp(const Packet& p, Annotation& a) {
+    a.proto = Proto::Icmp;
+    if (!p.icmp.unreachable) return;
+    a.events.add(Event::IcmpUnreachable);
+    if (!p.icmp.has_quote || !p.icmp.quoted_ports) return;
+    std::uint8_t proto = p.icmp.quoted_proto;
+    if (proto != 6 && proto != 17) return;
+    FlowKey key = make_key(p.icmp.quoted_src, p.icmp.quoted_sport, p.icmp.quoted_dst, p.icmp.quoted_dport, proto);
+    auto it = index.find(key);
+    if (it == index.end()) return;
+    const Conv& c = slots[it->second];
+    int side = (c.sum.client.ip == p.icmp.quoted_src && c.sum.client.port == p.icmp.quoted_sport) ? kClient : kServer;
+    const Side& s = c.side[side];
+    a.quotes_conn = c.id;
+    a.quotes_frame = s.last_frame;
+    if (p.icmp.quoted_src.family == 4) {
+      for (const auto& e : s.ipids)
+        if (e.frame != 0 && e.ip_id == p.icmp.quoted_ip_id) a.quotes_frame = e.frame;
+    }
+  }
+
+  // ---- TCP ----------------------------------------------------------------------------------
+
+  static void push_seg(Side& s, SeqNum seq, SeqNum end, std::uint64_t frame, std::int64_t ts, std::uint32_t payload) {
+    s.segs[s.seg_head] = SentSeg{seq, end, frame, ts, payload};
+    s.seg_head = static_cast<std::uint8_t>((s.seg_head + 1) % kSegRing);
+    if (s.seg_count < kSegRing) ++s.seg_count;
+  }
+
+  // The earliest remembered segment that carried sequence number `seq`.
+  static const SentSeg* find_seg(const Side& s, SeqNum seq) {
+    const SentSeg* best = nullptr;
+    for (std::uint8_t i = 0; i < s.seg_count; ++i) {
+      const SentSeg& g = s.segs[i];
+      if (g.frame == 0) continue;
+      if (g.seq <= seq && seq < g.end && (!best || g.frame < best->frame)) best = &g;
+    }
+    return best;
+  }
+
+  std::uint32_t scaled_window(const Conv& c, int side, std::uint16_t raw, bool syn) const {
+    const Side& s = c.side[side];
+    const Side& o = c.side[1 - side];
+    // RFC 7323 2.2: the window field of a SYN is never scaled; the scale applies only when both sent it.
+    if (!syn && s.wscale_offered && o.wscale_offered) return std::uint32_t{raw} << std::min<std::uint8_t>(s.wscale, 14);
+    return raw;
+  }
+
+  Conv& tcp_conv(const Packet& p, Annotation& a) {
+    const TcpInfo& t = p.tcp;
+    FlowKey key = make_key(p.ip.src, t.sport, p.ip.dst, t.dport, 6);
+    auto it = index.find(key);
+    bool syn_only = t.has(tcpflag::kSyn) && !t.has(tcpflag::kAck);
+    if (it != index.end()) {
+      Conv& c = slots[it->second];
+      // A new SYN with another ISN on a known 4-tuple: the old connection is over, the ports are reused.
+      const Side& cs = c.side[kClient];
+      bool new_isn = !cs.isn_known || cs.base.v != t.seq;
+      bool midstream = !cs.isn_known && !c.side[kServer].isn_known;
+      if (syn_only && new_isn && (c.closed || c.fin_any || c.rst_seen || c.handshake_done || midstream)) {
+        release(it->second);
+        a.events.add(Event::PortReuse);
+      } else {
+        return c;
+      }
+    }
+    Endpoint src{p.ip.src, t.sport}, dst{p.ip.dst, t.dport};
+    Endpoint client = src, server = dst;
+    if (t.has(tcpflag::kSyn) && t.has(tcpflag::kAck)) {
+      client = dst, server = src;  // we missed the SYN: the SYN-ACK comes from the server
+    } else if (!t.has(tcpflag::kSyn)) {
+      // Mid-stream: guess the server is the side on a well-known (lower) port.
+      if (t.sport < 1024 && t.dport >= 1024) client = dst, server = src;
+    }
+    return new_conv(key, Proto::Tcp, client, server, p);
+  }
+
+  void tcp(const Packet& p, Annotation& a, std::int64_t now) {
+    a.proto = Proto::Tcp;
+    const TcpInfo& t = p.tcp;
+    Conv& c = tcp_conv(p, a);
+    const int si = (c.sum.client.ip == p.ip.src && c.sum.client.port == t.sport) ? kClient : kServer;
+    const int ri = 1 - si;
+    Side& s = c.side[si];
+    Side& r = c.side[ri];
+    a.conn = c.id;
+    a.dir = si == kClient ? Direction::C2S : Direction::S2C;
+
+    const bool syn = t.has(tcpflag::kSyn), fin = t.has(tcpflag::kFin), rst = t.has(tcpflag::kRst);
+    const bool ackf = t.has(tcpflag::kAck);
+    const std::uint32_t payload = p.payload_len;
+    const std::uint32_t seg_len = payload + (syn ? 1u : 0u) + (fin ? 1u : 0u);
+    const SeqNum seq(t.seq), ack(t.ack);
+    a.seg_len = seg_len;
+
+    c.sum.packets++;
+    c.sum.last_frame = p.frame;
+    c.sum.last_ts = p.ts;
+    c.last_ts = now;
+
+    // Relative numbering bases (RFC 9293 3.4: the ISN is the SYN's sequence number).
+    if (syn && !s.isn_known) {
+      s.isn_known = true;
+      s.base_set = true;
+      s.base = seq;
+      if (t.has_wscale) s.wscale_offered = true, s.wscale = t.wscale;
+    }
+    if (!s.base_set) {
+      s.base_set = true;
+      s.base = seq - 1;  // mid-stream: number this side's first byte seen as 1, as Wireshark does
+    }
+    if (ackf && !r.base_set) {
+      r.base_set = true;
+      r.base = ack - 1;
+    }
+    a.has_rel = true;
+    a.rel_seq = rel(seq, s.base);
+    a.rel_ack = ackf ? rel(ack, r.base) : 0;
+    a.isn_client = c.side[kClient].base.v;
+    a.isn_server = c.side[kServer].base.v;
+    a.isn_client_known = c.side[kClient].isn_known;
+    a.isn_server_known = c.side[kServer].isn_known;
+    a.window = scaled_window(c, si, t.window, syn);
+
+    const TcpState s_before = s.state;
+
+    // ---- sequence analysis (Wireshark's order: keep-alive, lost, retransmission family) ----
+    bool keepalive = false, retrans = false;
+    if (s.next_known && !syn && !fin && !rst && payload <= 1 && seq == s.next - 1) {
+      keepalive = true;
+      a.events.add(Event::Keepalive);
+    }
+    if (!keepalive && s.next_known && !syn && !rst && payload == 1 && seq == s.next && r.win_known &&
+        r.last_win_raw == 0) {
+      a.events.add(Event::ZeroWindowProbe);
+    }
+    if (s.next_known && !rst && seq > s.next) {
+      a.events.add(Event::LostSegment);
+      letter_count(c, si, 'g');
+    }
+    if (!keepalive && s.next_known && (payload > 0 || syn || fin) && seq < s.next) {
+      const SentSeg* orig = find_seg(s, seq);
+      if (orig) {
+        a.original_frame = orig->frame;
+        a.since_original_ns = now - orig->ts;
+      }
+      std::int64_t ooo_threshold = c.rtt_ns > 0 ? c.rtt_ns : kOutOfOrderThresholdNs;
+      if (r.dup_acks >= 2 && r.ack_known && r.last_ack == seq && now - r.last_ack_ts < kFastRetransmitWindowNs) {
+        a.events.add(Event::FastRetransmission);
+        a.events.add(Event::Retransmission);
+        retrans = true;
+      } else if (now - s.next_ts < ooo_threshold && seq + seg_len != s.next) {
+        a.events.add(Event::OutOfOrder);
+      } else if (payload > 0 && r.ack_known && seq + seg_len <= r.last_ack) {
+        a.events.add(Event::SpuriousRetransmission);
+        a.events.add(Event::Retransmission);
+        retrans = true;
+      } else {
+        a.events.add(Event::Retransmission);
+        retrans = true;
+      }
+      if (retrans) {
+        c.sum.retransmissions++;
+        if (payload > 0) letter_count(c, si, 't');
+      }
+    }
+    if (t.window == 0 && !syn && !fin && !rst) {
+      a.events.add(Event::ZeroWindow);
+      letter_count(c, si, 'w');
+    }
+    if (payload > 0 && r.win_known && r.ack_known && !syn && !rst) {
+      std::uint32_t rwin = scaled_window(c, ri, static_cast<std::uint16_t>(r.last_win_raw), false);
+      if (rwin > 0 && seq + payload == r.last_ack + rwin) a.events.add(Event::WindowFull);
+    }
+
+    // ---- acknowledgement analysis ----
+    bool pure = payload == 0 && !syn && !fin && !rst;
+    if (ackf && !rst) {
+      // Wireshark: same ack, same non-zero window, no payload, seq == nextseq, no SYN/FIN/RST.
+      if (s.ack_known && ack == s.last_ack && pure && t.window != 0 && s.next_known && seq == s.next) {
+        if (t.window != s.last_win_raw) {
+          a.events.add(Event::WindowUpdate);
+        } else if (r.last_was_keepalive) {
+          a.events.add(Event::KeepaliveAck);
+        } else {
+          ++s.dup_acks;
+          a.events.add(Event::DupAck);
+          a.dup_ack_of = s.last_ack_frame;
+          a.dup_ack_count = s.dup_acks;
+          c.sum.dup_acks++;
+        }
+      }
+      if (r.next_known && ack > r.next && !(r.fin_sent && ack == r.next + 1)) {
+        a.events.add(Event::AckUnseen);
+      }
+      SeqNum prev = s.ack_known ? s.last_ack : r.base;
+      if (!s.ack_known || ack > s.last_ack) {
+        // New bytes acknowledged: [prev, ack). Which of them are data (not the SYN, not the FIN)?
+        SeqNum first = prev;
+        if (r.isn_known && first <= r.base) {
+          if (ack > r.base) a.acks_syn = true;
+          first = r.base + 1;
+        }
+        SeqNum last_excl = ack;
+        if (r.fin_sent && ack > r.fin_seq) {
+          a.acks_fin = true;
+          if (last_excl > r.fin_seq) last_excl = r.fin_seq;
+        }
+        if (s.ack_known && first < last_excl) {
+          a.events.add(Event::Ack);
+          a.acked_first = rel(first, r.base);
+          a.acked_last = rel(last_excl, r.base) - 1;
+          // The frames that carried those bytes, in capture order.
+          std::array<std::uint64_t, kSegRing> frames{};
+          std::size_t n = 0;
+          for (std::uint8_t i = 0; i < r.seg_count; ++i) {
+            const SentSeg& g = r.segs[i];
+            if (g.frame == 0 || g.payload == 0) continue;
+            SeqNum dfirst = g.seq, dend = g.seq + g.payload;
+            if (dfirst < last_excl && first < dend) frames[n++] = g.frame;
+          }
+          std::sort(frames.begin(), frames.begin() + static_cast<std::ptrdiff_t>(n));
+          n = static_cast<std::size_t>(std::unique(frames.begin(), frames.begin() + static_cast<std::ptrdiff_t>(n)) - frames.begin());
+          for (std::size_t i = 0; i < n; ++i) {
+            if (a.acked_frame_count < a.acked_frames.size()) a.acked_frames[a.acked_frame_count++] = frames[i];
+            else a.acked_frames_more = true;
+          }
+        }
+        s.ack_known = true;
+        s.last_ack = ack;
+        s.last_ack_frame = p.frame;
+        s.dup_acks = 0;
+      }
+      s.last_win_raw = t.window;
+      s.win_known = true;
+      s.last_ack_ts = now;
+    }
+    if (!ackf && !rst) {
+      s.last_win_raw = t.window;
+      s.win_known = true;
+    }
+
+    // ---- handshake (RFC 9293 3.5) ----
+    if (syn && !ackf) {
+      a.events.add(Event::Handshake1);
+      if (!c.syn_seen) c.syn_ts = now;
+      c.syn_seen = true;
+      s.sent_syn = true;
+      letter_seq(c, si, 's', t.seq);
+      if (t.has(tcpflag::kFin) || rst) letter_once(c, si, 'q');
+      s.state = TcpState::SynSent;
+      if (r.state == TcpState::Unknown) r.state = TcpState::Listen;
+      if (c.sum.handshake_frame_count == 0) c.sum.handshake_frames[c.sum.handshake_frame_count++] = p.frame;
+    } else if (syn && ackf) {
+      a.events.add(Event::Handshake2);
+      if (!c.synack_seen && c.syn_seen && c.rtt_ns == 0) c.rtt_ns = now - c.syn_ts;
+      c.synack_seen = true;
+      s.sent_synack = true;
+      letter_seq(c, si, 'h', t.seq);
+      if (t.has(tcpflag::kFin) || rst) letter_once(c, si, 'q');
+      s.state = TcpState::SynReceived;
+      if (r.state == TcpState::SynSent || r.state == TcpState::Unknown) r.state = TcpState::Established;
+      if (c.sum.handshake_frame_count == 1) c.sum.handshake_frames[c.sum.handshake_frame_count++] = p.frame;
+    } else if (ackf && !rst && !c.handshake_done && c.synack_seen && si == kClient &&
+               c.side[kServer].isn_known && ack == c.side[kServer].base + 1) {
+      a.events.add(Event::Handshake3);
+      c.handshake_done = true;
+      s.state = TcpState::Established;
+      if (r.state == TcpState::SynReceived || r.state == TcpState::Unknown) r.state = TcpState::Established;
+      if (c.sum.handshake_frame_count == 2) c.sum.handshake_frames[c.sum.handshake_frame_count++] = p.frame;
+    } else if (!syn && !rst && ackf && s.state == TcpState::Unknown) {
+      // Mid-stream: an endpoint that sends ACKs is synchronised.
+      s.state = TcpState::Established;
+      if (r.state == TcpState::Unknown) r.state = TcpState::Established;
+    }
+
+    // ---- data ----
+    if (payload > 0) {
+      a.events.add(Event::Data);
+      a.data_first = a.rel_seq + (syn ? 1u : 0u);
+      a.data_last = a.data_first + payload - 1;
+      (si == kClient ? c.sum.bytes_c2s : c.sum.bytes_s2c) += payload;
+      letter_once(c, si, 'd');
+      // RFC 9293 3.6: after the peer's FIN, this side may still send (a half-close).
+      if (r.fin_sent && !s.fin_sent && !retrans) a.events.add(Event::HalfClose);
+    } else if (pure && ackf) {
+      letter_once(c, si, 'a');
+    }
+    if (fin && rst) letter_once(c, si, 'i');  // Zeek: inconsistent flags
+
+    // ---- teardown (RFC 9293 3.6) ----
+    // An ACK of the peer's FIN.
+    bool acks_peer_fin = ackf && !rst && r.fin_sent && !r.fin_acked && ack > r.fin_seq;
+    if (fin && !rst && !s.fin_sent) {
+      s.fin_sent = true;
+      s.fin_seq = seq + payload + (syn ? 1u : 0u);
+      s.fin_frame = p.frame;
+      letter_seq(c, si, 'f', t.seq);
+      if (!c.fin_any) {
+        c.fin_any = true;
+        c.first_fin_side = si;
+        a.events.add(Event::Teardown1);
+        c.td_frames[0] = p.frame;
+        s.state = TcpState::FinWait1;
+        r.state = TcpState::CloseWait;
+      } else {
+        a.events.add(Event::Teardown3);
+        c.td3_done = true;
+        c.td_frames[2] = p.frame;
+        if (acks_peer_fin && !c.td2_done) {
+          // The ACK of the first FIN rides on the second FIN: the three-segment close.
+          a.events.add(Event::Teardown2);
+          a.fin_carries_ack = true;
+          c.td2_done = true;
+          c.three_segment = true;
+          c.td_frames[1] = p.frame;
+          r.fin_acked = true;
+          s.state = TcpState::LastAck;
+          r.state = TcpState::TimeWait;
+        } else if (!r.fin_acked && !acks_peer_fin) {
+          // This FIN does not acknowledge the other FIN: both were sent before either was ACKed.
+          a.events.add(Event::SimultaneousClose);
+          c.simultaneous = true;
+          s.state = TcpState::Closing;
+          r.state = TcpState::Closing;
+        } else {
+          s.state = TcpState::LastAck;
+          r.state = r.fin_acked ? TcpState::TimeWait : TcpState::Closing;
+        }
+      }
+      acks_peer_fin = acks_peer_fin && !a.fin_carries_ack && !c.simultaneous;
+    }
+    if (acks_peer_fin && !r.fin_acked) {
+      r.fin_acked = true;
+      if (ri == c.first_fin_side && !c.td2_done) {
+        a.events.add(Event::Teardown2);
+        c.td2_done = true;
+        c.td_frames[1] = p.frame;
+        if (r.state == TcpState::FinWait1) r.state = TcpState::FinWait2;
+        if (r.state == TcpState::Closing) r.state = TcpState::TimeWait;
+      } else if (!c.td4_done) {
+        a.events.add(Event::Teardown4);
+        c.td4_done = true;
+        c.td_frames[3] = p.frame;
+        if (r.state == TcpState::Closing) r.state = TcpState::TimeWait;
+        else r.state = TcpState::Closed;
+        if (s.state == TcpState::FinWait2 || s.state == TcpState::FinWait1) s.state = TcpState::TimeWait;
+      }
+      if (c.side[0].fin_acked && c.side[1].fin_acked) c.closed = true;
+    }
+
+    // ---- reset (RFC 9293 3.5.2) ----
+    if (rst) {
+      a.events.add(Event::Rst);
+      a.rst_sender_state = s_before;
+      letter_seq(c, si, 'r', t.seq);
+      s.sent_rst = true;
+      if (c.syn_seen && !c.synack_seen && si == kServer && !c.rst_seen) {
+        a.events.add(Event::Refused);
+        c.refused = true;
+      } else {
+        a.events.add(Event::Abort);
+      }
+      if (!c.rst_seen) c.rst_frame = p.frame;
+      c.rst_seen = true;
+      c.closed = true;
+      s.state = TcpState::Closed;
+      r.state = TcpState::Closed;
+    }
+
+    note_checksum(p, a, c, si);
+
+    // ---- remember what this side sent ----
+    if (seg_len > 0 && !rst) {
+      SeqNum end = seq + seg_len;
+      if (!s.next_known || end > s.next) {
+        s.next = end;
+        s.next_ts = now;
+        s.next_known = true;
+      }
+      SeqNum data_seq = seq + (syn ? 1u : 0u);
+      push_seg(s, syn ? seq : data_seq, end, p.frame, now, payload);
+    } else if (!s.next_known && !rst) {
+      s.next = seq;
+      s.next_ts = now;
+      s.next_known = true;
+    }
+    s.last_was_keepalive = keepalive;
+    s.last_frame = p.frame;
+    remember_ipid(s, p);
+    a.client_state = c.side[kClient].state;
+    a.server_state = c.side[kServer].state;
+  }
+};
+
+Annotator::Annotator(AnnotatorLimits limits) : impl_(std::make_unique<Impl>(limits)) {}
+Annotator::~Annotator() = default;
+
+Annotation Annotator::annotate(const Packet& p) { return impl_->annotate(p); }
+
+void Annotator::take_finished(std::vector<ConnSummary>& out) {
+  out.insert(out.end(), impl_->finished.begin(), impl_->finished.end());
+  impl_->finished.clear();
+}
+
+void Annotator::finish(std::vector<ConnSummary>& out) {
+  std::vector<std::uint32_t> slots;
+  slots.reserve(impl_->index.size());
+  for (const auto& [k, slot] : impl_->index) slots.push_back(slot);
+  std::sort(slots.begin(), slots.end(),
+            [this](std::uint32_t a, std::uint32_t b) { return impl_->slots[a].id < impl_->slots[b].id; });
+  for (auto s : slots) impl_->release(s);
+  take_finished(out);
+}
+
+std::size_t Annotator::open_conversations() const { return impl_->index.size(); }
+
+}  // namespace sockscope
