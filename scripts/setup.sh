@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Sets up a Debian 12 machine for sockscope and builds it at build/sockscope.
+# Installs only what is missing (needs root for that), then configures and builds with CMake.
+#   scripts/setup.sh            install + build (RelWithDebInfo, warnings as errors when CI=true)
+#   SOCKSCOPE_BUILD_DIR=dir     build somewhere else (default: build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake pkg-config        # the toolchain: g++ 12, CMake 3.25
+  libpcap-dev                              # reading captures and capturing live
+  libboost-program-options-dev             # the command line
+  libgtest-dev                             # the tests
+  tcpdump tshark                           # the tests record real traffic and cross-check with tshark
+  iproute2 gettext python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  [[ "$p" == \#* ]] && continue
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "sockscope setup: these packages are missing: ${missing[*]}" >&2
+    echo "Run this script as root (or: sudo apt-get install ${missing[*]})." >&2
+    exit 1
+  fi
+  echo "sockscope setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build_dir=${SOCKSCOPE_BUILD_DIR:-build}
+jobs=$(nproc 2>/dev/null || echo 2)
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build_dir" -j"$jobs"
+echo "sockscope setup: built $build_dir/sockscope"
