@@ -1,0 +1,38 @@
+// Escaping of bytes that came from the wire or from a file, before they reach a terminal or JSON.
+// Nothing here ever emits ESC (0x1b), another C0 control, DEL or a C1 control (U+0080..U+009F) raw:
+// a capture can carry "\x1b[2J" or an OSC sequence that would otherwise act on the learner's terminal.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sockscope::views {
+
+// Decodes one UTF-8 sequence at p[0..n). Returns its length (1..4) and the code point in cp, or 0 when
+// the bytes are not valid UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
+// Returns -1 when p[0..n) is a valid but incomplete prefix of a sequence (n too short).
+int utf8_decode(const std::uint8_t* p, std::size_t n, std::uint32_t& cp);
+
+// Appends a terminal-safe form of data[0..n): printable ASCII as is, \n \r \t \\ as escapes, other
+// controls and invalid UTF-8 bytes as \xNN, valid UTF-8 kept (learners send 中文), except C1 controls and
+// bidirectional overrides, written as \u{XXXX}. At most max_in input bytes are used; when the input is
+// longer (or more_follows), "…" is appended. A quote character is escaped when quote is set.
+void escape_text(std::string& out, const std::uint8_t* data, std::size_t n,
+                 std::size_t max_in = static_cast<std::size_t>(-1), bool more_follows = false,
+                 bool quote = true);
+inline void escape_text(std::string& out, std::string_view s) {
+  escape_text(out, reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
+}
+
+// Appends s as a JSON string literal, with the quotes (RFC 8259 section 7): controls as \u00XX,
+// invalid UTF-8 replaced by \ufffd, so the output is always valid UTF-8 and valid JSON.
+void json_string(std::string& out, const std::uint8_t* data, std::size_t n);
+inline void json_string(std::string& out, std::string_view s) {
+  json_string(out, reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
+}
+
+// Terminal columns taken by already escaped text (UTF-8): East Asian wide characters count 2.
+std::size_t display_width(std::string_view s);
+
+}  // namespace sockscope::views

@@ -1,0 +1,152 @@
+// The human view: one line per packet, like tcpdump but for learners, with the annotation under it.
+//      4     0.361  #1   c→s  127.0.0.1:51514 → 127.0.0.1:9000  TCP [P.] seq 1 ack 1 win 65483 len 5  "hello"
+//                   data: bytes 1..5
+#include <cstring>
+#include <string>
+
+#include "escape.hpp"
+#include "format.hpp"
+#include "osi.hpp"
+#include "sockscope/i18n.hpp"
+#include "view_common.hpp"
+
+namespace sockscope::views {
+namespace {
+
+constexpr std::size_t kPreviewBytes = 40;
+constexpr const char* kIndent = "                  ";  // under the conversation column
+
+const char* dir_arrow(Direction d) {
+  switch (d) {
+    case Direction::C2S: return "c\xe2\x86\x92s";  // c→s
+    case Direction::S2C: return "c\xe2\x86\x90s";  // c←s
+    case Direction::None: break;
+  }
+  return "   ";
+}
+
+class HumanView final : public View {
+ public:
+  HumanView(OutBuffer& out, const ViewOptions& opts) : out_(out), opts_(opts) {}
+
+  void packet(const Packet& p, const Annotation& a) override {
+    if (!have_first_) {
+      first_ts_ = p.ts;
+      have_first_ = true;
+      line_.clear();
+      line_ += tr(" frame   time(s)  conn dir  from \xe2\x86\x92 to  what");
+      line_ += '\n';
+      out_.put(line_);
+    }
+    line_.clear();
+    appendf(line_, "%6llu ", static_cast<unsigned long long>(p.frame));
+    time_.clear();
+    append_rel_time(time_, first_ts_, p.ts);
+    appendf(line_, "%9s  ", time_.c_str());
+    if (a.conn != 0)
+      appendf(line_, "#%-4u", a.conn);
+    else
+      line_ += "     ";
+    line_ += dir_arrow(a.dir);
+    line_ += "  ";
+    const std::size_t before = line_.size();
+    if (append_src(line_, p)) {
+      line_ += " \xe2\x86\x92 ";
+      append_dst(line_, p);
+    }
+    if (line_.size() > before) line_ += "  ";
+    append_what(p, a);
+    if (opts_.payload && p.payload_captured > 0 &&
+        (p.transport == Transport::Tcp || p.transport == Transport::Udp)) {
+      line_ += "  \"";
+      escape_text(line_, p.payload, p.payload_captured, kPreviewBytes, p.payload_len > p.payload_captured);
+      line_ += '"';
+    }
+    line_ += '\n';
+
+    text_.clear();
+    describe(p, a, text_);
+    line_ += kIndent;
+    const char* colour = opts_.color ? event_colour(a.events) : nullptr;
+    if (colour) line_ += colour;
+    line_ += text_;
+    if (colour) line_ += kReset;
+    line_ += '\n';
+    if (opts_.osi) osi_.render(p, line_, kIndent);
+    out_.put(line_);
+  }
+
+  void conversation(const ConnSummary& s) override {
+    line_.clear();
+    appendf(line_, "conn %u %s ", s.conn, proto_name(s.proto));
+    append_summary_endpoint(line_, s, s.client);
+    line_ += " -> ";
+    append_summary_endpoint(line_, s, s.server);
+    line_ += "  ";
+    if (s.proto == Proto::Tcp) {
+      if (s.close == CloseKind::Open || s.close == CloseKind::HalfClosed)
+        line_ += close_kind_name(s.close);
+      else
+        appendf_tr(line_, tr("closed %s"), close_kind_name(s.close));
+      line_ += "  history ";
+      escape_text(line_, std::string_view(s.history.data(), strnlen(s.history.data(), s.history.size())));
+      line_ += "  ";
+    } else if (s.proto == Proto::Udp) {
+      appendf_tr(line_, tr("datagrams %llu c\xe2\x86\x92s, %llu s\xe2\x86\x92" "c"),
+                 static_cast<unsigned long long>(s.datagrams_c2s), static_cast<unsigned long long>(s.datagrams_s2c));
+      line_ += "  ";
+    }
+    line_ += conn_state_name(s.conn_state);
+    line_ += "  ";
+    appendf_tr(line_, tr("%llu packets"), static_cast<unsigned long long>(s.packets));
+    line_ += '\n';
+    out_.put(line_);
+  }
+
+  void finish() override { out_.flush(); }
+
+ private:
+  void append_what(const Packet& p, const Annotation& a) {
+    switch (p.transport) {
+      case Transport::Tcp: {
+        line_ += "TCP [";
+        append_tcp_flags(line_, p.tcp.flags);
+        line_ += ']';
+        const bool rel = a.has_rel;
+        appendf(line_, " seq %u", rel ? a.rel_seq : p.tcp.seq);
+        if (p.tcp.has(tcpflag::kAck)) appendf(line_, " ack %u", rel ? a.rel_ack : p.tcp.ack);
+        appendf(line_, " win %u len %u", a.conn != 0 ? a.window : p.tcp.window, p.payload_len);
+        break;
+      }
+      case Transport::Udp: appendf(line_, "UDP len %u", p.payload_len); break;
+      case Transport::Icmp:
+        appendf(line_, "%s type %u code %u", p.icmp.v6 ? "ICMPv6" : "ICMP", static_cast<unsigned>(p.icmp.type),
+                static_cast<unsigned>(p.icmp.code));
+        break;
+      case Transport::Arp: line_ += p.arp.op == 1 ? "ARP request" : p.arp.op == 2 ? "ARP reply" : "ARP"; break;
+      default:
+        if (p.ip.version != 0)
+          appendf(line_, "IPv%u proto %u", static_cast<unsigned>(p.ip.version), static_cast<unsigned>(p.ip.proto));
+        else
+          appendf(line_, "EtherType 0x%04x", static_cast<unsigned>(p.link.ethertype));
+        break;
+    }
+    if (p.error.status == DecodeStatus::Truncated) line_ += " [|truncated]";
+    if (p.error.status == DecodeStatus::Malformed) line_ += " (malformed)";
+  }
+
+  OutBuffer& out_;
+  ViewOptions opts_;
+  bool have_first_ = false;
+  Timestamp first_ts_;
+  std::string line_, text_, time_;
+  OsiBlock osi_;
+};
+
+}  // namespace
+
+std::unique_ptr<View> make_human_view(OutBuffer& out, const ViewOptions& opts) {
+  return std::make_unique<HumanView>(out, opts);
+}
+
+}  // namespace sockscope::views

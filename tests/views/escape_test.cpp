@@ -1,0 +1,100 @@
+#include "../../capture/src/views/escape.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using sockscope::views::display_width;
+using sockscope::views::escape_text;
+using sockscope::views::json_string;
+using sockscope::views::utf8_decode;
+
+namespace {
+
+std::string esc(std::string_view s, std::size_t max = static_cast<std::size_t>(-1)) {
+  std::string out;
+  escape_text(out, reinterpret_cast<const std::uint8_t*>(s.data()), s.size(), max);
+  return out;
+}
+
+std::string js(std::string_view s) {
+  std::string out;
+  json_string(out, s);
+  return out;
+}
+
+}  // namespace
+
+TEST(Escape, KeepsPrintableAscii) { EXPECT_EQ(esc("hello, world!"), "hello, world!"); }
+
+TEST(Escape, EscapesNewlineTabCarriageReturnAndBackslash) {
+  EXPECT_EQ(esc("a\nb\rc\td\\"), "a\\nb\\rc\\td\\\\");
+}
+
+TEST(Escape, EscapesQuotes) { EXPECT_EQ(esc("say \"hi\""), "say \\\"hi\\\""); }
+
+TEST(Escape, AnsiEscapeSequenceBecomesHex) {
+  EXPECT_EQ(esc("\x1b[31mred\x1b[0m"), "\\x1b[31mred\\x1b[0m");
+}
+
+TEST(Escape, OtherControlsAndDelBecomeHex) {
+  EXPECT_EQ(esc(std::string_view("\x00\x01\x07\x7f", 4)), "\\x00\\x01\\x07\\x7f");
+}
+
+TEST(Escape, KeepsValidUtf8) { EXPECT_EQ(esc("你好 中文 é"), "你好 中文 é"); }
+
+TEST(Escape, InvalidUtf8BecomesHex) {
+  EXPECT_EQ(esc("\xff\xfe"), "\\xff\\xfe");
+  EXPECT_EQ(esc("a\x80z"), "a\\x80z");                // lone continuation byte
+  EXPECT_EQ(esc("\xc0\xaf"), "\\xc0\\xaf");           // overlong '/'
+  EXPECT_EQ(esc("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // UTF-16 surrogate
+  EXPECT_EQ(esc("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // above U+10FFFF
+}
+
+TEST(Escape, SequenceCutByEndOfDataBecomesHex) { EXPECT_EQ(esc("ab\xe4\xb8"), "ab\\xe4\\xb8"); }
+
+TEST(Escape, C1ControlsAndBidiOverridesAreShownAsCodePoints) {
+  EXPECT_EQ(esc("\xc2\x9b"), "\\u{009b}");       // U+009B CSI
+  EXPECT_EQ(esc("a\xe2\x80\xae" "b"), "a\\u{202e}b");  // RIGHT-TO-LEFT OVERRIDE
+}
+
+TEST(Escape, LongInputIsCutWithEllipsis) {
+  EXPECT_EQ(esc("abcdefgh", 4), "abcd\xe2\x80\xa6");
+  EXPECT_EQ(esc("abcd", 4), "abcd");
+}
+
+TEST(Escape, CutNeverSplitsACharacter) {
+  // "a中" is 4 bytes; a limit of 2 falls inside 中: stop before it.
+  EXPECT_EQ(esc("a中b", 2), "a\xe2\x80\xa6");
+}
+
+TEST(Escape, MoreFollowsAddsEllipsis) {
+  std::string out;
+  const std::uint8_t b[] = {'h', 'i'};
+  escape_text(out, b, 2, 40, true);
+  EXPECT_EQ(out, "hi\xe2\x80\xa6");
+}
+
+TEST(Utf8Decode, ReportsIncompletePrefix) {
+  std::uint32_t cp = 0;
+  const std::uint8_t b[] = {0xe4, 0xb8, 0xad};
+  EXPECT_EQ(utf8_decode(b, 2, cp), -1);
+  EXPECT_EQ(utf8_decode(b, 3, cp), 3);
+  EXPECT_EQ(cp, 0x4e2du);
+}
+
+TEST(JsonString, EscapesQuotesBackslashesAndControls) {
+  EXPECT_EQ(js("a\"b\\c\n\x1b\x7f"), "\"a\\\"b\\\\c\\u000a\\u001b\\u007f\"");
+}
+
+TEST(JsonString, KeepsValidUtf8AndReplacesInvalid) {
+  EXPECT_EQ(js("中文"), "\"中文\"");
+  EXPECT_EQ(js("a\xff" "b"), "\"a\\ufffdb\"");
+  EXPECT_EQ(js("\xc2\x9b"), "\"\\u009b\"");
+}
+
+TEST(DisplayWidth, CountsWideCharactersTwice) {
+  EXPECT_EQ(display_width("abc"), 3u);
+  EXPECT_EQ(display_width("中文"), 4u);
+  EXPECT_EQ(display_width("──▶"), 3u);
+}
