@@ -13,7 +13,8 @@ struct Field {
   const char* key = "";       // JSON key, snake_case: "ttl", "src_port", "flags"
   Kind kind = Kind::Uint;
   std::uint64_t u = 0;        // Uint, Bool (0/1), Hex (printed 0x..)
-  std::string_view text;      // Text: static strings or bytes of the packet (views must escape them)
+  std::string_view text;      // Text: static strings or bytes of the packet (views must escape them);
+                              // composed text (tcp flags, sack) is valid only during field()
   IpAddr ip;
   MacAddr mac;
   std::uint32_t offset = 0;   // byte offset of the field in the frame

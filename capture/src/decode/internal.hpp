@@ -1,0 +1,125 @@
+// Private helpers shared by the decoder's source files (link, IP, transport, reassembly).
+#pragma once
+#include <cstdint>
+
+#include "sockscope/byte_reader.hpp"
+#include "sockscope/packet.hpp"
+
+namespace sockscope::decode_detail {
+
+// A stretch of bytes being decoded. Two ends are kept apart, as tcpdump does: `cap_end` is where the
+// captured bytes stop, `decl_end` where the enclosing headers (frame length, IP total length, ...)
+// say the bytes stop. A header that needs bytes past decl_end contradicts its container (Malformed);
+// one that only needs bytes past cap_end was cut by the snapshot length (Truncated).
+struct Span {
+  const std::uint8_t* base = nullptr;
+  std::uint32_t cap_end = 0;      // captured bytes available from base (always <= decl_end)
+  std::uint32_t decl_end = 0;     // bytes the enclosing headers say exist from base
+  std::uint32_t report_base = 0;  // added to offsets reported in errors (frame offset of base)
+
+  ByteReader reader(std::uint32_t off, std::uint32_t n) const { return ByteReader(base + off, n); }
+};
+
+enum class Need : std::uint8_t { Ok, Truncated, Malformed };
+
+// Whether bytes [off, off + n) are available.
+inline Need need(const Span& s, std::uint32_t off, std::uint32_t n) {
+  const std::uint64_t end = std::uint64_t{off} + n;
+  if (end > s.decl_end) return Need::Malformed;
+  if (end > s.cap_end) return Need::Truncated;
+  return Need::Ok;
+}
+
+inline void set_error(Packet& p, DecodeStatus st, const char* layer, const char* what,
+                      std::uint32_t offset) {
+  if (p.error.status != DecodeStatus::Ok) return;  // the first problem is the one reported
+  p.error.status = st;
+  p.error.layer = layer;
+  p.error.what = what;
+  p.error.offset = offset;
+}
+
+inline constexpr const char* kCutShort = "the capture stopped inside this header (snapshot length)";
+
+// Reports a failed need(): Truncated with the standard words, or Malformed with `malformed_what`.
+// Returns false so callers can write `return fail_need(...)`.
+inline bool fail_need(Packet& p, Need n, const Span& s, const char* layer, const char* malformed_what,
+                      std::uint32_t off) {
+  if (n == Need::Truncated)
+    set_error(p, DecodeStatus::Truncated, layer, kCutShort, s.report_base + off);
+  else if (n == Need::Malformed)
+    set_error(p, DecodeStatus::Malformed, layer, malformed_what, s.report_base + off);
+  return n == Need::Ok;
+}
+
+// RFC 1071 one's-complement sum, not yet folded or complemented. Caller guarantees n bytes at p.
+inline std::uint32_t ones_sum(const std::uint8_t* p, std::uint32_t n, std::uint32_t sum = 0) {
+  std::uint32_t i = 0;
+  for (; i + 1 < n; i += 2) {
+    sum += (std::uint32_t{p[i]} << 8) | p[i + 1];
+    if (sum > 0xffff0000u) sum = (sum & 0xffff) + (sum >> 16);
+  }
+  if (i < n) sum += std::uint32_t{p[i]} << 8;
+  return sum;
+}
+
+inline std::uint16_t fold(std::uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<std::uint16_t>(sum);
+}
+
+// What the transport checksum is computed over besides the segment (RFC 793 3.1, RFC 8200 8.1).
+struct Pseudo {
+  const IpAddr* src = nullptr;
+  const IpAddr* dst = nullptr;
+  bool usable = true;  // false when an IPv6 routing header hides the final destination
+};
+
+inline std::uint32_t pseudo_sum(const Pseudo& ph, std::uint8_t proto, std::uint32_t length) {
+  const std::uint32_t alen = ph.src->family == 6 ? 16 : 4;
+  std::uint32_t sum = ones_sum(ph.src->b.data(), alen);
+  sum = ones_sum(ph.dst->b.data(), alen, sum);
+  sum += proto;
+  sum += length >> 16;
+  sum += length & 0xffff;
+  return sum;
+}
+
+// True for IPv6 next-header values that are extension headers walked by the decoder.
+inline bool is_ipv6_ext(std::uint8_t nh) {
+  switch (nh) {
+    case 0:    // hop-by-hop options
+    case 43:   // routing
+    case 44:   // fragment
+    case 51:   // authentication header
+    case 60:   // destination options
+    case 135:  // mobility
+    case 139:  // HIP
+    case 140:  // shim6
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Decodes the transport header at `off` in s (TCP, UDP, ICMP, ICMPv6; anything else is Other).
+// `fragment`: this is the first fragment of a larger datagram, so lengths beyond it are not checked
+// and the checksum cannot be verified. `frame_off` is where s's bytes sit in the frame (for offsets).
+void decode_transport(Packet& p, std::uint8_t proto, const Span& s, std::uint32_t off,
+                      const Pseudo& ph, bool fragment);
+
+// Decodes an IPv4 or IPv6 packet at `off`; version must match (Malformed otherwise).
+void decode_ipv4(Packet& p, const Span& s, std::uint32_t off);
+void decode_ipv6(Packet& p, const Span& s, std::uint32_t off);
+
+// Walks IPv6 extension headers starting with next-header `nh` at `off`, until the upper layer or,
+// when stop_at_fragment, the fragment header (left unconsumed, nh == 44). Records them in v6.
+// Returns Need::Ok, or the failure (already reported to p with `layer`).
+struct ExtWalk {
+  std::uint8_t nh = 0;
+  std::uint32_t off = 0;
+  bool routing_pending = false;  // a routing header with segments left > 0
+};
+Need walk_ipv6_ext(Packet& p, const Span& s, ExtWalk& w, bool stop_at_fragment);
+
+}  // namespace sockscope::decode_detail

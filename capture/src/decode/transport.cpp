@@ -1,0 +1,366 @@
+// Layer 4 (TCP, UDP) and ICMP/ICMPv6, including the datagram an ICMP error quotes.
+#include <algorithm>
+
+#include "internal.hpp"
+
+namespace sockscope::decode_detail {
+namespace {
+
+constexpr std::uint8_t kProtoIcmp = 1;
+constexpr std::uint8_t kProtoTcp = 6;
+constexpr std::uint8_t kProtoUdp = 17;
+constexpr std::uint8_t kProtoIcmpv6 = 58;
+
+void set_payload(Packet& p, const Span& s, std::uint32_t start, std::uint32_t end) {
+  p.payload_offset = s.report_base + start;
+  p.payload_len = end > start ? end - start : 0;
+  const std::uint32_t cap = std::min(end, s.cap_end);
+  p.payload_captured = cap > start ? cap - start : 0;
+  p.payload = p.payload_captured > 0 ? s.base + start : nullptr;
+}
+
+// Verifies the checksum over [off, end) of s plus the pseudo-header (if any).
+void check_transport_sum(Packet& p, const Span& s, std::uint32_t off, std::uint32_t end,
+                         std::uint8_t proto, const Pseudo* ph) {
+  if (end > s.cap_end || end < off) return;  // not all captured: cannot tell
+  std::uint32_t sum = ph ? pseudo_sum(*ph, proto, end - off) : 0;
+  sum = ones_sum(s.base + off, end - off, sum);
+  p.transport_checksum_checked = true;
+  p.transport_checksum_ok = fold(sum) == 0xffff;
+}
+
+// TCP options (RFC 9293 3.1, RFC 7323, RFC 2018) in [off, end). Returns false on a problem.
+bool decode_tcp_options(Packet& p, const Span& s, std::uint32_t off, std::uint32_t end) {
+  constexpr const char* kL = "tcp";
+  TcpInfo& t = p.tcp;
+  std::uint32_t o = off;
+  while (o < end) {
+    std::uint8_t kind = 0;
+    if (!fail_need(p, need(s, o, 1), s, kL, "an option runs past the end of the header", o)) return false;
+    s.reader(o, 1).u8(kind);
+    if (kind == 0) break;  // end of option list: the rest is padding
+    if (kind == 1) {       // no-operation
+      if (t.nop_count < 255) ++t.nop_count;
+      ++o;
+      continue;
+    }
+    if (o + 1 >= end) {
+      set_error(p, DecodeStatus::Malformed, kL, "an option length runs past the end of the header", s.report_base + o);
+      return false;
+    }
+    if (!fail_need(p, need(s, o + 1, 1), s, kL, "", o + 1)) return false;
+    std::uint8_t len = 0;
+    s.reader(o + 1, 1).u8(len);
+    if (len < 2) {
+      set_error(p, DecodeStatus::Malformed, kL, "an option length is below 2", s.report_base + o + 1);
+      return false;
+    }
+    if (o + len > end) {
+      set_error(p, DecodeStatus::Malformed, kL, "an option length runs past the end of the header", s.report_base + o + 1);
+      return false;
+    }
+    if (!fail_need(p, need(s, o, len), s, kL, "", o)) return false;
+    ByteReader r = s.reader(o + 2, len - 2u);
+    auto wrong_len = [&] {
+      set_error(p, DecodeStatus::Malformed, kL, "an option has the wrong length for its kind", s.report_base + o + 1);
+      return false;
+    };
+    switch (kind) {
+      case 2:  // maximum segment size
+        if (len != 4) return wrong_len();
+        t.has_mss = true;
+        r.be16(t.mss);
+        break;
+      case 3:  // window scale
+        if (len != 3) return wrong_len();
+        t.has_wscale = true;
+        r.u8(t.wscale);
+        break;
+      case 4:  // SACK permitted
+        if (len != 2) return wrong_len();
+        t.sack_permitted = true;
+        break;
+      case 5: {  // SACK: 1 to 4 blocks of left and right edges
+        if (len < 10 || (len - 2) % 8 != 0) return wrong_len();
+        const int blocks = (len - 2) / 8;
+        for (int i = 0; i < blocks; ++i) {
+          SackBlock b;
+          r.be32(b.left);
+          r.be32(b.right);
+          if (t.sack_count < t.sack.size()) t.sack[t.sack_count++] = b;
+        }
+        break;
+      }
+      case 8:  // timestamps
+        if (len != 10) return wrong_len();
+        t.has_timestamps = true;
+        r.be32(t.ts_val);
+        r.be32(t.ts_ecr);
+        break;
+      default:
+        if (t.unknown_options < 255) ++t.unknown_options;
+        break;
+    }
+    o += len;
+  }
+  return true;
+}
+
+void decode_tcp(Packet& p, const Span& s, std::uint32_t off, const Pseudo& ph, bool fragment) {
+  constexpr const char* kL = "tcp";
+  const Need n = need(s, off, 20);
+  if (n == Need::Malformed && fragment) {
+    p.transport = Transport::Other;  // the header continues in the next fragment
+    return;
+  }
+  if (!fail_need(p, n, s, kL, "the header is longer than the IP payload", off)) return;
+  ByteReader r = s.reader(off, 20);
+  TcpInfo& t = p.tcp;
+  std::uint16_t off_flags = 0;
+  r.be16(t.sport);
+  r.be16(t.dport);
+  r.be32(t.seq);
+  r.be32(t.ack);
+  r.be16(off_flags);
+  r.be16(t.window);
+  r.be16(t.checksum);
+  r.be16(t.urgent);
+  t.header_len = static_cast<std::uint8_t>((off_flags >> 12) * 4);
+  t.flags = static_cast<std::uint16_t>(off_flags & 0x01ff);
+  p.transport = Transport::Tcp;
+  p.transport_offset = s.report_base + off;
+  p.transport_header_len = t.header_len;
+  if (t.header_len < 20) {
+    set_error(p, DecodeStatus::Malformed, kL, "the data offset is below 5", s.report_base + off + 12);
+    return;
+  }
+  const std::uint32_t hend = off + t.header_len;
+  if (hend > s.decl_end && !fragment) {
+    set_error(p, DecodeStatus::Malformed, kL, "the data offset points past the end of the segment", s.report_base + off + 12);
+    return;
+  }
+  if (hend > s.decl_end) {  // the options continue in the next fragment
+    p.tcp = TcpInfo{};
+    p.transport = Transport::Other;
+    p.transport_offset = 0;
+    p.transport_header_len = 0;
+    return;
+  }
+  if (!decode_tcp_options(p, s, off + 20, hend)) return;
+  set_payload(p, s, hend, s.decl_end);
+  if (!fragment) check_transport_sum(p, s, off, s.decl_end, kProtoTcp, &ph);
+  if (!ph.usable) p.transport_checksum_checked = false;
+}
+
+void decode_udp(Packet& p, const Span& s, std::uint32_t off, const Pseudo& ph, bool fragment) {
+  constexpr const char* kL = "udp";
+  const Need n = need(s, off, 8);
+  if (n == Need::Malformed && fragment) {
+    p.transport = Transport::Other;
+    return;
+  }
+  if (!fail_need(p, n, s, kL, "the header is longer than the IP payload", off)) return;
+  ByteReader r = s.reader(off, 8);
+  UdpInfo& u = p.udp;
+  r.be16(u.sport);
+  r.be16(u.dport);
+  r.be16(u.length);
+  r.be16(u.checksum);
+  p.transport = Transport::Udp;
+  p.transport_offset = s.report_base + off;
+  p.transport_header_len = 8;
+  // RFC 768: length counts the header and the data, so it is at least 8.
+  if (u.length < 8) {
+    set_error(p, DecodeStatus::Malformed, kL, "the length field is below 8", s.report_base + off + 4);
+    return;
+  }
+  if (fragment) {
+    // The datagram continues in later fragments: only this fragment's bytes are here.
+    set_payload(p, s, off + 8, s.decl_end);
+    return;
+  }
+  if (off + u.length > s.decl_end) {
+    set_error(p, DecodeStatus::Malformed, kL, "the length field is longer than the IP payload", s.report_base + off + 4);
+    return;
+  }
+  // Bytes after u.length (the UDP options "surplus area", RFC 9868) are not payload.
+  const std::uint32_t end = off + u.length;
+  set_payload(p, s, off + 8, end);
+  // RFC 768: a zero checksum over IPv4 means the sender did not compute one. Over IPv6 it is
+  // mandatory (RFC 8200 8.1), so zero is checked (and wrong).
+  if (u.checksum == 0 && ph.src->family == 4) return;
+  check_transport_sum(p, s, off, end, kProtoUdp, &ph);
+  if (!ph.usable) p.transport_checksum_checked = false;
+}
+
+// The IP header and first bytes of the datagram an ICMP error answers (RFC 792, RFC 4443 2.4(c)).
+// A quote that the ICMP message itself does not contain is simply absent; one cut by the snapshot
+// length makes the packet Truncated, since the quote is what ties the error to its datagram.
+void decode_quote(Packet& p, const Span& s, std::uint32_t off) {
+  constexpr const char* kL = "icmp";
+  IcmpInfo& ic = p.icmp;
+  auto have = [&](std::uint32_t at, std::uint32_t n) {
+    const Need k = need(s, at, n);
+    if (k == Need::Truncated)
+      set_error(p, DecodeStatus::Truncated, kL, "the capture stopped inside the quoted datagram", s.report_base + at);
+    return k == Need::Ok;
+  };
+  if (!have(off, 1)) return;
+  std::uint8_t b0 = 0;
+  s.reader(off, 1).u8(b0);
+  std::uint32_t l4 = 0;
+  if ((b0 >> 4) == 4) {
+    const std::uint32_t ihl = (b0 & 0x0fu) * 4;
+    if (ihl < 20 || !have(off, ihl)) return;
+    ByteReader r = s.reader(off + 4, 16);
+    std::uint8_t ttl = 0;
+    r.be16(ic.quoted_ip_id);
+    r.skip(2);
+    r.u8(ttl);
+    r.u8(ic.quoted_proto);
+    r.skip(2);
+    ic.quoted_src.family = ic.quoted_dst.family = 4;
+    r.bytes(ic.quoted_src.b.data(), 4);
+    r.bytes(ic.quoted_dst.b.data(), 4);
+    ic.has_quote = true;
+    l4 = off + ihl;
+  } else if ((b0 >> 4) == 6) {
+    if (!have(off, 40)) return;
+    ByteReader r = s.reader(off + 6, 34);
+    std::uint8_t nh = 0, hops = 0;
+    r.u8(nh);
+    r.u8(hops);
+    ic.quoted_src.family = ic.quoted_dst.family = 6;
+    r.bytes(ic.quoted_src.b.data(), 16);
+    r.bytes(ic.quoted_dst.b.data(), 16);
+    ic.has_quote = true;
+    // Skip the quoted extension headers, bounded by the quote.
+    l4 = off + 40;
+    while (is_ipv6_ext(nh)) {
+      std::uint8_t next = 0, len = 0;
+      if (!have(l4, 2)) {
+        ic.quoted_proto = nh;
+        return;
+      }
+      ByteReader er = s.reader(l4, 2);
+      er.u8(next);
+      er.u8(len);
+      const std::uint32_t size = nh == 44 ? 8u : nh == 51 ? (len + 2u) * 4u : (len + 1u) * 8u;
+      const bool later_fragment = nh == 44;
+      if (later_fragment) {
+        std::uint16_t offm = 0;
+        if (!have(l4, 4)) return;
+        ByteReader fr = s.reader(l4 + 2, 2);
+        fr.be16(offm);
+        if ((offm & 0xfff8) != 0) {  // no transport header in a later fragment
+          ic.quoted_proto = next;
+          return;
+        }
+      }
+      nh = next;
+      l4 += size;
+    }
+    ic.quoted_proto = nh;
+  } else {
+    return;
+  }
+  if (ic.quoted_proto != kProtoTcp && ic.quoted_proto != kProtoUdp) return;
+  // RFC 792 guarantees 8 bytes of the original datagram; the ports are its first 4.
+  if (!have(l4, 4)) return;
+  ByteReader pr = s.reader(l4, 4);
+  pr.be16(ic.quoted_sport);
+  pr.be16(ic.quoted_dport);
+  ic.quoted_ports = true;
+}
+
+void decode_icmp(Packet& p, const Span& s, std::uint32_t off, const Pseudo& ph, bool v6, bool fragment) {
+  const char* kL = v6 ? "icmpv6" : "icmp";
+  const Need n = need(s, off, 8);
+  if (n == Need::Malformed && fragment) {
+    p.transport = Transport::Other;
+    return;
+  }
+  if (!fail_need(p, n, s, kL, "the message is shorter than the ICMP header", off)) return;
+  ByteReader r = s.reader(off, 8);
+  IcmpInfo& ic = p.icmp;
+  std::uint16_t w1 = 0, w2 = 0;
+  ic.v6 = v6;
+  r.u8(ic.type);
+  r.u8(ic.code);
+  r.be16(ic.checksum);
+  r.be16(w1);
+  r.be16(w2);
+  p.transport = Transport::Icmp;
+  p.transport_offset = s.report_base + off;
+  p.transport_header_len = 8;
+
+  bool error_msg = false;
+  if (!v6) {
+    switch (ic.type) {
+      case 0: case 8: case 13: case 14:  // echo reply/request, timestamp: identifier and sequence
+        ic.id = w1;
+        ic.seq = w2;
+        break;
+      case 3:  // destination unreachable
+        ic.unreachable = true;
+        ic.port_unreachable = ic.code == 3;
+        if (ic.code == 4) ic.next_hop_mtu = w2;  // RFC 1191: fragmentation needed and DF set
+        error_msg = true;
+        break;
+      case 4: case 5: case 11: case 12:  // source quench, redirect, time exceeded, parameter problem
+        error_msg = true;
+        break;
+      default: break;
+    }
+  } else {
+    switch (ic.type) {
+      case 128: case 129:  // echo request/reply
+        ic.id = w1;
+        ic.seq = w2;
+        break;
+      case 1:  // destination unreachable (RFC 4443 3.1)
+        ic.unreachable = true;
+        ic.port_unreachable = ic.code == 4;
+        error_msg = true;
+        break;
+      case 2: {  // packet too big: a 32-bit MTU
+        const std::uint32_t mtu = (std::uint32_t{w1} << 16) | w2;
+        ic.next_hop_mtu = static_cast<std::uint16_t>(std::min<std::uint32_t>(mtu, 0xffff));
+        error_msg = true;
+        break;
+      }
+      case 3: case 4:  // time exceeded, parameter problem
+        error_msg = true;
+        break;
+      default: break;
+    }
+  }
+  set_payload(p, s, off + 8, s.decl_end);
+  if (error_msg && !fragment) decode_quote(p, s, off + 8);
+  if (fragment) return;
+  // ICMP sums the message alone; ICMPv6 adds the pseudo-header (RFC 4443 2.3).
+  check_transport_sum(p, s, off, s.decl_end, kProtoIcmpv6, v6 ? &ph : nullptr);
+  if (v6 && !ph.usable) p.transport_checksum_checked = false;
+}
+
+}  // namespace
+
+void decode_transport(Packet& p, std::uint8_t proto, const Span& s, std::uint32_t off,
+                      const Pseudo& ph, bool fragment) {
+  switch (proto) {
+    case kProtoTcp: return decode_tcp(p, s, off, ph, fragment);
+    case kProtoUdp: return decode_udp(p, s, off, ph, fragment);
+    case kProtoIcmp:
+      if (ph.src->family == 4) return decode_icmp(p, s, off, ph, false, fragment);
+      break;
+    case kProtoIcmpv6:
+      if (ph.src->family == 6) return decode_icmp(p, s, off, ph, true, fragment);
+      break;
+    default: break;
+  }
+  p.transport = Transport::Other;
+  p.transport_offset = s.report_base + off;
+  set_payload(p, s, off, s.decl_end);
+}
+
+}  // namespace sockscope::decode_detail
