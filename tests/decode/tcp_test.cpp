@@ -242,3 +242,28 @@ TEST(TcpDecode, PayloadCutBySnaplenIsOk) {
   EXPECT_EQ(p.payload_captured, 2u);
   EXPECT_FALSE(p.transport_checksum_checked);
 }
+
+// Linux leaves CHECKSUM_PARTIAL segments (loopback, offload to the NIC) with only the folded
+// pseudo-header sum in the checksum field: not a corrupted segment.
+TEST(TcpDecode, RecognisesOffloadedPartialChecksum) {
+  Bytes ip = tcp_packet(base());
+  const std::size_t tcp_off = 20;
+  std::uint32_t sum = 0;
+  for (std::size_t i = 12; i < 20; i += 2) sum += (std::uint32_t{ip[i]} << 8) | ip[i + 1];
+  sum += 6;                                                        // protocol
+  sum += static_cast<std::uint32_t>(ip.size() - tcp_off);          // TCP length
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  ip[tcp_off + 16] = static_cast<std::uint8_t>(sum >> 8);
+  ip[tcp_off + 17] = static_cast<std::uint8_t>(sum);
+  const Packet p = decode_eth(ip);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p.transport_checksum_checked);
+  EXPECT_FALSE(p.transport_checksum_ok);
+  EXPECT_TRUE(p.transport_checksum_partial);
+
+  TcpSpec bad = base();
+  bad.bad_checksum = true;
+  const Packet q = decode_eth(tcp_packet(bad));
+  EXPECT_FALSE(q.transport_checksum_ok);
+  EXPECT_FALSE(q.transport_checksum_partial);
+}

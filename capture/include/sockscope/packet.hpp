@@ -223,6 +223,9 @@ struct Packet {
   std::uint32_t payload_offset = 0;    // offset in the frame (not meaningful when reassembled)
   bool transport_checksum_checked = false;
   bool transport_checksum_ok = true;
+  // The checksum field holds only the pseudo-header sum: the sender offloads the checksum to its
+  // NIC (or it is loopback traffic, which never gets one). Expected, not an error.
+  bool transport_checksum_partial = false;
   DecodeError error;                   // status Ok unless decoding stopped early
   bool ok() const { return error.status == DecodeStatus::Ok; }
 };

@@ -368,7 +368,7 @@ struct Annotator::Impl {
   }
 
   void note_checksum(const Packet& p, Annotation& a, Conv& c, int side) {
-    if (p.transport_checksum_checked && !p.transport_checksum_ok) {
+    if (p.transport_checksum_checked && !p.transport_checksum_ok && !p.transport_checksum_partial) {
       a.events.add(Event::ChecksumBad);
       // Outgoing packets on Linux cooked captures: the NIC fills the checksum in after the capture.
       a.checksum_offload_likely = (p.link.kind == LinkKind::Sll || p.link.kind == LinkKind::Sll2) &&
