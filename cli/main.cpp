@@ -1,0 +1,333 @@
+// sockscope: the command line. Subcommands: annotate (explain a capture file), exchange (make a
+// scripted TCP and UDP exchange on loopback to record), help.
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <clocale>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "sockscope/exchange.hpp"
+#include "sockscope/i18n.hpp"
+#include "sockscope/out_buffer.hpp"
+#include "sockscope/pcap_source.hpp"
+#include "sockscope/pipeline.hpp"
+#include "sockscope/views.hpp"
+
+#ifndef SOCKSCOPE_VERSION
+#define SOCKSCOPE_VERSION "0.0.0"
+#endif
+#ifndef SOCKSCOPE_LOCALEDIR
+#define SOCKSCOPE_LOCALEDIR "/usr/local/share/locale"
+#endif
+
+namespace po = boost::program_options;
+using sockscope::tr;
+
+namespace {
+
+// Exit statuses: 0 success, 1 a run that failed (exchange, writing the output), 2 bad usage or a
+// missing, bad or truncated input file.
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+void print_main_help(std::FILE* f) {
+  std::fprintf(f, "%s\n\n",
+               tr("sockscope: decodes TCP and UDP packets and explains them in plain words."));
+  std::fprintf(f, "%s\n", tr("Usage:"));
+  std::fprintf(f, "  sockscope annotate FILE [--json | --summary | --ladder] [--osi] [--filter BPF]\n");
+  std::fprintf(f, "                          [--color auto|always|never] [--no-payload]\n");
+  std::fprintf(f, "  sockscope exchange [--tcp-port P] [--udp-port Q] [--host 127.0.0.1|::1]\n");
+  std::fprintf(f, "  sockscope help [COMMAND]\n");
+  std::fprintf(f, "  sockscope --help | --version\n\n");
+  std::fprintf(f, "%s\n", tr("Commands:"));
+  std::fprintf(f, "  annotate  %s\n", tr("explain every packet of a pcap or pcapng file ('-' reads standard input)"));
+  std::fprintf(f, "  exchange  %s\n", tr("run a short scripted TCP and UDP conversation on loopback (to record with tcpdump)"));
+  std::fprintf(f, "  help      %s\n\n", tr("show the help of a command"));
+  std::fprintf(f, "%s\n", tr("Example: sudo tcpdump -i lo -w chat.pcap port 9000, then sockscope annotate chat.pcap"));
+}
+
+po::options_description annotate_options() {
+  po::options_description d(tr("Options of sockscope annotate FILE"), 100, 50);
+  d.add_options()
+      ("json", tr("one JSON object per line: packets, then conversations (see docs/)"))
+      ("summary", tr("one block per conversation instead of one line per packet"))
+      ("ladder", tr("a sequence diagram: client on the left, server on the right"))
+      ("osi", tr("under every packet, its headers layer by layer (OSI 2 to 7)"))
+      ("filter", po::value<std::string>()->value_name("BPF"),
+       tr("only the packets matching this pcap-filter expression, e.g. 'tcp port 9000'"))
+      ("color", po::value<std::string>()->value_name("WHEN")->default_value("auto"),
+       tr("colour: auto (on a terminal, unless NO_COLOR is set), always or never"))
+      ("no-payload", tr("do not preview payload bytes"))
+      ("help,h", tr("show this help"));
+  return d;
+}
+
+po::options_description exchange_options() {
+  po::options_description d(tr("Options of sockscope exchange"), 100, 50);
+  d.add_options()
+      ("tcp-port", po::value<unsigned>()->value_name("P")->default_value(0),
+       tr("the server's TCP port (0: any free port)"))
+      ("udp-port", po::value<unsigned>()->value_name("Q")->default_value(0),
+       tr("the server's UDP port (0: any free port)"))
+      ("host", po::value<std::string>()->value_name("ADDR")->default_value("127.0.0.1"),
+       tr("loopback address: 127.0.0.1 or ::1"))
+      ("timeout-ms", po::value<int>()->value_name("MS")->default_value(3000),
+       tr("give up a blocking call after this long"))
+      ("help,h", tr("show this help"));
+  return d;
+}
+
+void print_annotate_help(std::FILE* f) {
+  std::fprintf(f, "%s\n\n", tr("sockscope annotate FILE: explains every packet of a capture file."));
+  std::fprintf(f, "%s\n", tr("FILE is a pcap or pcapng file (tcpdump -w, Wireshark, dumpcap), or - for standard input."));
+  std::fprintf(f, "%s\n\n", tr("Exit status: 0 done, 2 bad usage or a missing, damaged or cut-short file (after what could be read)."));
+  std::ostringstream os;
+  os << annotate_options();
+  std::fputs(os.str().c_str(), f);
+}
+
+void print_exchange_help(std::FILE* f) {
+  std::fprintf(f, "%s\n\n", tr("sockscope exchange: a scripted TCP and UDP conversation on loopback, to record and annotate."));
+  std::fprintf(f, "%s\n", tr("TCP: the client connects, sends three lines, the server answers each, the client closes."));
+  std::fprintf(f, "%s\n\n", tr("UDP: the client sends three datagrams, the server answers each."));
+  std::ostringstream os;
+  os << exchange_options();
+  std::fputs(os.str().c_str(), f);
+}
+
+// Words the user typed, echoed in messages: control bytes become \xNN.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) {
+      char tmp[5];
+      std::snprintf(tmp, sizeof tmp, "\\x%02x", static_cast<unsigned>(c));
+      out += tmp;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+int usage_error(const char* where, const std::string& raw_what, const char* help_hint) {
+  const std::string what = printable(raw_what);
+  std::fprintf(stderr, "sockscope%s%s: %s. %s\n", where[0] ? " " : "", where, what.c_str(), help_hint);
+  return kExitUsage;
+}
+
+// Parses a subcommand's arguments; returns false (after printing one line) on a bad option.
+bool parse(const char* cmd, const std::vector<std::string>& args, const po::options_description& d,
+           const po::positional_options_description& pos, po::variables_map& vm) {
+  try {
+    po::store(po::command_line_parser(args).options(d).positional(pos).run(), vm);
+    po::notify(vm);
+    return true;
+  } catch (const po::error& e) {
+    const std::string hint = std::string(tr("See sockscope help ")) + cmd;
+    usage_error(cmd, e.what(), hint.c_str());
+    return false;
+  }
+}
+
+int terminal_width() {
+  winsize ws{};
+  if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+    return ws.ws_col;
+  if (const char* c = std::getenv("COLUMNS")) {
+    const int n = std::atoi(c);
+    if (n >= 40 && n <= 1000) return n;
+  }
+  return 100;
+}
+
+int cmd_annotate(const std::vector<std::string>& args) {
+  po::options_description d = annotate_options();
+  po::options_description all;
+  all.add(d).add_options()("file", po::value<std::vector<std::string>>());
+  po::positional_options_description pos;
+  pos.add("file", -1);
+  po::variables_map vm;
+  if (!parse("annotate", args, all, pos, vm)) return kExitUsage;
+  if (vm.count("help")) {
+    print_annotate_help(stdout);
+    return kExitOk;
+  }
+  const char* hint = tr("See sockscope help annotate");
+  if (!vm.count("file"))
+    return usage_error("annotate", tr("which capture file? Give one, e.g. sockscope annotate chat.pcap"), hint);
+  const auto& files = vm["file"].as<std::vector<std::string>>();
+  if (files.size() != 1)
+    return usage_error("annotate", tr("one capture file at a time, please"), hint);
+  const std::string& path = files.front();
+
+  const int views = static_cast<int>(vm.count("json") + vm.count("summary") + vm.count("ladder"));
+  if (views > 1)
+    return usage_error("annotate", tr("choose one of --json, --summary and --ladder"), hint);
+  sockscope::ViewKind kind = sockscope::ViewKind::Human;
+  if (vm.count("json")) kind = sockscope::ViewKind::Json;
+  if (vm.count("summary")) kind = sockscope::ViewKind::Summary;
+  if (vm.count("ladder")) kind = sockscope::ViewKind::Ladder;
+
+  sockscope::ViewOptions vo;
+  const std::string color = vm["color"].as<std::string>();
+  if (color == "always") {
+    vo.color = true;
+  } else if (color == "never") {
+    vo.color = false;
+  } else if (color == "auto") {
+    // https://no-color.org: a non-empty NO_COLOR turns colour off unless asked for explicitly.
+    const char* no_color = std::getenv("NO_COLOR");
+    const char* term = std::getenv("TERM");
+    vo.color = isatty(STDOUT_FILENO) && !(no_color && no_color[0]) &&
+               !(term && std::strcmp(term, "dumb") == 0);
+  } else {
+    return usage_error("annotate", std::string(tr("--color takes auto, always or never, not ")) + "'" + color + "'", hint);
+  }
+  vo.osi = vm.count("osi") > 0;
+  vo.payload = vm.count("no-payload") == 0;
+  vo.width = terminal_width();
+
+  if (path == "-" && isatty(STDIN_FILENO))
+    return usage_error("annotate", tr("standard input is a terminal, not a capture. Pipe one in, e.g. sudo tcpdump -i lo -w - | sockscope annotate -"), "");
+
+  const std::string filter = vm.count("filter") ? vm["filter"].as<std::string>() : std::string();
+  std::string error;
+  auto source = sockscope::PcapSource::open(path, filter, error);
+  if (!source) {
+    std::fprintf(stderr, "sockscope: %s\n", error.c_str());
+    return kExitUsage;
+  }
+
+  sockscope::PipelineResult r;
+  bool write_failed = false;
+  {
+    sockscope::OutBuffer out(stdout);
+    auto view = sockscope::make_view(kind, out, vo);
+    sockscope::PipelineOptions po_opts;
+    // A pipe or socket on standard input is usually a live capture: show each packet at once.
+    struct stat st {};
+    if (path == "-" && fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+      po_opts.flush_each_packet = &out;
+    r = sockscope::run_annotate(*source, *view, po_opts);
+    view.reset();
+    // Everything read before any damage is on stdout before the error reaches stderr.
+    write_failed = !out.flush();
+  }
+  if (!r.ok) {
+    std::fprintf(stderr, "sockscope: %s\n", r.error.c_str());
+    return kExitUsage;
+  }
+  if (write_failed) {
+    std::fprintf(stderr, "sockscope: %s\n", tr("could not write the output (disk full or closed pipe?)"));
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+int cmd_exchange(const std::vector<std::string>& args) {
+  po::options_description d = exchange_options();
+  po::positional_options_description pos;
+  po::variables_map vm;
+  if (!parse("exchange", args, d, pos, vm)) return kExitUsage;
+  if (vm.count("help")) {
+    print_exchange_help(stdout);
+    return kExitOk;
+  }
+  const char* hint = tr("See sockscope help exchange");
+  sockscope::demo::ExchangeOptions opts;
+  const unsigned tcp_port = vm["tcp-port"].as<unsigned>();
+  const unsigned udp_port = vm["udp-port"].as<unsigned>();
+  if (tcp_port > 65535 || udp_port > 65535)
+    return usage_error("exchange", tr("a port is a number from 0 to 65535"), hint);
+  opts.tcp_port = static_cast<std::uint16_t>(tcp_port);
+  opts.udp_port = static_cast<std::uint16_t>(udp_port);
+  opts.host = vm["host"].as<std::string>();
+  opts.timeout_ms = vm["timeout-ms"].as<int>();
+  if (opts.timeout_ms <= 0 || opts.timeout_ms > 600000)
+    return usage_error("exchange", tr("--timeout-ms takes 1 to 600000"), hint);
+
+  const sockscope::demo::ExchangeResult r = sockscope::demo::run_exchange(opts);
+  if (r.steps.empty()) {
+    // Nothing happened (e.g. not a loopback address): only the reason.
+    std::fprintf(stderr, "sockscope: exchange: %s. %s\n", printable(r.error).c_str(), hint);
+    return kExitUsage;
+  }
+  std::printf(tr("exchange on %s: TCP server port %u, UDP server port %u\n"), opts.host.c_str(),
+              static_cast<unsigned>(r.tcp_port), static_cast<unsigned>(r.udp_port));
+  std::printf("  %-10s  %-6s  %s\n", tr("time(ms)"), tr("who"), tr("call"));
+  for (const auto& s : r.steps)
+    std::printf("  %10.3f  %-6s  %s\n", static_cast<double>(s.t_ns) / 1e6,
+                s.server ? tr("server") : tr("client"), s.text.c_str());
+  std::fflush(stdout);
+  if (!r.ok) {
+    std::fprintf(stderr, "sockscope: exchange: %s. %s\n", r.error.c_str(),
+                 tr("Check that the ports are free (or use port 0) and try again"));
+    return kExitFailed;
+  }
+  std::printf(tr("done: TCP client port %u (3 lines each way, then closed), UDP client port %u (3 datagrams each way)\n"),
+              static_cast<unsigned>(r.tcp_client_port), static_cast<unsigned>(r.udp_client_port));
+  return kExitOk;
+}
+
+int cmd_help(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    print_main_help(stdout);
+    return kExitOk;
+  }
+  if (args[0] == "annotate") {
+    print_annotate_help(stdout);
+    return kExitOk;
+  }
+  if (args[0] == "exchange") {
+    print_exchange_help(stdout);
+    return kExitOk;
+  }
+  if (args[0] == "help") {
+    print_main_help(stdout);
+    return kExitOk;
+  }
+  return usage_error("help", std::string(tr("no command named")) + " '" + args[0] + "'", tr("See sockscope --help"));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setlocale(LC_ALL, "");
+  bindtextdomain(sockscope::kTextDomain, SOCKSCOPE_LOCALEDIR);
+  bind_textdomain_codeset(sockscope::kTextDomain, "UTF-8");
+
+  if (argc < 2) {
+    print_main_help(stderr);
+    return kExitUsage;
+  }
+  const std::string cmd = argv[1];
+  std::vector<std::string> rest(argv + 2, argv + argc);
+  if (cmd == "--help" || cmd == "-h") {
+    print_main_help(stdout);
+    return kExitOk;
+  }
+  if (cmd == "--version" || cmd == "-V") {
+    std::printf("sockscope %s\n", SOCKSCOPE_VERSION);
+    return kExitOk;
+  }
+  try {
+    if (cmd == "annotate") return cmd_annotate(rest);
+    if (cmd == "exchange") return cmd_exchange(rest);
+    if (cmd == "help") return cmd_help(rest);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sockscope: %s: %s\n", cmd.c_str(), e.what());
+    return kExitFailed;
+  }
+  if (!cmd.empty() && cmd[0] == '-')
+    return usage_error("", std::string(tr("unknown option")) + " '" + cmd + "'", tr("See sockscope --help"));
+  return usage_error("", std::string(tr("unknown command")) + " '" + cmd + "'", tr("See sockscope --help"));
+}

@@ -1,0 +1,96 @@
+// The command line itself: help, version, usage errors, colour.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+
+#include "e2e_support.hpp"
+#include "fixtures.hpp"
+
+namespace {
+
+int line_count(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+TEST(Cli, HelpAndVersion) {
+  const e2e::RunResult h = e2e::sockscope({"--help"});
+  EXPECT_EQ(h.status, 0);
+  EXPECT_NE(h.out.find("sockscope annotate FILE"), std::string::npos) << h.out;
+  const e2e::RunResult ha = e2e::sockscope({"help", "annotate"});
+  EXPECT_EQ(ha.status, 0);
+  EXPECT_NE(ha.out.find("--json"), std::string::npos);
+  EXPECT_NE(ha.out.find("--filter"), std::string::npos);
+  EXPECT_EQ(e2e::sockscope({"annotate", "--help"}).out, ha.out);
+  const e2e::RunResult v = e2e::sockscope({"--version"});
+  EXPECT_EQ(v.status, 0);
+  EXPECT_EQ(v.out.rfind("sockscope ", 0), 0u) << v.out;
+}
+
+TEST(Cli, UnknownCommandIsOneLineAndExitTwo) {
+  const e2e::RunResult r = e2e::sockscope({"anotate", "x.pcap"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(line_count(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("'anotate'"), std::string::npos);
+  EXPECT_NE(r.err.find("--help"), std::string::npos);
+}
+
+TEST(Cli, UnknownOptionIsOneLineAndExitTwo) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--frobnicate"}, {"annotate", "--jsn", "x.pcap"},
+        {"annotate", "--color", "sometimes", "x.pcap"}, {"annotate", "--json", "--ladder", "x.pcap"},
+        {"annotate"}, {"exchange", "--tcp-port", "70000"}}) {
+    const e2e::RunResult r = e2e::sockscope(args);
+    EXPECT_EQ(r.status, 2) << args.back();
+    EXPECT_EQ(line_count(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find("help"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(e2e::sockscope({}).status, 2);
+}
+
+TEST(Cli, ColourOnlyWhenAsked) {
+  const std::string path = sockscope::testing::temp_dir("cli-colour") + "/x.pcap";
+  ASSERT_TRUE(sockscope::test::write_capture(path, sockscope::test::CaptureFormat::PcapNano, 1,
+                                             e2e::exchange_fixture(false, 1)));
+  // stdout is a file here, not a terminal: no escape sequences unless --color=always.
+  const e2e::RunResult plain = e2e::sockscope({"annotate", path});
+  EXPECT_EQ(plain.status, 0) << plain.err;
+  EXPECT_EQ(plain.out.find('\x1b'), std::string::npos);
+  EXPECT_EQ(e2e::sockscope({"annotate", "--color", "never", path}).out, plain.out);
+  const e2e::RunResult colour = e2e::sockscope({"annotate", "--color=always", path});
+  EXPECT_EQ(colour.status, 0);
+  EXPECT_NE(colour.out.find("\x1b["), std::string::npos);
+  // JSON never carries colour.
+  EXPECT_EQ(e2e::sockscope({"annotate", "--json", "--color=always", path}).out.find('\x1b'),
+            std::string::npos);
+}
+
+TEST(Cli, EveryViewRunsOnTheSameCapture) {
+  const std::string path = sockscope::testing::temp_dir("cli-views") + "/x.pcap";
+  ASSERT_TRUE(sockscope::test::write_capture(path, sockscope::test::CaptureFormat::PcapNano, 1,
+                                             e2e::exchange_fixture(false, 1)));
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{}, {"--summary"}, {"--ladder"}, {"--osi"}, {"--no-payload"}}) {
+    std::vector<std::string> args = {"annotate", path};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const e2e::RunResult r = e2e::sockscope(args);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_FALSE(r.out.empty());
+    EXPECT_EQ(r.err, "");
+  }
+  const e2e::RunResult np = e2e::sockscope({"annotate", "--no-payload", path});
+  EXPECT_EQ(np.out.find("hello"), std::string::npos);
+}
+
+TEST(Cli, ExchangeRunsOnLoopback) {
+  const e2e::RunResult r = e2e::sockscope({"exchange"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("send(\"hello\") = 5"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("recv() = 0"), std::string::npos) << r.out;
+  const e2e::RunResult v6 = e2e::sockscope({"exchange", "--host", "::1"});
+  EXPECT_EQ(v6.status, 0) << v6.err;
+  // Only loopback: the exchange never sends anywhere else.
+  const e2e::RunResult away = e2e::sockscope({"exchange", "--host", "192.0.2.1"});
+  EXPECT_NE(away.status, 0);
+  EXPECT_NE(away.err.find("loopback"), std::string::npos) << away.err;
+}
+
+}  // namespace
