@@ -621,6 +621,8 @@ struct Annotator::Impl {
           a.acks_fin = true;
           if (last_excl > r.fin_seq) last_excl = r.fin_seq;
         }
+        // Bytes the capture never saw sent (ack-unseen) are not reported as received data.
+        if (r.next_known && last_excl > r.next) last_excl = r.next;
         if (s.ack_known && first < last_excl) {
           a.events.add(Event::Ack);
           a.acked_first = rel(first, r.base);
@@ -788,7 +790,10 @@ struct Annotator::Impl {
     // ---- remember what this side sent ----
     if (seg_len > 0 && !rst) {
       SeqNum end = seq + seg_len;
-      if (!s.next_known || end > s.next) {
+      // As Wireshark does, a zero-window probe's byte does not move the next expected number: the
+      // receiver has no room for it, so the sender will send it again.
+      bool probe = a.events.has(Event::ZeroWindowProbe);
+      if ((!s.next_known || end > s.next) && !probe) {
         s.next = end;
         s.next_ts = now;
         s.next_known = true;
