@@ -580,9 +580,9 @@ TEST(HumanView, PacketLineHasTimeConnDirectionFlagsAndNumbers) {
   EXPECT_NE(ls[3].find("c\xe2\x86\x90s  127.0.0.1:9000 \xe2\x86\x92 127.0.0.1:51514  TCP [S.] seq 0 ack 1"),
             std::string::npos)
       << ls[3];
-  EXPECT_NE(ls[7].find("     0.000  #1   c\xe2\x86\x92s"), std::string::npos) << ls[7];  // 130 us rounds to 0.000
+  EXPECT_NE(ls[7].find("     0.130  #1   c\xe2\x86\x92s"), std::string::npos) << ls[7];  // 130 us, in ms
   EXPECT_NE(ls[7].find("TCP [P.] seq 1 ack 1 win 65495 len 5  \"hello\""), std::string::npos) << ls[7];
-  EXPECT_NE(ls[13].find("     0.201  #1"), std::string::npos) << ls[13];
+  EXPECT_NE(ls[13].find("   201.140  #1"), std::string::npos) << ls[13];
 }
 
 TEST(HumanView, ConversationLineIsCompact) {

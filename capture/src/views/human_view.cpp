@@ -34,7 +34,7 @@ class HumanView final : public View {
       first_ts_ = p.ts;
       have_first_ = true;
       line_.clear();
-      line_ += tr(" frame   time(s)  conn dir  from \xe2\x86\x92 to  what");
+      line_ += tr(" frame  time(ms)  conn dir  from \xe2\x86\x92 to  what");
       line_ += '\n';
       out_.put(line_);
     }

@@ -36,8 +36,9 @@ void append_rel_time(std::string& out, Timestamp first, Timestamp now) {
     out += '-';
     d = -d;
   }
-  const std::int64_t ms = (d + 500000) / 1000000;  // round to the millisecond
-  appendf(out, "%lld.%03lld", static_cast<long long>(ms / 1000), static_cast<long long>(ms % 1000));
+  // Milliseconds to the microsecond: a loopback exchange takes well under a millisecond.
+  const std::int64_t us = (d + 500) / 1000;
+  appendf(out, "%lld.%03lld", static_cast<long long>(us / 1000), static_cast<long long>(us % 1000));
 }
 
 void append_summary_endpoint(std::string& out, const ConnSummary& s, const Endpoint& e) {
