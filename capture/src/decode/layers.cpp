@@ -47,6 +47,19 @@ struct Emit {
   }
 };
 
+// checksum_ok as computed, and checksum_status in words: "good", "bad", "offload" (the field holds
+// only the pseudo-header sum: the sender left the checksum to its NIC, as Linux does on loopback),
+// or "unchecked" (not all of the segment was captured, or it is a fragment).
+void transport_checksum_fields(Emit& e, const Packet& p, std::uint32_t off) {
+  if (!p.transport_checksum_checked) {
+    e.text("checksum_status", "unchecked", off, 0);
+    return;
+  }
+  e.b("checksum_ok", p.transport_checksum_ok, off, 0);
+  e.text("checksum_status",
+         p.transport_checksum_ok ? "good" : p.transport_checksum_partial ? "offload" : "bad", off, 0);
+}
+
 // A small fixed text buffer for fields composed from several values (flags, SACK blocks).
 struct TextBuf {
   char buf[160];
@@ -272,7 +285,7 @@ void visit_icmp(const Packet& p, Emit& e) {
   e.u("code", ic.code, o + 1, 1);
   if (const char* n = icmp_type_name(ic.v6, ic.type)) e.text("type_name", n, o, 1);
   e.hex("checksum", ic.checksum, o + 2, 2);
-  if (p.transport_checksum_checked) e.b("checksum_ok", p.transport_checksum_ok, o + 2, 0);
+  transport_checksum_fields(e, p, o + 2);
   const bool echo = ic.v6 ? (ic.type == 128 || ic.type == 129)
                           : (ic.type == 0 || ic.type == 8 || ic.type == 13 || ic.type == 14);
   if (echo) {
@@ -324,7 +337,7 @@ void visit_tcp(const Packet& p, Emit& e) {
   }
   e.u("window", t.window, o + 14, 2);
   e.hex("checksum", t.checksum, o + 16, 2);
-  if (p.transport_checksum_checked) e.b("checksum_ok", p.transport_checksum_ok, o + 16, 0);
+  transport_checksum_fields(e, p, o + 16);
   e.u("urgent", t.urgent, o + 18, 2);
   // Option positions are not kept; options are reported against the options area.
   const std::uint32_t opt = o + 20;
@@ -356,7 +369,7 @@ void visit_udp(const Packet& p, Emit& e) {
   e.u("dst_port", u.dport, o + 2, 2);
   e.u("length", u.length, o + 4, 2);
   e.hex("checksum", u.checksum, o + 6, 2);
-  if (p.transport_checksum_checked) e.b("checksum_ok", p.transport_checksum_ok, o + 6, 0);
+  transport_checksum_fields(e, p, o + 6);
   e.v.end_layer();
 }
 

@@ -49,10 +49,10 @@ class SummaryView final : public View {
     append_summary_endpoint(b_, s, s.server);
     b_ += '\n';
 
-    const double secs = static_cast<double>(s.last_ts.ns() - s.first_ts.ns()) / 1e9;
+    const double ms = static_cast<double>(s.last_ts.ns() - s.first_ts.ns()) / 1e6;
     b_ += "  ";
-    appendf_tr(b_, tr("frames %llu..%llu: %llu packets in %.3f s"), static_cast<ull>(s.first_frame),
-               static_cast<ull>(s.last_frame), static_cast<ull>(s.packets), secs);
+    appendf_tr(b_, tr("frames %llu..%llu: %llu packets in %.3f ms"), static_cast<ull>(s.first_frame),
+               static_cast<ull>(s.last_frame), static_cast<ull>(s.packets), ms);
     b_ += "\n  ";
     appendf_tr(b_, tr("payload bytes: client\xe2\x86\x92server %llu, server\xe2\x86\x92" "client %llu"),
                static_cast<ull>(s.bytes_c2s), static_cast<ull>(s.bytes_s2c));
