@@ -6,18 +6,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# the toolchain (g++ 12, CMake 3.25); libpcap; the command line; the tests (GoogleTest, tcpdump to
+# record real traffic, tshark to cross-check our analysis, python3 to validate JSON); gettext
 packages=(
-  build-essential cmake pkg-config        # the toolchain: g++ 12, CMake 3.25
-  libpcap-dev                              # reading captures and capturing live
-  libboost-program-options-dev             # the command line
-  libgtest-dev                             # the tests
-  tcpdump tshark                           # the tests record real traffic and cross-check with tshark
-  iproute2 gettext python3
+  build-essential cmake pkg-config
+  libpcap-dev
+  libboost-program-options-dev
+  libgtest-dev tcpdump tshark python3
+  iproute2 gettext
 )
 
 missing=()
 for p in "${packages[@]}"; do
-  [[ "$p" == \#* ]] && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
