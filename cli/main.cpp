@@ -19,6 +19,7 @@
 #include "sockscope/pcap_source.hpp"
 #include "sockscope/pipeline.hpp"
 #include "sockscope/views.hpp"
+#include "cli_common.hpp"
 
 #ifndef SOCKSCOPE_VERSION
 #define SOCKSCOPE_VERSION "0.0.0"
@@ -29,30 +30,9 @@
 
 namespace po = boost::program_options;
 using sockscope::tr;
+using namespace sockscope::cli;
 
 namespace {
-
-// Exit statuses: 0 success, 1 a run that failed (exchange, writing the output), 2 bad usage or a
-// missing, bad or truncated input file.
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-
-void print_main_help(std::FILE* f) {
-  std::fprintf(f, "%s\n\n",
-               tr("sockscope: decodes TCP and UDP packets and explains them in plain words."));
-  std::fprintf(f, "%s\n", tr("Usage:"));
-  std::fprintf(f, "  sockscope annotate FILE [--json | --summary | --ladder] [--osi] [--filter BPF]\n");
-  std::fprintf(f, "                          [--color auto|always|never] [--no-payload]\n");
-  std::fprintf(f, "  sockscope exchange [--tcp-port P] [--udp-port Q] [--host 127.0.0.1|::1]\n");
-  std::fprintf(f, "  sockscope help [COMMAND]\n");
-  std::fprintf(f, "  sockscope --help | --version\n\n");
-  std::fprintf(f, "%s\n", tr("Commands:"));
-  std::fprintf(f, "  annotate  %s\n", tr("explain every packet of a pcap or pcapng file ('-' reads standard input)"));
-  std::fprintf(f, "  exchange  %s\n", tr("run a short scripted TCP and UDP conversation on loopback (to record with tcpdump)"));
-  std::fprintf(f, "  help      %s\n\n", tr("show the help of a command"));
-  std::fprintf(f, "%s\n", tr("Example: sudo tcpdump -i lo -w chat.pcap port 9000, then sockscope annotate chat.pcap"));
-}
 
 po::options_description annotate_options() {
   po::options_description d(tr("Options of sockscope annotate FILE"), 100, 50);
@@ -101,52 +81,6 @@ void print_exchange_help(std::FILE* f) {
   std::ostringstream os;
   os << exchange_options();
   std::fputs(os.str().c_str(), f);
-}
-
-// Words the user typed, echoed in messages: control bytes become \xNN.
-std::string printable(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) {
-      char tmp[5];
-      std::snprintf(tmp, sizeof tmp, "\\x%02x", static_cast<unsigned>(c));
-      out += tmp;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
-int usage_error(const char* where, const std::string& raw_what, const char* help_hint) {
-  const std::string what = printable(raw_what);
-  std::fprintf(stderr, "sockscope%s%s: %s. %s\n", where[0] ? " " : "", where, what.c_str(), help_hint);
-  return kExitUsage;
-}
-
-// Parses a subcommand's arguments; returns false (after printing one line) on a bad option.
-bool parse(const char* cmd, const std::vector<std::string>& args, const po::options_description& d,
-           const po::positional_options_description& pos, po::variables_map& vm) {
-  try {
-    po::store(po::command_line_parser(args).options(d).positional(pos).run(), vm);
-    po::notify(vm);
-    return true;
-  } catch (const po::error& e) {
-    const std::string hint = std::string(tr("See sockscope help ")) + cmd;
-    usage_error(cmd, e.what(), hint.c_str());
-    return false;
-  }
-}
-
-int terminal_width() {
-  winsize ws{};
-  if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
-    return ws.ws_col;
-  if (const char* c = std::getenv("COLUMNS")) {
-    const int n = std::atoi(c);
-    if (n >= 40 && n <= 1000) return n;
-  }
-  return 100;
 }
 
 int cmd_annotate(const std::vector<std::string>& args) {
@@ -278,21 +212,42 @@ int cmd_exchange(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+// The subcommands, in the order --help lists them. Each lives in its own cmd_*.cpp (or here).
+const Command kCommands[] = {
+    {"annotate", "sockscope annotate FILE [--json | --summary | --ladder] [--osi] [--filter BPF]\n"
+                 "                          [--color auto|always|never] [--no-payload]",
+     SOCKSCOPE_N_("explain every packet of a pcap or pcapng file ('-' reads standard input)"), cmd_annotate,
+     print_annotate_help},
+    {"exchange", "sockscope exchange [--tcp-port P] [--udp-port Q] [--host 127.0.0.1|::1]",
+     SOCKSCOPE_N_("run a short scripted TCP and UDP conversation on loopback (to record with tcpdump)"),
+     cmd_exchange, print_exchange_help},
+};
+
+void print_main_help(std::FILE* f) {
+  std::fprintf(f, "%s\n\n", tr("sockscope: decodes TCP and UDP packets and explains them in plain words."));
+  std::fprintf(f, "%s\n", tr("Usage:"));
+  for (const Command& c : kCommands) std::fprintf(f, "  %s\n", c.usage);
+  std::fprintf(f, "  sockscope help [COMMAND]\n");
+  std::fprintf(f, "  sockscope --help | --version\n\n");
+  std::fprintf(f, "%s\n", tr("Commands:"));
+  for (const Command& c : kCommands) std::fprintf(f, "  %-9s %s\n", c.name, tr(c.summary));
+  std::fprintf(f, "  %-9s %s\n\n", "help", tr("show the help of a command"));
+  std::fprintf(f, "%s\n", tr("Example: sudo tcpdump -i lo -w chat.pcap port 9000, then sockscope annotate chat.pcap"));
+}
+
+const Command* find_command(const std::string& name) {
+  for (const Command& c : kCommands)
+    if (name == c.name) return &c;
+  return nullptr;
+}
+
 int cmd_help(const std::vector<std::string>& args) {
-  if (args.empty()) {
+  if (args.empty() || args[0] == "help") {
     print_main_help(stdout);
     return kExitOk;
   }
-  if (args[0] == "annotate") {
-    print_annotate_help(stdout);
-    return kExitOk;
-  }
-  if (args[0] == "exchange") {
-    print_exchange_help(stdout);
-    return kExitOk;
-  }
-  if (args[0] == "help") {
-    print_main_help(stdout);
+  if (const Command* c = find_command(args[0])) {
+    c->help(stdout);
     return kExitOk;
   }
   return usage_error("help", std::string(tr("no command named")) + " '" + args[0] + "'", tr("See sockscope --help"));
@@ -320,8 +275,7 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   try {
-    if (cmd == "annotate") return cmd_annotate(rest);
-    if (cmd == "exchange") return cmd_exchange(rest);
+    if (const Command* c = find_command(cmd)) return c->run(rest);
     if (cmd == "help") return cmd_help(rest);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sockscope: %s: %s\n", cmd.c_str(), e.what());

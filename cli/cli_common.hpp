@@ -1,0 +1,40 @@
+// Shared by the subcommands of the sockscope command line (one cmd_*.cpp per subcommand).
+#pragma once
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace sockscope::cli {
+
+namespace po = boost::program_options;
+
+// Exit statuses: 0 success, 1 a run that failed (exchange, writing the output), 2 bad usage or a
+// missing, bad or truncated input file.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+// Words the user typed, echoed in messages: control bytes become \xNN.
+std::string printable(const std::string& s);
+
+// Prints "sockscope WHERE: WHAT. HINT" on stderr and returns kExitUsage.
+int usage_error(const char* where, const std::string& raw_what, const char* help_hint);
+
+// Parses a subcommand's arguments; returns false (after printing one line) on a bad option.
+bool parse(const char* cmd, const std::vector<std::string>& args, const po::options_description& d,
+           const po::positional_options_description& pos, po::variables_map& vm);
+
+// The terminal's width (or COLUMNS), 100 when unknown.
+int terminal_width();
+
+// A subcommand: main.cpp lists them in kCommands.
+struct Command {
+  const char* name;
+  const char* usage;    // one usage line (not translated: it is syntax)
+  const char* summary;  // one sentence, marked for translation (tr() is applied when printed)
+  int (*run)(const std::vector<std::string>& args);
+  void (*help)(std::FILE* f);
+};
+
+}  // namespace sockscope::cli
