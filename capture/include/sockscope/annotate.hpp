@@ -144,6 +144,10 @@ class Annotator {
 
   std::size_t open_conversations() const;
 
+  // The id of the tracked conversation between these two endpoints (either order), 0 if none: ties a
+  // socket call (calls.hpp) to the packets of its connection.
+  std::uint32_t conversation_of(Proto proto, const Endpoint& a, const Endpoint& b) const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

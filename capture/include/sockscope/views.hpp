@@ -8,6 +8,7 @@
 #include <string>
 
 #include "sockscope/annotate.hpp"
+#include "sockscope/calls.hpp"
 #include "sockscope/out_buffer.hpp"
 #include "sockscope/packet.hpp"
 
@@ -27,6 +28,13 @@ class View {
   virtual ~View() = default;
   virtual void packet(const Packet& p, const Annotation& a) = 0;
   virtual void conversation(const ConnSummary& s) = 0;
+  // A socket call of a chat endpoint (live runs), in timeline order with the packets. `conn` is the
+  // conversation the call's socket belongs to, 0 when not known (yet). Views that have no use for
+  // calls ignore them.
+  virtual void call(const CallRecord& c, std::uint32_t conn) {
+    (void)c;
+    (void)conn;
+  }
   // End of input: flushes anything the view holds (the summary view prints its blocks here).
   virtual void finish() = 0;
 };

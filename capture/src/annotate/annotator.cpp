@@ -835,4 +835,11 @@ void Annotator::finish(std::vector<ConnSummary>& out) {
 
 std::size_t Annotator::open_conversations() const { return impl_->index.size(); }
 
+std::uint32_t Annotator::conversation_of(Proto proto, const Endpoint& a, const Endpoint& b) const {
+  if (proto != Proto::Tcp && proto != Proto::Udp) return 0;
+  const FlowKey key = make_key(a.ip, a.port, b.ip, b.port, proto == Proto::Tcp ? 6 : 17);
+  auto it = impl_->index.find(key);
+  return it == impl_->index.end() ? 0 : impl_->slots[it->second].id;
+}
+
 }  // namespace sockscope
