@@ -7,6 +7,7 @@
 #include "frame_builder.hpp"
 #include "sockscope/decode.hpp"
 #include "sockscope/layers.hpp"
+#include "../../capture/src/decode/internal.hpp"  // ones_sum, fold: the checksum arithmetic
 
 using namespace sockscope;
 using namespace sockscope::test;
@@ -190,4 +191,22 @@ TEST(DecodeRobustness, RandomFragmentsNeverCrashAndStayBounded) {
     }
   }
   EXPECT_GT(reassembled, 0);
+}
+
+// The checksum is summed four bytes at a time; it must equal RFC 1071's plain 16-bit sum for every
+// length and alignment.
+TEST(Checksum, WideSumEqualsThePlainSixteenBitSum) {
+  std::mt19937 rng(7);
+  std::vector<std::uint8_t> buf(2000);
+  for (int round = 0; round < 500; ++round) {
+    for (auto& b : buf) b = static_cast<std::uint8_t>(rng());
+    const std::uint32_t off = static_cast<std::uint32_t>(rng() % 8);
+    const std::uint32_t n = static_cast<std::uint32_t>(rng() % 1900);
+    std::uint32_t plain = 0x1234;
+    for (std::uint32_t i = 0; i + 1 < n; i += 2) plain += (std::uint32_t{buf[off + i]} << 8) | buf[off + i + 1];
+    if (n % 2) plain += std::uint32_t{buf[off + n - 1]} << 8;
+    EXPECT_EQ(sockscope::decode_detail::fold(sockscope::decode_detail::ones_sum(buf.data() + off, n, 0x1234)),
+              sockscope::decode_detail::fold(plain))
+        << "length " << n << " offset " << off;
+  }
 }
