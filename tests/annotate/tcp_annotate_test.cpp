@@ -570,6 +570,17 @@ TEST(TcpAnnotate, ConversationLimitEvictsLeastRecentlyActive) {
   EXPECT_EQ(out.size(), 50u);
 }
 
+TEST(TcpAnnotate, CallsFindTheirConversationByEndpoints) {
+  Annotator an;
+  Conversation c;
+  c.send(an, syn());
+  const Endpoint client{testing::ipv4(10, 0, 0, 1), 51514}, server{testing::ipv4(10, 0, 0, 2), 9000};
+  EXPECT_EQ(an.conversation_of(Proto::Tcp, client, server), 1u);
+  EXPECT_EQ(an.conversation_of(Proto::Tcp, server, client), 1u);
+  EXPECT_EQ(an.conversation_of(Proto::Udp, client, server), 0u);
+  EXPECT_EQ(an.conversation_of(Proto::Tcp, client, Endpoint{server.ip, 9001}), 0u);
+}
+
 TEST(TcpAnnotate, MalformedPacketIsAnEventNotACrash) {
   Annotator an;
   Packet p;
