@@ -20,6 +20,9 @@
 #include "sockscope/pipeline.hpp"
 #include "sockscope/views.hpp"
 #include "cli_common.hpp"
+#include "cmd_capture.hpp"
+#include "cmd_chat.hpp"
+#include "cmd_demo.hpp"
 
 #ifndef SOCKSCOPE_VERSION
 #define SOCKSCOPE_VERSION "0.0.0"
@@ -214,6 +217,8 @@ int cmd_exchange(const std::vector<std::string>& args) {
 
 // The subcommands, in the order --help lists them. Each lives in its own cmd_*.cpp (or here).
 const Command kCommands[] = {
+    kDemoCommand,
+    kChatCommand,
     {"annotate", "sockscope annotate FILE [--json | --summary | --ladder] [--osi] [--filter BPF]\n"
                  "                          [--color auto|always|never] [--no-payload]",
      SOCKSCOPE_N_("explain every packet of a pcap or pcapng file ('-' reads standard input)"), cmd_annotate,
@@ -221,6 +226,7 @@ const Command kCommands[] = {
     {"exchange", "sockscope exchange [--tcp-port P] [--udp-port Q] [--host 127.0.0.1|::1]",
      SOCKSCOPE_N_("run a short scripted TCP and UDP conversation on loopback (to record with tcpdump)"),
      cmd_exchange, print_exchange_help},
+    kCaptureCommand,
 };
 
 void print_main_help(std::FILE* f) {

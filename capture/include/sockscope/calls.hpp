@@ -34,8 +34,11 @@ struct CallRecord {
   // call twice: once as it starts (returned = false: ts set, no result yet), once when it returns.
   bool blocking = false;
   bool returned = true;
-  // Where the record sits on the timeline: the start for a call that has not returned, else the return.
-  const Timestamp& timeline_ts() const { return returned ? ts_return : ts; }
+  // Where the record sits on the timeline: the return of a blocking call (it waited for packets, which
+  // come before it), else the start: a call that does not wait (send, sendto, close, shutdown) makes
+  // its packets while it runs, so they come after it (and its ts_return may include the time taken
+  // to ask the kernel for the socket's state).
+  const Timestamp& timeline_ts() const { return returned && blocking ? ts_return : ts; }
 };
 
 // errno's symbolic name: "ECONNREFUSED"; nullptr-free: "0" for 0, "E?" plus number when unknown.

@@ -40,6 +40,8 @@ class LiveCapture {
   int poll(int timeout_ms, const std::function<void(const Frame&)>& on_frame);
   LiveStats stats() const;
   const std::string& error() const;
+  // A warning from pcap_activate (the capture runs, not quite as asked), or empty.
+  const std::string& warning() const;
 
  private:
   LiveCapture() = default;

@@ -21,6 +21,8 @@ struct LiveSessionOptions {
   // Packets and calls are shown in time order: an item is held this long (wall clock) in case an
   // earlier one is still on its way (a packet still in the kernel buffer, a call still reporting).
   int holdback_ms = 40;
+  // Stop after this many packets were shown (0: no limit), like tcpdump -c: for bounded runs.
+  std::uint64_t max_packets = 0;
 };
 
 struct LiveSessionResult {
@@ -34,8 +36,9 @@ struct LiveSessionResult {
 
 class LiveSession final : public CallSink {
  public:
-  // Opens the capture (active on return: nothing later is missed), the output file, then drops
-  // privileges. nullptr with a one-line error on failure.
+  // Opens the capture (active on return: nothing later is missed), drops privileges, then creates the
+  // output file (as tcpdump -Z does: the file belongs to the invoking user, and its final rename is
+  // made with the same rights it was created with). nullptr with a one-line error on failure.
   static std::unique_ptr<LiveSession> open(const LiveSessionOptions& opts, View& view, OutBuffer& out,
                                            std::string& error);
   ~LiveSession() override;
@@ -46,6 +49,9 @@ class LiveSession final : public CallSink {
   // Captures and shows until stop becomes true, then drains what is still queued, summarises the open
   // conversations, finishes the view and completes the file.
   LiveSessionResult run(std::atomic<bool>& stop);
+
+  // A warning from libpcap when the capture was opened (it runs, not quite as asked), or empty.
+  const std::string& warning() const;
 
  private:
   LiveSession() = default;

@@ -21,6 +21,9 @@ struct ViewOptions {
   bool osi = false;        // human view: the OSI breakdown of every packet under its line
   bool payload = true;     // human view: payload preview
   int width = 100;         // terminal width for the ladder
+  // Live runs with chat endpoints: the ladder makes room for their socket calls, three columns
+  // client | wire | server (it also does when the first item it sees is a call).
+  bool calls = false;
 };
 
 class View {

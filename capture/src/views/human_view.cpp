@@ -1,6 +1,9 @@
 // The human view: one line per packet, like tcpdump but for learners, with the annotation under it.
 //      4     0.361  #1   c→s  127.0.0.1:51514 → 127.0.0.1:9000  TCP [P.] seq 1 ack 1 win 65483 len 5  "hello"
 //                   data: bytes 1..5
+// In live runs, the endpoints' socket calls on their own lines between the packets:
+//              0.350  #1        send("hello") = 5
+//              0.402  #1                                              recv() = 5 "hello"
 #include <cstring>
 #include <string>
 
@@ -15,6 +18,8 @@ namespace {
 
 constexpr std::size_t kPreviewBytes = 40;
 constexpr const char* kIndent = "                  ";  // under the conversation column
+constexpr std::size_t kCallCol = 28;      // client calls start where a packet line says "from -> to"
+constexpr std::size_t kServerShift = 38;  // server calls this much further right
 
 const char* dir_arrow(Direction d) {
   switch (d) {
@@ -30,18 +35,11 @@ class HumanView final : public View {
   HumanView(OutBuffer& out, const ViewOptions& opts) : out_(out), opts_(opts) {}
 
   void packet(const Packet& p, const Annotation& a) override {
-    if (!have_first_) {
-      first_ts_ = p.ts;
-      have_first_ = true;
-      line_.clear();
-      line_ += tr(" frame  time(ms)  conn dir  from \xe2\x86\x92 to  what");
-      line_ += '\n';
-      out_.put(line_);
-    }
+    if (start_.see(p.ts)) header();
     line_.clear();
     appendf(line_, "%6llu ", static_cast<unsigned long long>(p.frame));
     time_.clear();
-    append_rel_time(time_, first_ts_, p.ts);
+    append_rel_time(time_, start_.first, p.ts);
     appendf(line_, "%9s  ", time_.c_str());
     if (a.conn != 0)
       appendf(line_, "#%-4u", a.conn);
@@ -76,6 +74,39 @@ class HumanView final : public View {
     out_.put(line_);
   }
 
+  // A call gets its own line, in the client's column (where packet lines show "from -> to") or
+  // further right in the server's, so a learner sees who asked the kernel for what, between the
+  // packets it caused.
+  void call(const CallRecord& c, std::uint32_t conn) override {
+    const Timestamp& ts = c.timeline_ts();
+    if (start_.see(ts)) header();
+    line_.clear();
+    if (!call_legend_) {
+      call_legend_ = true;
+      line_.append(kCallCol, ' ');
+      text_ = tr("client calls");
+      line_ += text_;
+      line_.append(kServerShift > display_width(text_) ? kServerShift - display_width(text_) : 2, ' ');
+      line_ += tr("server calls");
+      line_ += '\n';
+    }
+    time_.clear();
+    append_rel_time(time_, start_.first, ts);
+    appendf(line_, "%6s %9s  ", "", time_.c_str());
+    if (conn != 0)
+      appendf(line_, "#%-4u", conn);
+    else
+      line_ += "     ";
+    line_ += "     ";  // the direction column
+    if (c.endpoint == CallRole::Server) line_.append(kServerShift, ' ');
+    const char* colour = opts_.color && call_failed(c) ? kRed : nullptr;
+    if (colour) line_ += colour;
+    append_call_text(line_, c);
+    if (colour) line_ += kReset;
+    line_ += '\n';
+    out_.put(line_);
+  }
+
   void conversation(const ConnSummary& s) override {
     line_.clear();
     appendf(line_, "conn %u %s ", s.conn, proto_name(s.proto));
@@ -106,6 +137,13 @@ class HumanView final : public View {
   void finish() override { out_.flush(); }
 
  private:
+  void header() {
+    line_.clear();
+    line_ += tr(" frame  time(ms)  conn dir  from \xe2\x86\x92 to  what");
+    line_ += '\n';
+    out_.put(line_);
+  }
+
   void append_what(const Packet& p, const Annotation& a) {
     switch (p.transport) {
       case Transport::Tcp: {
@@ -137,8 +175,8 @@ class HumanView final : public View {
 
   OutBuffer& out_;
   ViewOptions opts_;
-  bool have_first_ = false;
-  Timestamp first_ts_;
+  TimelineStart start_;
+  bool call_legend_ = false;
   std::string line_, text_, time_;
   OsiBlock osi_;
 };

@@ -1,4 +1,5 @@
-// JSON lines (GLOSSARY.md): one `packet` object per packet, one `conn` object per conversation.
+// JSON lines (GLOSSARY.md): one `packet` object per packet, one `call` object per socket call of a live
+// run (merged by time with the packets), one `conn` object per conversation.
 // Every string goes through json_string(), so the output is valid UTF-8 JSON whatever the wire held.
 #include <cstring>
 #include <string>
@@ -128,6 +129,48 @@ class JsonView final : public View {
     out_.put(l);
   }
 
+  // Only calls that returned: a blocking call's first report (returned = false) has no result yet, and
+  // its `ts` is in the line of its return anyway.
+  void call(const CallRecord& c, std::uint32_t conn) override {
+    if (!c.returned) return;
+    std::string& l = line_;
+    l.clear();
+    l += "{\"type\":\"call\",\"ts\":";
+    append_ts(l, c.ts);
+    l += ",\"ts_return\":";
+    append_ts(l, c.ts_return);
+    l += ",\"endpoint\":";
+    l += c.endpoint == CallRole::Server ? "\"server\"" : "\"client\"";
+    l += ",\"call\":";
+    json_string(l, c.call);
+    l += ",\"result\":";
+    appendf(l, "%lld", static_cast<long long>(c.result));
+    l += ",\"errno\":";
+    if (c.err != 0)
+      json_string(l, errno_name(c.err));
+    else
+      l += "null";
+    l += ",\"kernel_state\":";
+    if (!c.kernel_state.empty())
+      json_string(l, c.kernel_state);
+    else
+      l += "null";
+    l += ",\"conn\":";
+    append_u64(l, conn);
+    l += ",\"args\":";
+    json_string(l, c.args);
+    l += ",\"data\":";
+    json_string(l, c.data);
+    l += ",\"fd\":";
+    appendf(l, "%d", c.fd);
+    l += ",\"local\":";
+    append_call_endpoint(l, c.has_local, c.local);
+    l += ",\"peer\":";
+    append_call_endpoint(l, c.has_peer, c.peer);
+    l += "}\n";
+    out_.put(l);
+  }
+
   void conversation(const ConnSummary& s) override {
     std::string& l = line_;
     l.clear();
@@ -195,6 +238,16 @@ class JsonView final : public View {
   void finish() override { out_.flush(); }
 
  private:
+  void append_call_endpoint(std::string& l, bool has, const Endpoint& e) {
+    if (!has) {
+      l += "null";
+      return;
+    }
+    tmp_.clear();
+    append_endpoint(tmp_, e.ip, e.port);
+    json_string(l, tmp_);
+  }
+
   OutBuffer& out_;
   std::string line_, tmp_, text_;
   JsonLayers layers_;

@@ -2,6 +2,11 @@
 //   conn 1 tcp: client 127.0.0.1:51514                      server 127.0.0.1:9000
 //      1     0.000  ──SYN seq=0 win=65495 mss=65495──────▶  handshake 1/3: ...
 //      2     0.000  ◀──────────SYN,ACK seq=0 ack=1 win=65483──  handshake 2/3: ...
+// With the socket calls of a live run, three columns: the client's calls at the left, the packets on
+// the wire in the middle, the server's calls at the right (where the annotations are):
+//              0.210  connect(127.0.0.1:9000) ...
+//      1       0.231                              ──SYN seq=0 win=65495──▶  handshake 1/3: ...
+//              0.301                                                        accept() = 4 from ...
 #include <cstring>
 #include <string>
 
@@ -15,6 +20,7 @@ namespace {
 
 constexpr std::size_t kLeft = 18;          // "%6llu %9s  "
 constexpr std::size_t kPreviewBytes = 12;  // payload shown on an arrow
+constexpr std::size_t kClientCol = 26;     // the client's calls, left of the wire
 constexpr const char* kDash = "\xe2\x94\x80";    // ─
 constexpr const char* kRight = "\xe2\x96\xb6";   // ▶
 constexpr const char* kLeftHead = "\xe2\x97\x80";  // ◀
@@ -45,20 +51,13 @@ void repeat(std::string& out, const char* s, std::size_t n) {
 class LadderView final : public View {
  public:
   LadderView(OutBuffer& out, const ViewOptions& opts) : out_(out), opts_(opts) {
-    const int width = opts.width > 0 ? opts.width : 100;
-    // The arrow takes about half of what is left after frame and time; the annotation the rest.
-    std::size_t rest = static_cast<std::size_t>(width) > kLeft + 20 ? static_cast<std::size_t>(width) - kLeft : 20;
-    arrow_w_ = rest / 2;
-    if (arrow_w_ < 24) arrow_w_ = 24;
-    if (arrow_w_ > 64) arrow_w_ = 64;
+    width_ = static_cast<std::size_t>(opts.width > 0 ? opts.width : 100);
+    layout(opts.calls);
   }
 
   void packet(const Packet& p, const Annotation& a) override {
-    if (!have_first_) {
-      first_ts_ = p.ts;
-      have_first_ = true;
-    }
     line_.clear();
+    if (start_.see(p.ts) && columns_) column_header();
     const bool arrowed = (p.transport == Transport::Tcp || p.transport == Transport::Udp) && p.ip.version != 0;
     if (arrowed && a.conn != 0 && a.conn > max_conn_) {
       max_conn_ = a.conn;
@@ -72,8 +71,9 @@ class LadderView final : public View {
 
     appendf(line_, "%6llu ", static_cast<unsigned long long>(p.frame));
     time_.clear();
-    append_rel_time(time_, first_ts_, p.ts);
+    append_rel_time(time_, start_.first, p.ts);
     appendf(line_, "%9s  ", time_.c_str());
+    line_.append(client_w_, ' ');
 
     text_.clear();
     describe(p, a, text_);
@@ -102,11 +102,64 @@ class LadderView final : public View {
     out_.put(line_);
   }
 
+  // A call on its own line: the client's in the left column, the server's in the right one.
+  void call(const CallRecord& c, std::uint32_t conn) override {
+    (void)conn;
+    const Timestamp& ts = c.timeline_ts();
+    line_.clear();
+    if (start_.see(ts)) {
+      // The first item is a call: this is a live run with endpoints, whatever the options said.
+      if (!columns_) layout(true);
+      column_header();
+    }
+    time_.clear();
+    append_rel_time(time_, start_.first, ts);
+    appendf(line_, "%6s %9s  ", "", time_.c_str());
+    if (c.endpoint == CallRole::Server) line_.append(client_w_ + arrow_w_ + 2, ' ');
+    const char* colour = opts_.color && call_failed(c) ? kRed : nullptr;
+    if (colour) line_ += colour;
+    append_call_text(line_, c);
+    if (colour) line_ += kReset;
+    line_ += '\n';
+    out_.put(line_);
+  }
+
   void conversation(const ConnSummary&) override {}  // the summary view and JSON report these
   void finish() override { out_.flush(); }
 
  private:
   static const char* kIndent() { return "                  "; }
+
+  // The arrow takes about half of what is left after frame, time (and the client's call column);
+  // the annotation the rest.
+  void layout(bool columns) {
+    columns_ = columns;
+    client_w_ = columns ? kClientCol : 0;
+    const std::size_t used = kLeft + client_w_;
+    const std::size_t rest = width_ > used + 20 ? width_ - used : 20;
+    arrow_w_ = rest / 2;
+    // With calls, a SYN-ACK's label ("SYN,ACK seq=0 ack=1 win=65483") still fits on its arrow.
+    const std::size_t min_w = columns ? 34 : 24;
+    if (arrow_w_ < min_w) arrow_w_ = min_w;
+    if (arrow_w_ > 64) arrow_w_ = 64;
+  }
+
+  // "client ... wire ... server" over the three columns, once.
+  void column_header() {
+    line_ += kIndent();
+    left_ = tr("client");
+    line_ += left_;
+    line_.append(client_w_ > display_width(left_) ? client_w_ - display_width(left_) : 1, ' ');
+    right_ = tr("wire (packets)");
+    const std::size_t rw = display_width(right_);
+    const std::size_t pad = arrow_w_ > rw ? (arrow_w_ - rw) / 2 : 0;
+    line_.append(pad, ' ');
+    line_ += right_;
+    line_.append(arrow_w_ > rw + pad ? arrow_w_ - rw - pad : 1, ' ');
+    line_ += "  ";
+    line_ += tr("server");
+    line_ += '\n';
+  }
 
   // "conn 1 tcp: client 127.0.0.1:51514 ...... server 127.0.0.1:9000"
   void header(const Packet& p, const Annotation& a) {
@@ -130,8 +183,14 @@ class LadderView final : public View {
     line_ += '\n';
     line_ += kIndent();
     line_ += left_;
-    const std::size_t used = display_width(left_) + display_width(right_);
-    line_.append(used + 2 < arrow_w_ ? arrow_w_ - used : 2, ' ');
+    if (columns_) {
+      // The server's address above the server's column.
+      const std::size_t lw = display_width(left_);
+      line_.append(lw + 1 < client_w_ + arrow_w_ + 2 ? client_w_ + arrow_w_ + 2 - lw : 1, ' ');
+    } else {
+      const std::size_t used = display_width(left_) + display_width(right_);
+      line_.append(used + 2 < arrow_w_ ? arrow_w_ - used : 2, ' ');
+    }
     line_ += right_;
     line_ += '\n';
   }
@@ -167,9 +226,11 @@ class LadderView final : public View {
 
   OutBuffer& out_;
   ViewOptions opts_;
+  std::size_t width_ = 100;
   std::size_t arrow_w_ = 40;
-  bool have_first_ = false;
-  Timestamp first_ts_;
+  bool columns_ = false;       // client | wire | server
+  std::size_t client_w_ = 0;   // the client's call column (0 without calls)
+  TimelineStart start_;
   std::uint32_t max_conn_ = 0, last_conn_ = 0;
   std::string line_, text_, time_, label_, left_, right_;
 };

@@ -31,6 +31,12 @@ class SummaryView final : public View {
     if (a.events.has(Event::Malformed) || p.error.status != DecodeStatus::Ok) ++malformed_;
   }
 
+  // Calls have no block of their own here; the totals count them (only those that returned: a blocking
+  // call is reported twice).
+  void call(const CallRecord& c, std::uint32_t) override {
+    if (c.returned) ++calls_;
+  }
+
   void conversation(const ConnSummary& s) override {
     ++conns_;
     if (s.proto == Proto::Tcp) ++tcp_;
@@ -111,6 +117,10 @@ class SummaryView final : public View {
                static_cast<ull>(packets_), static_cast<ull>(payload_bytes_), static_cast<ull>(conns_),
                static_cast<ull>(tcp_), static_cast<ull>(udp_), static_cast<ull>(retrans_),
                static_cast<ull>(dup_acks_), static_cast<ull>(malformed_));
+    if (calls_ > 0) {
+      b_ += ", ";
+      appendf_tr(b_, tr("%llu socket calls"), static_cast<ull>(calls_));
+    }
     b_ += '\n';
     out_.put(b_);
     out_.flush();
@@ -120,6 +130,7 @@ class SummaryView final : public View {
   OutBuffer& out_;
   ViewOptions opts_;
   std::uint64_t packets_ = 0, payload_bytes_ = 0, malformed_ = 0;
+  std::uint64_t calls_ = 0;
   std::uint64_t conns_ = 0, tcp_ = 0, udp_ = 0, retrans_ = 0, dup_acks_ = 0;
   std::string b_, tmp_;
 };

@@ -35,4 +35,31 @@ const char* conn_state_explained(const ConnSummary& s);
 // A plain-words explanation of the close kind.
 const char* close_explained(CloseKind k);
 
+// ---- socket calls (calls.hpp) on the timeline -------------------------------------------------------
+
+// Packets and calls share one time column: milliseconds since the first item of the timeline, packet
+// or call (a live run usually starts with the endpoints' socket() calls, before any packet).
+struct TimelineStart {
+  bool have = false;
+  Timestamp first;
+  // Returns true the first time (the view prints its header then).
+  bool see(Timestamp t) {
+    if (have) return false;
+    first = t;
+    have = true;
+    return true;
+  }
+};
+
+// What a call did, as a tutorial writes it; everything that came from a peer is escaped:
+//   connect(127.0.0.1:9000) ...                 a blocking call that has not returned yet
+//   connect() = 0  [kernel: ESTABLISHED]        its return (the arguments were on the first line)
+//   send("hello") = 5    accept() = 4 from 127.0.0.1:51514    recv() = 0 (the peer closed: end of stream)
+//   connect() = -1 ECONNREFUSED (nobody listens on that port)
+void append_call_text(std::string& out, const CallRecord& c);
+// Plain words for the errno values a chat meets; nullptr for the others.
+const char* errno_explained(int err);
+// The call failed: the result is negative (the convention of the socket API, with errno set).
+inline bool call_failed(const CallRecord& c) { return c.returned && c.result < 0; }
+
 }  // namespace sockscope::views

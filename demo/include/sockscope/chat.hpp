@@ -46,7 +46,8 @@ struct ChatOptions {
 
 // What the endpoint prints for a human: messages that arrive and notices, on `out`.
 // Returns 0 on success, 1 on a failed call (the error was reported as a call and printed), 2 on bad
-// options. Stops when the script ends (client), Q, `stop` becomes true, or the peer goes away.
+// options (one line on stderr). Stops when the script ends (client), Q, `stop` becomes true, or the
+// peer goes away.
 // on_ready (optional) is called once the server listens / the client is connected, with the local
 // endpoint: tests and the demo use it to start the other side.
 struct ChatHooks {
@@ -57,6 +58,11 @@ struct ChatHooks {
   void* ready_ctx = nullptr;
 };
 int run_chat(const ChatOptions& opts, const ChatHooks& hooks);
+
+// One line for a human about a call: "connect(127.0.0.1:9000) = 0  [ESTABLISHED]",
+// "recv() = -1 ECONNRESET", "accept() = 4 from 127.0.0.1:51514", "connect(127.0.0.1:9000) ..." for a
+// call that has not returned. Peer bytes are escaped (safe for a terminal). No role, no newline.
+std::string describe_call(const CallRecord& call);
 
 // Kernel state of a TCP socket (TCP_INFO): "ESTABLISHED", "FIN-WAIT-2", ... or "" if not TCP.
 std::string tcp_kernel_state(int fd);

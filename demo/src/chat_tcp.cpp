@@ -1,0 +1,421 @@
+// The TCP chat: a poll()-based chat room server (one thread, many clients, as in the classic
+// select/poll servers) and a client. Lines end with '\n': TCP is a byte stream (RFC 9293 section
+// 3.1), so the newline is what tells where a message ends, not the segments that carried it.
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "chat_support.hpp"
+#include "sockscope/i18n.hpp"
+
+namespace sockscope::demo::detail {
+
+namespace {
+
+constexpr int kBacklog = 16;
+
+// One client of the room.
+struct Conn {
+  int fd = -1;
+  Endpoint peer;
+  std::string label;      // "127.0.0.1:51514": how the room names it
+  std::string inbuf;      // bytes of a line not complete yet
+  bool discarding = false;  // dropping the rest of an over-long line, up to its newline
+  std::size_t next_reply = 0, replies = 0;
+  std::int64_t last_ms = 0;
+  bool dead = false;
+};
+
+class TcpServer {
+ public:
+  TcpServer(const ChatOptions& o, const ChatHooks& h, LineSource& lines)
+      : o_(o), h_(h), lines_(lines), rep_(h, CallRole::Server, Proto::Tcp) {}
+
+  int run(const SockAddr& addr) {
+    const std::string where = endpoint_text(to_endpoint(addr));
+    lfd_ = rep_.socket(addr.family(), SOCK_STREAM);
+    if (lfd_ < 0) {
+      call_failed(h_, o_, "socket", errno, where);
+      return 1;
+    }
+    rep_.setsockopt_reuseaddr(lfd_);
+    const bool bound = rep_.bind(lfd_, addr) == 0;
+    if (!bound || rep_.listen(lfd_, kBacklog) != 0) {
+      const int err = errno;
+      call_failed(h_, o_, bound ? "listen" : "bind", err, where);
+      rep_.close(lfd_);
+      return 1;
+    }
+    const Endpoint local = local_endpoint(lfd_);
+    // Not translated: scripts and tests read the port from this first line.
+    say_line(h_, "listening on " + endpoint_text(local));
+    if (h_.on_ready != nullptr) h_.on_ready(h_.ready_ctx, local);
+    maybe_prompt(o_, h_);
+    if (o_.reply_per_line) replies_ = lines_.take_script();
+
+    while (!quit_ && !stop_requested(h_)) step();
+
+    for (Conn& c : conns_)
+      if (!c.dead) close_conn(c);
+    rep_.close(lfd_);
+    return 0;
+  }
+
+ private:
+  void step() {
+    std::int64_t now = mono_ms();
+    // The server's own scripted lines start once someone is there to read them.
+    if (!lines_.started() && !conns_.empty()) lines_.start(now);
+    std::string line;
+    while (!quit_ && lines_.next_scripted(now, line)) own_line(line);
+    for (Conn& c : conns_) {
+      if (c.dead || now - c.last_ms < static_cast<std::int64_t>(o_.idle_timeout_s) * 1000) continue;
+      notice(h_, fmt(tr("%s said nothing for %lld s: closing its connection"), c.label, o_.idle_timeout_s));
+      send_to(c, fmt(tr("idle for %s s: closing the connection"), std::to_string(o_.idle_timeout_s)) + "\n");
+      if (!c.dead) close_conn(c);
+    }
+    reap();
+    if (quit_) return;
+
+    std::vector<pollfd> pfds;
+    const bool accepting = now >= accept_paused_until_;
+    pfds.push_back({accepting ? lfd_ : -1, POLLIN, 0});
+    pfds.push_back({lines_.stdin_fd(), POLLIN, 0});
+    for (const Conn& c : conns_) pfds.push_back({c.fd, POLLIN, 0});
+    const int rc = ::poll(pfds.data(), pfds.size(), poll_timeout(now, lines_.ms_until_due(now), -1));
+    if (rc <= 0) return;  // timeout, or EINTR (Ctrl-C): the loop checks the stop flag
+    now = mono_ms();
+
+    const std::size_t existing = conns_.size();
+    for (std::size_t i = 0; i < existing; ++i)
+      if (pfds[i + 2].revents != 0 && !conns_[i].dead) read_from(conns_[i], now);
+    if (pfds[1].revents != 0) {
+      std::vector<std::string> typed;
+      lines_.read_stdin(typed);
+      for (const std::string& t : typed)
+        if (!quit_) own_line(t);
+    }
+    if (pfds[0].revents != 0 && !quit_) accept_one(now);
+    reap();
+  }
+
+  void accept_one(std::int64_t now) {
+    SockAddr peer;
+    const int fd = rep_.accept(lfd_, peer);
+    if (fd < 0) {
+      const int err = errno;
+      // Out of descriptors: the listening socket stays readable, so wait a little instead of spinning.
+      if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) accept_paused_until_ = now + kSliceMs;
+      if (err != EINTR && err != EAGAIN && err != ECONNABORTED) call_failed(h_, o_, "accept", err, "");
+      return;
+    }
+    Conn c;
+    c.fd = fd;
+    c.peer = to_endpoint(peer);
+    c.label = endpoint_text(c.peer);
+    c.last_ms = now;
+    if (live_count() >= o_.max_clients) {
+      // One line so the newcomer knows why, then close (RFC 9293: a FIN, not a RST).
+      rep_.send(fd, fmt(tr("room full (%s clients): try again later"), std::to_string(o_.max_clients)) + "\n",
+                MSG_DONTWAIT);
+      rep_.close(fd);
+      notice(h_, fmt(tr("%s turned away: the room is full (%lld clients)"), c.label,
+                     static_cast<long long>(o_.max_clients)));
+      return;
+    }
+    conns_.push_back(std::move(c));
+    notice(h_, fmt(tr("%s joined (%lld in the room)"), conns_.back().label, static_cast<long long>(live_count())));
+  }
+
+  void read_from(Conn& c, std::int64_t now) {
+    char buf[4096];
+    const ssize_t n = rep_.recv(c.fd, buf, sizeof buf);
+    if (n < 0) {
+      const int err = errno;
+      if (err == EINTR || err == EAGAIN) return;
+      if (err == ECONNRESET)
+        notice(h_, fmt(tr("%s reset the connection (RST): it left without closing"), c.label));
+      else
+        call_failed(h_, o_, "recv", err, c.label);
+      close_conn(c);
+      return;
+    }
+    if (n == 0) {
+      // End of stream: the client's FIN arrived (or it vanished and its kernel closed for it).
+      if (!c.inbuf.empty() && !c.discarding) {
+        std::string rest = std::move(c.inbuf);
+        c.inbuf.clear();
+        on_line(c, rest, false);
+      }
+      if (c.dead) return;
+      notice(h_, fmt(tr("%s left (%lld in the room)"), c.label, static_cast<long long>(live_count() - 1)));
+      close_conn(c);
+      return;
+    }
+    c.last_ms = now;
+    c.inbuf.append(buf, static_cast<std::size_t>(n));
+    while (!c.dead && !quit_) {
+      const std::size_t nl = c.inbuf.find('\n');
+      if (c.discarding) {
+        if (nl == std::string::npos) {
+          c.inbuf.clear();
+          break;
+        }
+        c.inbuf.erase(0, nl + 1);
+        c.discarding = false;
+        continue;
+      }
+      if (nl != std::string::npos) {
+        std::string line = c.inbuf.substr(0, std::min(nl, o_.max_line));
+        const bool cut = nl > o_.max_line;
+        c.inbuf.erase(0, nl + 1);
+        if (!cut && !line.empty() && line.back() == '\r') line.pop_back();
+        on_line(c, line, cut);
+        continue;
+      }
+      if (c.inbuf.size() > o_.max_line) {
+        // A line longer than the limit and no end in sight: keep the start, drop the rest.
+        std::string line = c.inbuf.substr(0, o_.max_line);
+        c.inbuf.clear();
+        c.discarding = true;
+        on_line(c, line, true);
+      }
+      break;
+    }
+  }
+
+  void on_line(Conn& c, const std::string& line, bool cut) {
+    say_line(h_, "[" + c.label + "] " + escape(line));
+    if (cut) {
+      notice(h_, fmt(tr("the line from %s was longer than %lld bytes: cut"), c.label, static_cast<long long>(o_.max_line)));
+      send_to(c, fmt(tr("your line was longer than %s bytes: the rest was dropped"), std::to_string(o_.max_line)) + "\n");
+      if (c.dead) return;
+    }
+    // The room: everyone else gets the line with who said it.
+    broadcast("[" + c.label + "] " + line + "\n", &c);
+    if (!o_.reply_per_line || c.dead) return;
+    while (c.next_reply < replies_.size()) {
+      const std::string& r = replies_[c.next_reply++];
+      if (sleep_ms_of(r) >= 0) continue;  // pacing words mean nothing for a reply
+      if (r == "Q") {
+        quit_ = true;
+        return;
+      }
+      send_to(c, r + "\n");
+      ++c.replies;
+      if (!c.dead && o_.server_closes_after > 0 && c.replies >= static_cast<std::size_t>(o_.server_closes_after)) {
+        notice(h_, fmt(tr("closing the connection to %s after %lld replies"), c.label, o_.server_closes_after));
+        close_conn(c);
+      }
+      break;
+    }
+  }
+
+  // A line typed or scripted at the server: to every client.
+  void own_line(const std::string& line) {
+    if (line == "Q") {
+      quit_ = true;
+      return;
+    }
+    broadcast(line + "\n", nullptr);
+  }
+
+  void broadcast(const std::string& text, const Conn* except) {
+    for (Conn& c : conns_)
+      if (!c.dead && &c != except) send_to(c, text);
+  }
+
+  void send_to(Conn& c, const std::string& text) {
+    // MSG_DONTWAIT: one client that stops reading must not stall the room. A full send buffer means
+    // it has not read for a long while: it is dropped.
+    const ssize_t n = rep_.send(c.fd, text, MSG_DONTWAIT);
+    if (n == static_cast<ssize_t>(text.size())) return;
+    const int err = errno;
+    if (n >= 0 || err == EAGAIN)
+      notice(h_, fmt(tr("%s does not read what it is sent: closing its connection"), c.label));
+    else if (err == EPIPE || err == ECONNRESET)
+      notice(h_, fmt(tr("%s is gone (its connection was reset)"), c.label));
+    else
+      call_failed(h_, o_, "send", err, c.label);
+    close_conn(c);
+  }
+
+  void close_conn(Conn& c) {
+    rep_.close(c.fd);
+    c.fd = -1;
+    c.dead = true;
+  }
+
+  void reap() {
+    conns_.erase(std::remove_if(conns_.begin(), conns_.end(), [](const Conn& c) { return c.dead; }), conns_.end());
+  }
+
+  std::size_t live_count() const {
+    return static_cast<std::size_t>(std::count_if(conns_.begin(), conns_.end(), [](const Conn& c) { return !c.dead; }));
+  }
+
+  const ChatOptions& o_;
+  const ChatHooks& h_;
+  LineSource& lines_;
+  Reporter rep_;
+  int lfd_ = -1;
+  std::vector<Conn> conns_;
+  std::vector<std::string> replies_;
+  std::int64_t accept_paused_until_ = 0;
+  bool quit_ = false;
+};
+
+// Prints the complete lines of buf (what the server sent) and keeps an unfinished one.
+void print_lines(const ChatHooks& h, std::string& buf, bool all) {
+  std::size_t nl;
+  while ((nl = buf.find('\n')) != std::string::npos) {
+    std::string line = buf.substr(0, nl);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    say_line(h, escape(line));
+    buf.erase(0, nl + 1);
+  }
+  if (all && !buf.empty()) {
+    say_line(h, escape(buf));
+    buf.clear();
+  }
+}
+
+}  // namespace
+
+int run_tcp_server(const ChatOptions& opts, const ChatHooks& hooks, const SockAddr& addr, LineSource& lines) {
+  TcpServer server(opts, hooks, lines);
+  return server.run(addr);
+}
+
+int run_tcp_client(const ChatOptions& o, const ChatHooks& h, const SockAddr& server, LineSource& lines) {
+  Reporter rep(h, CallRole::Client, Proto::Tcp);
+  const std::string where = endpoint_text(to_endpoint(server));
+  const int fd = rep.socket(server.family(), SOCK_STREAM);
+  if (fd < 0) {
+    call_failed(h, o, "socket", errno, where);
+    return 1;
+  }
+  rep.setsockopt_send_timeout(fd, o.timeout_ms);
+  if (rep.connect(fd, server) != 0) {
+    const int err = errno;
+    if (!(err == EINTR && stop_requested(h))) call_failed(h, o, "connect", err, where);
+    rep.close(fd);
+    return err == EINTR && stop_requested(h) ? 0 : 1;
+  }
+  const Endpoint local = local_endpoint(fd);
+  notice(h, fmt(tr("connected to %s"), where) + " " + fmt(tr("from %s"), endpoint_text(local)));
+  if (h.on_ready != nullptr) h.on_ready(h.ready_ctx, local);
+  maybe_prompt(o, h);
+
+  int rc = 0;
+  bool quit = false, peer_closed = false, failed = false;
+  std::string inbuf;
+  std::int64_t linger_until = -1;
+  lines.start(mono_ms());
+
+  auto send_line = [&](const std::string& line) {
+    const std::string text = line + "\n";
+    const ssize_t n = rep.send(fd, text, 0);
+    if (n == static_cast<ssize_t>(text.size())) return true;
+    call_failed(h, o, "send", n < 0 ? errno : EAGAIN, where);
+    failed = true;
+    rc = 1;
+    return false;
+  };
+  auto on_recv_error = [&](int err) {
+    if (err == EINTR || err == EAGAIN) return;
+    if (err == ECONNRESET)
+      notice(h, tr("the server reset the connection (RST)"));
+    else
+      call_failed(h, o, "recv", err, where);
+    failed = true;
+    rc = 1;
+  };
+
+  while (!quit && !failed && !stop_requested(h)) {
+    std::int64_t now = mono_ms();
+    std::string line;
+    while (!quit && !failed && lines.next_scripted(now, line)) {
+      if (line == "Q")
+        quit = true;
+      else
+        send_line(line);
+    }
+    if (quit || failed) break;
+    if (lines.exhausted()) {
+      // Nothing more to say: wait a little for replies (not with a half-close, which reads to the end).
+      if (linger_until < 0) linger_until = now + (o.half_close ? 0 : std::max(0, o.linger_ms));
+      if (now >= linger_until) break;
+    }
+    pollfd p[2] = {{fd, POLLIN, 0}, {lines.stdin_fd(), POLLIN, 0}};
+    if (::poll(p, 2, poll_timeout(now, lines.ms_until_due(now), linger_until)) <= 0) continue;
+    if (p[0].revents != 0) {
+      char buf[4096];
+      const ssize_t n = rep.recv(fd, buf, sizeof buf);
+      if (n > 0) {
+        inbuf.append(buf, static_cast<std::size_t>(n));
+        print_lines(h, inbuf, false);
+      } else if (n == 0) {
+        print_lines(h, inbuf, true);
+        notice(h, tr("the server closed the connection"));
+        peer_closed = true;
+        break;
+      } else {
+        on_recv_error(errno);
+      }
+    }
+    if (p[1].revents != 0 && !failed) {
+      std::vector<std::string> typed;
+      lines.read_stdin(typed);
+      for (const std::string& t : typed) {
+        if (t == "Q") {
+          quit = true;
+          break;
+        }
+        if (!send_line(t)) break;
+      }
+    }
+  }
+
+  if (o.half_close && !peer_closed && !failed && !stop_requested(h)) {
+    // A half-close (RFC 9293 section 3.6): our FIN says "no more from me"; the server may still send
+    // until it closes too, which recv() reports as 0.
+    rep.shutdown(fd, SHUT_WR);
+    const std::int64_t deadline = mono_ms() + o.timeout_ms;
+    while (!stop_requested(h)) {
+      const std::int64_t now = mono_ms();
+      if (now >= deadline) {
+        notice(h, fmt(tr("the server did not close within %s ms"), std::to_string(o.timeout_ms)));
+        break;
+      }
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, poll_timeout(now, -1, deadline)) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = rep.recv(fd, buf, sizeof buf);
+      if (n > 0) {
+        inbuf.append(buf, static_cast<std::size_t>(n));
+        print_lines(h, inbuf, false);
+        continue;
+      }
+      if (n < 0) {
+        const int err = errno;
+        if (err == EINTR || err == EAGAIN) continue;
+        on_recv_error(err);
+        break;
+      }
+      notice(h, tr("the server closed the connection"));
+      break;
+    }
+  }
+  print_lines(h, inbuf, true);
+  rep.close(fd);
+  return rc;
+}
+
+}  // namespace sockscope::demo::detail

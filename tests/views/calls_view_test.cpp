@@ -1,0 +1,360 @@
+// Socket calls on the timeline, on hand-made CallRecords: one time column shared with the packets,
+// client calls left and server calls right, the call lines of GLOSSARY.md in JSON (returned calls only),
+// failures with errno in words, and nothing a peer sent reaching the terminal raw.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../../capture/src/views/escape.hpp"
+#include "../e2e/json.hpp"
+#include "fixtures.hpp"
+#include "sockscope/views.hpp"
+
+namespace sockscope {
+namespace {
+
+using test::Captured;
+using test::tcp_annotation;
+using test::tcp_packet;
+using test::v4;
+
+constexpr std::uint16_t kSyn = tcpflag::kSyn, kAck = tcpflag::kAck, kPsh = tcpflag::kPsh;
+constexpr std::int64_t kBase = 1700000000;
+
+Timestamp at_us(std::int64_t us) {
+  Timestamp t;
+  t.sec = kBase + us / 1000000;
+  t.nsec = static_cast<std::uint32_t>((us % 1000000) * 1000);
+  return t;
+}
+
+Endpoint ep(std::uint16_t port) { return {v4(127, 0, 0, 1), port}; }
+
+// A call that returned at once (socket, bind, send, close...).
+CallRecord done(CallRole who, std::int64_t us, const char* call, std::int64_t result, std::string args = {}) {
+  CallRecord c;
+  c.ts = c.ts_return = at_us(us);
+  c.endpoint = who;
+  c.call = call;
+  c.args = std::move(args);
+  c.result = result;
+  c.proto = Proto::Tcp;
+  c.fd = 3;
+  return c;
+}
+
+// The two reports of a blocking call: its start (no result yet) and its return.
+CallRecord started(CallRole who, std::int64_t us, const char* call, std::string args = {}) {
+  CallRecord c = done(who, us, call, 0, std::move(args));
+  c.blocking = true;
+  c.returned = false;
+  return c;
+}
+CallRecord returned(CallRecord c, std::int64_t us, std::int64_t result) {
+  c.ts_return = at_us(us);
+  c.returned = true;
+  c.result = result;
+  return c;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string l;
+  while (std::getline(in, l)) out.push_back(l);
+  return out;
+}
+
+// The line that contains needle; fails the test when there is none.
+std::string line_with(const std::string& text, const std::string& needle) {
+  for (const auto& l : lines_of(text))
+    if (l.find(needle) != std::string::npos) return l;
+  ADD_FAILURE() << "no line with [" << needle << "] in:\n" << text;
+  return {};
+}
+
+// Column of byte offset `at` in a line (UTF-8 box drawing characters are one column, three bytes).
+std::size_t display(const std::string& line, std::size_t at) {
+  return views::display_width(std::string_view(line).substr(0, at));
+}
+
+// A short TCP life: server set-up, connect, handshake, accept, one message and its ACK, a close.
+// Items in timeline order, as LiveSession hands them to a view.
+struct Story {
+  void play(View& v) {
+    const std::string_view hello = "hello";
+    CallRecord connect = started(CallRole::Client, 210, "connect", "127.0.0.1:9000");
+    CallRecord accept = started(CallRole::Server, 150, "accept");
+    CallRecord sock = done(CallRole::Server, 0, "socket", 3, "AF_INET, SOCK_STREAM");
+    v.call(sock, 0);
+    v.call(done(CallRole::Server, 40, "listen", 0, "backlog 16"), 0);
+    v.call(accept, 0);
+    v.call(connect, 0);
+    v.packet(tcp_packet(1, 231000, true, kSyn), tcp_annotation(true, {Event::Handshake1}));
+    v.packet(tcp_packet(2, 262000, false, kSyn | kAck), tcp_annotation(false, {Event::Handshake2}));
+    CallRecord connected = returned(connect, 270, 0);
+    connected.kernel_state = "ESTABLISHED";
+    v.call(connected, 1);
+    v.packet(tcp_packet(3, 273000, true, kAck), tcp_annotation(true, {Event::Handshake3}));
+    CallRecord accepted = returned(accept, 301, 4);
+    accepted.has_peer = true;
+    accepted.peer = ep(51514);
+    v.call(accepted, 1);
+    CallRecord send = done(CallRole::Client, 350, "send", 5);
+    send.data = "hello";
+    v.call(send, 1);
+    v.packet(tcp_packet(4, 361000, true, kPsh | kAck, hello), tcp_annotation(true, {Event::Data}));
+    CallRecord eof = done(CallRole::Server, 900, "recv", 0);
+    v.call(eof, 1);
+    CallRecord close = done(CallRole::Client, 1020, "close", 0);
+    close.kernel_state = "TIME-WAIT";
+    v.call(close, 1);
+    CallRecord refused = done(CallRole::Client, 1500, "connect", -1, "127.0.0.1:9001");
+    refused.err = ECONNREFUSED;
+    v.call(refused, 0);
+    v.finish();
+  }
+};
+
+TEST(CallsHumanView, CallsShareTheTimeColumnWithPackets) {
+  Captured cap;
+  ViewOptions vo;
+  auto v = make_view(ViewKind::Human, cap.out(), vo);
+  Story{}.play(*v);
+  const std::string t = cap.text();
+  // The first item is a call: it is time zero, and the SYN 231 us later reads 0.231.
+  EXPECT_NE(line_with(t, "socket(AF_INET, SOCK_STREAM) = 3").find("0.000"), std::string::npos);
+  EXPECT_NE(line_with(t, "TCP [S]").find("  0.231  "), std::string::npos) << t;
+  EXPECT_NE(line_with(t, "connect() = 0").find("  0.270  "), std::string::npos) << t;
+  EXPECT_NE(line_with(t, "close() = 0").find("  1.020  "), std::string::npos) << t;
+  // The header comes once, before the first item, even when that is a call.
+  EXPECT_EQ(t.find(" frame  time(ms)"), 0u) << t;
+}
+
+TEST(CallsHumanView, SaysWhatEachCallDid) {
+  Captured cap;
+  ViewOptions vo;
+  auto v = make_view(ViewKind::Human, cap.out(), vo);
+  Story{}.play(*v);
+  const std::string t = cap.text();
+  for (const char* s : {"connect(127.0.0.1:9000) ...", "connect() = 0  [kernel: ESTABLISHED]",
+                        "accept() = 4 from 127.0.0.1:51514", "send(\"hello\") = 5",
+                        "recv() = 0 (the peer closed: end of stream)", "close() = 0  [kernel: TIME-WAIT]",
+                        "connect(127.0.0.1:9001) = -1 ECONNREFUSED (nobody listens on that port)", "accept() ..."})
+    EXPECT_NE(t.find(s), std::string::npos) << "missing [" << s << "] in:\n" << t;
+}
+
+TEST(CallsHumanView, ClientCallsLeftServerCallsRightInTimelineOrder) {
+  Captured cap;
+  ViewOptions vo;
+  auto v = make_view(ViewKind::Human, cap.out(), vo);
+  Story{}.play(*v);
+  const std::string t = cap.text();
+  const std::string client = line_with(t, "connect(127.0.0.1:9000)");
+  const std::string server = line_with(t, "accept() = 4");
+  const std::size_t client_col = client.find("connect(");
+  const std::size_t server_col = server.find("accept(");
+  // Packet lines show "from -> to" where the client's calls are; the server's are further right.
+  const std::string syn = line_with(t, "TCP [S]");
+  EXPECT_EQ(client_col, display(syn, syn.find("127.0.0.1:51514")));
+  EXPECT_GT(server_col, client_col + 20);
+  // Lines come in the order the items came: connect ... SYN ... SYN-ACK ... connect() = 0 ... ACK.
+  const std::size_t a = t.find("connect(127.0.0.1:9000) ..."), b = t.find("TCP [S]"), c = t.find("TCP [S.]"),
+                    d = t.find("connect() = 0"), e = t.find("TCP [.]"), f = t.find("accept() = 4");
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  EXPECT_LT(c, d);
+  EXPECT_LT(d, e);
+  EXPECT_LT(e, f);
+  // A call that belongs to a conversation carries its number, like the packets.
+  EXPECT_NE(line_with(t, "close() = 0").find("#1"), std::string::npos);
+  EXPECT_EQ(line_with(t, "listen(").find('#'), std::string::npos);
+}
+
+TEST(CallsHumanView, PeerBytesAreEscaped) {
+  for (ViewKind kind : {ViewKind::Human, ViewKind::Ladder}) {
+    Captured cap;
+    ViewOptions vo;
+    auto v = make_view(kind, cap.out(), vo);
+    CallRecord r = done(CallRole::Server, 0, "recv", 11);
+    r.data = "\x1b]0;pwned\x07\x1b[2J\xff";
+    v->call(r, 0);
+    CallRecord from = done(CallRole::Server, 10, "recvfrom", 2, "\x1b[31m");
+    from.data = "\x9b" "1";
+    from.proto = Proto::Udp;
+    v->call(from, 0);
+    v->finish();
+    const std::string t = cap.text();
+    EXPECT_EQ(t.find('\x1b'), std::string::npos) << t;
+    EXPECT_EQ(t.find('\x07'), std::string::npos) << t;
+    EXPECT_EQ(t.find('\x9b'), std::string::npos) << t;
+    EXPECT_NE(t.find("recv() = 11 \"\\x1b]0;pwned\\x07\\x1b[2J\\xff\""), std::string::npos) << t;
+  }
+}
+
+TEST(CallsHumanView, LongDataIsCut) {
+  Captured cap;
+  ViewOptions vo;
+  auto v = make_view(ViewKind::Human, cap.out(), vo);
+  CallRecord s = done(CallRole::Client, 0, "send", 5000);
+  s.data.assign(5000, 'x');
+  v->call(s, 0);
+  v->finish();
+  const std::string t = cap.text();
+  EXPECT_LT(t.size(), 400u);
+  EXPECT_NE(t.find("\xe2\x80\xa6\") = 5000"), std::string::npos) << t;  // "…"
+}
+
+TEST(CallsHumanView, FailuresRedOnlyWithColour) {
+  for (bool colour : {false, true}) {
+    Captured cap;
+    ViewOptions vo;
+    vo.color = colour;
+    auto v = make_view(ViewKind::Human, cap.out(), vo);
+    CallRecord ok = done(CallRole::Client, 0, "socket", 3);
+    v->call(ok, 0);
+    CallRecord bad = done(CallRole::Client, 5, "connect", -1, "127.0.0.1:1");
+    bad.err = ECONNREFUSED;
+    v->call(bad, 0);
+    v->finish();
+    const std::string t = cap.text();
+    EXPECT_EQ(line_with(t, "socket()").find('\x1b'), std::string::npos);
+    EXPECT_EQ(line_with(t, "ECONNREFUSED").find("\x1b[31m") != std::string::npos, colour) << t;
+  }
+}
+
+TEST(CallsLadderView, ThreeColumnsClientWireServer) {
+  Captured cap;
+  ViewOptions vo;
+  vo.width = 100;
+  vo.calls = true;
+  auto v = make_view(ViewKind::Ladder, cap.out(), vo);
+  Story{}.play(*v);
+  const std::string t = cap.text();
+  const std::size_t client_col = line_with(t, "connect(127.0.0.1:9000)").find("connect(");
+  const std::string syn = line_with(t, "handshake 1/3");
+  const std::size_t arrow_col = display(syn, syn.find("\xe2\x94\x80"));  // the wire's first "─"
+  const std::string synack = line_with(t, "handshake 2/3");
+  const std::size_t annot_col = display(synack, synack.find("handshake 2/3"));
+  const std::size_t server_col = line_with(t, "accept() = 4").find("accept(");
+  EXPECT_EQ(client_col, 18u);             // right after frame and time
+  EXPECT_GT(arrow_col, client_col + 20);  // the wire is right of the client's column
+  EXPECT_EQ(server_col, annot_col);       // the server's calls where the annotations are
+  // The header names the three columns, then the conversation's two ends above their columns.
+  EXPECT_LT(t.find("wire (packets)"), t.find("socket("));
+  const std::string ends = line_with(t, "client 127.0.0.1:51514");
+  EXPECT_EQ(ends.find("server 127.0.0.1:9000"), server_col) << t;
+  EXPECT_LT(t.find("connect(127.0.0.1:9000) ..."), t.find("handshake 1/3"));
+  EXPECT_LT(t.find("handshake 2/3"), t.find("connect() = 0"));
+}
+
+TEST(CallsLadderView, FirstItemACallTurnsOnTheColumns) {
+  Captured cap;
+  ViewOptions vo;  // calls not set
+  vo.width = 100;
+  auto v = make_view(ViewKind::Ladder, cap.out(), vo);
+  Story{}.play(*v);
+  const std::string t = cap.text();
+  EXPECT_NE(t.find("wire (packets)"), std::string::npos) << t;
+  const std::string syn = line_with(t, "handshake 1/3");
+  EXPECT_GT(display(syn, syn.find("\xe2\x94\x80")), 18u + 20u);
+}
+
+TEST(CallsLadderView, PacketsOnlyLadderUnchanged) {
+  // `sockscope annotate --ladder` has no calls: no call columns, the arrow right after the time.
+  Captured cap;
+  ViewOptions vo;
+  vo.width = 100;
+  auto v = make_view(ViewKind::Ladder, cap.out(), vo);
+  v->packet(tcp_packet(1, 0, true, kSyn), tcp_annotation(true, {Event::Handshake1}));
+  v->finish();
+  const std::string t = cap.text();
+  EXPECT_EQ(t.find("wire (packets)"), std::string::npos);
+  EXPECT_EQ(line_with(t, "handshake 1/3").find("\xe2\x94\x80"), 18u);
+}
+
+TEST(CallsJsonView, CallLinesAsTheGlossarySays) {
+  Captured cap;
+  ViewOptions vo;
+  auto v = make_view(ViewKind::Json, cap.out(), vo);
+  Story{}.play(*v);
+  const std::string t = cap.text();
+  std::vector<e2e::Json> calls, packets;
+  for (const auto& l : lines_of(t)) {
+    e2e::Json j;
+    e2e::JsonParser p(l);
+    ASSERT_TRUE(p.parse(j)) << p.error() << ": " << l;
+    if (j["type"].str() == "call") calls.push_back(j);
+    if (j["type"].str() == "packet") packets.push_back(j);
+  }
+  ASSERT_EQ(packets.size(), 4u);
+  // socket, listen, connect (returned), accept (returned), send, recv, close, failed connect: the two
+  // "started" reports of connect and accept are not lines.
+  ASSERT_EQ(calls.size(), 8u) << t;
+  for (const auto& c : calls)
+    for (const char* k : {"type", "ts", "ts_return", "endpoint", "call", "result", "errno", "kernel_state", "conn",
+                          "args", "data", "fd", "local", "peer"})
+      EXPECT_TRUE(c.has(k)) << k << " missing in " << c.dump();
+
+  const e2e::Json& connect = calls[2];
+  EXPECT_EQ(connect["call"].str(), "connect");
+  EXPECT_EQ(connect["endpoint"].str(), "client");
+  EXPECT_EQ(connect["result"].i64(), 0);
+  EXPECT_TRUE(connect["errno"].is_null());
+  EXPECT_EQ(connect["kernel_state"].str(), "ESTABLISHED");
+  EXPECT_EQ(connect["conn"].i64(), 1);
+  EXPECT_EQ(connect["args"].str(), "127.0.0.1:9000");
+  // ts is when it was called, ts_return when it came back, after the SYN-ACK (frame 2).
+  EXPECT_EQ(connect["ts"].text, "1700000000.000210000");
+  EXPECT_EQ(connect["ts_return"].text, "1700000000.000270000");
+  EXPECT_GT(connect["ts_return"].num, packets[1]["ts"].num);
+
+  const e2e::Json& accept = calls[3];
+  EXPECT_EQ(accept["endpoint"].str(), "server");
+  EXPECT_EQ(accept["peer"].str(), "127.0.0.1:51514");
+  EXPECT_TRUE(accept["local"].is_null());
+  EXPECT_EQ(calls[4]["data"].str(), "hello");
+  EXPECT_TRUE(calls[0]["kernel_state"].is_null());
+  EXPECT_EQ(calls[0]["conn"].i64(), 0);
+
+  const e2e::Json& refused = calls[7];
+  EXPECT_EQ(refused["result"].i64(), -1);
+  EXPECT_EQ(refused["errno"].str(), "ECONNREFUSED");
+}
+
+TEST(CallsJsonView, PeerBytesStayValidJson) {
+  Captured cap;
+  ViewOptions vo;
+  auto v = make_view(ViewKind::Json, cap.out(), vo);
+  CallRecord r = done(CallRole::Server, 0, "recv", 6);
+  r.data = std::string("\x1b[2J\"\\\xff\0", 8);
+  v->call(r, 2);
+  v->finish();
+  const std::string t = cap.text();
+  EXPECT_EQ(t.find('\x1b'), std::string::npos);
+  e2e::Json j;
+  const std::string line = lines_of(t).at(0);
+  e2e::JsonParser p(line);
+  ASSERT_TRUE(p.parse(j)) << p.error() << ": " << t;
+  EXPECT_EQ(j["data"].str().substr(0, 6), "\x1b[2J\"\\");
+  EXPECT_EQ(j["conn"].i64(), 2);
+}
+
+TEST(CallsSummaryView, CountsReturnedCallsInTheTotals) {
+  Captured cap;
+  ViewOptions vo;
+  auto v = make_view(ViewKind::Summary, cap.out(), vo);
+  Story{}.play(*v);
+  EXPECT_NE(cap.text().find("8 socket calls"), std::string::npos) << cap.text();
+
+  Captured none;
+  auto w = make_view(ViewKind::Summary, none.out(), vo);
+  w->finish();
+  EXPECT_EQ(none.text().find("socket calls"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sockscope
