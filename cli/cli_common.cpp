@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "sockscope/i18n.hpp"
 
@@ -55,5 +56,31 @@ int terminal_width() {
   return 100;
 }
 
+
+int view_from(const po::variables_map& vm, const char* cmd, const char* hint, ViewKind& kind, ViewOptions& vo) {
+  const auto views = vm.count("json") + vm.count("summary") + vm.count("ladder");
+  if (views > 1) return usage_error(cmd, tr("choose one view: --json, --summary or --ladder"), hint);
+  kind = vm.count("json") ? ViewKind::Json
+         : vm.count("summary") ? ViewKind::Summary
+         : vm.count("ladder") ? ViewKind::Ladder
+                              : ViewKind::Human;
+  const std::string color = vm.count("color") ? vm["color"].as<std::string>() : std::string("auto");
+  if (color == "always") {
+    vo.color = true;
+  } else if (color == "never") {
+    vo.color = false;
+  } else if (color == "auto") {
+    // https://no-color.org: a non-empty NO_COLOR turns colour off unless asked for explicitly.
+    const char* no_color = std::getenv("NO_COLOR");
+    const char* term = std::getenv("TERM");
+    vo.color = isatty(STDOUT_FILENO) && !(no_color && no_color[0]) && !(term && std::strcmp(term, "dumb") == 0);
+  } else {
+    return usage_error(cmd, std::string(tr("--color takes auto, always or never, not ")) + "'" + color + "'", hint);
+  }
+  vo.osi = vm.count("osi") > 0;
+  vo.payload = vm.count("no-payload") == 0;
+  vo.width = terminal_width();
+  return kExitOk;
+}
 
 }  // namespace sockscope::cli

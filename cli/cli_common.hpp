@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "sockscope/views.hpp"
+
 namespace sockscope::cli {
 
 namespace po = boost::program_options;
@@ -27,6 +29,11 @@ bool parse(const char* cmd, const std::vector<std::string>& args, const po::opti
 
 // The terminal's width (or COLUMNS), 100 when unknown.
 int terminal_width();
+
+// The view chosen by --json, --summary or --ladder (whichever the command offers; at most one) and
+// its options from --osi, --no-payload and --color auto|always|never (auto: colour only on a terminal,
+// unless NO_COLOR is set or TERM=dumb). Returns kExitOk, or prints one line and returns kExitUsage.
+int view_from(const po::variables_map& vm, const char* cmd, const char* hint, ViewKind& kind, ViewOptions& vo);
 
 // A subcommand: main.cpp lists them in kCommands.
 struct Command {

@@ -97,31 +97,9 @@ int cmd_capture(const std::vector<std::string>& args) {
   }
   const char* hint = tr("See sockscope help capture");
 
-  const int views = static_cast<int>(vm.count("json") + vm.count("summary") + vm.count("ladder"));
-  if (views > 1) return usage_error("capture", tr("choose one of --json, --summary and --ladder"), hint);
   ViewKind kind = ViewKind::Human;
-  if (vm.count("json")) kind = ViewKind::Json;
-  if (vm.count("summary")) kind = ViewKind::Summary;
-  if (vm.count("ladder")) kind = ViewKind::Ladder;
-
   ViewOptions vo;
-  const std::string color = vm["color"].as<std::string>();
-  if (color == "always") {
-    vo.color = true;
-  } else if (color == "never") {
-    vo.color = false;
-  } else if (color == "auto") {
-    // https://no-color.org: a non-empty NO_COLOR turns colour off unless asked for explicitly.
-    const char* no_color = std::getenv("NO_COLOR");
-    const char* term = std::getenv("TERM");
-    vo.color = isatty(STDOUT_FILENO) && !(no_color && no_color[0]) &&
-               !(term && std::strcmp(term, "dumb") == 0);
-  } else {
-    return usage_error("capture", std::string(tr("--color takes auto, always or never, not ")) + "'" + color + "'", hint);
-  }
-  vo.osi = vm.count("osi") > 0;
-  vo.payload = vm.count("no-payload") == 0;
-  vo.width = terminal_width();
+  if (const int rc = view_from(vm, "capture", hint, kind, vo); rc != kExitOk) return rc;
 
   LiveSessionOptions so;
   std::string shown_filter;  // what the user asked for, in the "capturing on" line

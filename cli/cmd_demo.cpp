@@ -306,22 +306,8 @@ void replay(std::FILE* f, const char* who) {
 // The view of a live timeline from --json, --ladder, --osi and --color (demo and chat --trace).
 int timeline_view_from(const po::variables_map& vm, const char* cmd, const char* hint, ViewOptions& vo,
                        ViewKind& kind) {
-  if (vm.count("json") && vm.count("ladder")) return usage_error(cmd, tr("choose one of --json and --ladder"), hint);
-  const std::string color = vm.count("color") ? vm["color"].as<std::string>() : std::string("auto");
-  if (color == "always") {
-    vo.color = true;
-  } else if (color == "auto") {
-    // https://no-color.org: a non-empty NO_COLOR turns colour off unless asked for explicitly.
-    const char* no_color = std::getenv("NO_COLOR");
-    const char* term = std::getenv("TERM");
-    vo.color = isatty(STDOUT_FILENO) && !(no_color && no_color[0]) && !(term && std::strcmp(term, "dumb") == 0);
-  } else if (color != "never") {
-    return usage_error(cmd, std::string(tr("--color takes auto, always or never, not ")) + "'" + color + "'", hint);
-  }
-  vo.osi = vm.count("osi") > 0;
-  vo.width = terminal_width();
+  if (const int rc = view_from(vm, cmd, hint, kind, vo); rc != kExitOk) return rc;
   vo.calls = true;
-  kind = vm.count("json") ? ViewKind::Json : vm.count("ladder") ? ViewKind::Ladder : ViewKind::Human;
   return kExitOk;
 }
 

@@ -106,32 +106,9 @@ int cmd_annotate(const std::vector<std::string>& args) {
     return usage_error("annotate", tr("one capture file at a time, please"), hint);
   const std::string& path = files.front();
 
-  const int views = static_cast<int>(vm.count("json") + vm.count("summary") + vm.count("ladder"));
-  if (views > 1)
-    return usage_error("annotate", tr("choose one of --json, --summary and --ladder"), hint);
   sockscope::ViewKind kind = sockscope::ViewKind::Human;
-  if (vm.count("json")) kind = sockscope::ViewKind::Json;
-  if (vm.count("summary")) kind = sockscope::ViewKind::Summary;
-  if (vm.count("ladder")) kind = sockscope::ViewKind::Ladder;
-
   sockscope::ViewOptions vo;
-  const std::string color = vm["color"].as<std::string>();
-  if (color == "always") {
-    vo.color = true;
-  } else if (color == "never") {
-    vo.color = false;
-  } else if (color == "auto") {
-    // https://no-color.org: a non-empty NO_COLOR turns colour off unless asked for explicitly.
-    const char* no_color = std::getenv("NO_COLOR");
-    const char* term = std::getenv("TERM");
-    vo.color = isatty(STDOUT_FILENO) && !(no_color && no_color[0]) &&
-               !(term && std::strcmp(term, "dumb") == 0);
-  } else {
-    return usage_error("annotate", std::string(tr("--color takes auto, always or never, not ")) + "'" + color + "'", hint);
-  }
-  vo.osi = vm.count("osi") > 0;
-  vo.payload = vm.count("no-payload") == 0;
-  vo.width = terminal_width();
+  if (const int rc = view_from(vm, "annotate", hint, kind, vo); rc != kExitOk) return rc;
 
   if (path == "-" && isatty(STDIN_FILENO))
     return usage_error("annotate", tr("standard input is a terminal, not a capture. Pipe one in, e.g. sudo tcpdump -i lo -w - | sockscope annotate -"), "");
