@@ -23,6 +23,7 @@
 #include "cmd_capture.hpp"
 #include "cmd_chat.hpp"
 #include "cmd_demo.hpp"
+#include "cmd_lesson.hpp"
 
 #ifndef SOCKSCOPE_VERSION
 #define SOCKSCOPE_VERSION "0.0.0"
@@ -194,6 +195,7 @@ int cmd_exchange(const std::vector<std::string>& args) {
 
 // The subcommands, in the order --help lists them. Each lives in its own cmd_*.cpp (or here).
 const Command kCommands[] = {
+    kLessonCommand,
     kDemoCommand,
     kChatCommand,
     {"annotate", "sockscope annotate FILE [--json | --summary | --ladder] [--osi] [--filter BPF]\n"

@@ -14,7 +14,7 @@
 
 #include "sockscope/i18n.hpp"
 
-namespace sockscope::demo::detail {
+namespace sockscope::demo {
 
 bool resolve(const std::string& host, std::uint16_t port, int socktype, SockAddr& out, std::string& error) {
   out = SockAddr{};
@@ -41,7 +41,7 @@ bool resolve(const std::string& host, std::uint16_t port, int socktype, SockAddr
   addrinfo* res = nullptr;
   const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
   if (rc != 0 || res == nullptr) {
-    error = std::string(tr("cannot find the address of")) + " '" + escape(host) + "': " + gai_strerror(rc) +
+    error = std::string(tr("cannot find the address of")) + " '" + detail::escape(host) + "': " + gai_strerror(rc) +
             ". " + tr("Give an address such as 127.0.0.1 or ::1");
     return false;
   }
@@ -83,6 +83,10 @@ std::string endpoint_text(const Endpoint& e) {
   }
   return "?";
 }
+
+}  // namespace sockscope::demo
+
+namespace sockscope::demo::detail {
 
 std::string escape(std::string_view s, std::size_t max_bytes) {
   std::string out;
@@ -165,6 +169,10 @@ bool stop_requested(const ChatHooks& hooks) {
   return hooks.stop != nullptr && hooks.stop->load(std::memory_order_relaxed);
 }
 
+}  // namespace sockscope::demo::detail
+
+namespace sockscope::demo {
+
 // ---- Reporter ----
 
 namespace {
@@ -186,7 +194,7 @@ CallRecord Reporter::start(const char* call, int fd, std::string args, bool bloc
   r.proto = proto_;
   r.blocking = blocking;
   if (fd >= 0) fill_endpoints(r, fd);
-  r.ts = realtime_now();
+  r.ts = detail::realtime_now();
   if (blocking) {
     // The start of a call that waits for the network: the timeline shows it before the packets.
     r.returned = false;
@@ -261,7 +269,7 @@ IpAddr Reporter::source_for(const Endpoint& peer) {
 
 void Reporter::finish(CallRecord& r, std::int64_t result, int err, int state_fd) {
   const int saved = errno;
-  r.ts_return = realtime_now();
+  r.ts_return = detail::realtime_now();
   r.result = result;
   r.err = err;
   r.returned = true;
@@ -324,6 +332,15 @@ int Reporter::setsockopt_send_timeout(int fd, int ms) {
   tv.tv_sec = ms / 1000;
   tv.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
   const int rc = ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  const int err = rc < 0 ? errno : 0;
+  finish(r, rc, err, fd);
+  errno = err;
+  return rc;
+}
+
+int Reporter::setsockopt(int fd, int level, int name, const void* value, socklen_t len, std::string args) {
+  CallRecord r = start("setsockopt", fd, std::move(args), false);
+  const int rc = ::setsockopt(fd, level, name, value, len);
   const int err = rc < 0 ? errno : 0;
   finish(r, rc, err, fd);
   errno = err;
@@ -440,7 +457,7 @@ int Reporter::close(int fd) {
   const int rc = ::close(fd);
   const int err = rc < 0 ? errno : 0;
   peers_.erase(std::remove_if(peers_.begin(), peers_.end(), [fd](const auto& p) { return p.first == fd; }), peers_.end());
-  r.ts_return = realtime_now();
+  r.ts_return = detail::realtime_now();
   r.result = rc;
   r.err = err;
   if (proto_ == Proto::Tcp) {
@@ -454,6 +471,10 @@ int Reporter::close(int fd) {
   errno = err;
   return rc;
 }
+
+}  // namespace sockscope::demo
+
+namespace sockscope::demo::detail {
 
 // ---- LineSource ----
 

@@ -1,5 +1,5 @@
-// What the four chat endpoints share: addresses, the terminal-safe escaper, the clocks, the Reporter
-// that makes every socket call into a CallRecord, and the source of lines to send (say, script,
+// What the four chat endpoints share: addresses and the Reporter (socket_calls.hpp), the
+// terminal-safe escaper, the clocks, and the source of lines to send (say, script,
 // standard input). Private to sockscope_demo.
 #pragma once
 #include <netinet/in.h>
@@ -14,22 +14,17 @@
 #include <vector>
 
 #include "sockscope/chat.hpp"
+#include "sockscope/socket_calls.hpp"
 
 namespace sockscope::demo::detail {
 
-// A socket address of either family, with its length.
-struct SockAddr {
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  int family() const { return ss.ss_family; }
-  const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&ss); }
-  sockaddr* sa() { return reinterpret_cast<sockaddr*>(&ss); }
-};
-
-// host: a numeric IPv4 or IPv6 address, or a name (the first address getaddrinfo gives).
-bool resolve(const std::string& host, std::uint16_t port, int socktype, SockAddr& out, std::string& error);
-Endpoint to_endpoint(const SockAddr& a);
-std::string endpoint_text(const Endpoint& e);  // "127.0.0.1:9000", "[::1]:9000"
+// The address helpers and the Reporter are public (sockscope/socket_calls.hpp): the lesson runner
+// makes its calls with them too.
+using demo::SockAddr;
+using demo::resolve;
+using demo::to_endpoint;
+using demo::endpoint_text;
+using demo::Reporter;
 
 // Terminal-safe text of bytes from a peer: printable ASCII and valid UTF-8 as they are; controls,
 // invalid UTF-8, C1 controls and bidirectional overrides escaped (\n, \xNN, \u{XXXX}), so a peer
@@ -44,44 +39,6 @@ std::int64_t mono_ms();    // CLOCK_MONOTONIC, for deadlines
 // reader (a test, the demo) sees it at once.
 void say_line(const ChatHooks& hooks, const std::string& line);
 bool stop_requested(const ChatHooks& hooks);
-
-// Makes the socket calls and reports each one to hooks.calls. Every method keeps errno as the call
-// left it, so callers read errno after a failed call as usual.
-class Reporter {
- public:
-  Reporter(const ChatHooks& hooks, CallRole role, Proto proto) : hooks_(hooks), role_(role), proto_(proto) {}
-
-  int socket(int family, int type);
-  int setsockopt_reuseaddr(int fd);
-  int setsockopt_send_timeout(int fd, int ms);
-  int bind(int fd, const SockAddr& a);
-  int listen(int fd, int backlog);
-  int accept(int fd, SockAddr& peer);  // reported at start and at return
-  int connect(int fd, const SockAddr& a);  // reported at start and at return
-  ssize_t send(int fd, std::string_view data, int flags);
-  ssize_t recv(int fd, char* buf, std::size_t n);  // reported at start and at return
-  ssize_t sendto(int fd, std::string_view data, const SockAddr& to);
-  ssize_t recvfrom(int fd, char* buf, std::size_t n, SockAddr& from);  // start and return
-  int shutdown(int fd, int how);
-  int close(int fd);
-
- private:
-  // Timestamps a call; a blocking one is reported now as started. peer: the address a call is aimed
-  // at (connect) when the socket cannot tell yet.
-  CallRecord start(const char* call, int fd, std::string args, bool blocking, const Endpoint* peer = nullptr);
-  void fill_endpoints(CallRecord& r, int fd);
-  // Sets the return half (result, errno, endpoints of fd, kernel state) and reports.
-  void finish(CallRecord& r, std::int64_t result, int err, int state_fd);
-  void emit(const CallRecord& r) const;
-  // Our address towards peer per the routing table (cached), for a socket bound to the wildcard.
-  IpAddr source_for(const Endpoint& peer);
-
-  const ChatHooks& hooks_;
-  CallRole role_;
-  Proto proto_;
-  std::vector<std::pair<IpAddr, IpAddr>> sources_;
-  std::vector<std::pair<int, Endpoint>> peers_;  // TCP sockets' peers, remembered until close()
-};
 
 // The lines an endpoint sends: `say` and the script first (paced by line_gap_ms and "sleep MS"),
 // then standard input when read_stdin. A line "Q" ends the chat.

@@ -1,0 +1,193 @@
+// sockscope lesson: list the lessons, check a lesson file, run one. A lesson is checked whole before
+// anything runs; then it runs live (capture on loopback, the lesson's endpoints, narration, quiz) and
+// its exit status says whether every expectation held: 0 yes, 1 no (or it could not run), 2 bad usage
+// or a malformed lesson.
+#include "cmd_lesson.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#include "sockscope/lesson.hpp"
+#include "sockscope/lesson_run.hpp"
+#include "sockscope/live_capture.hpp"
+
+namespace sockscope::cli {
+namespace {
+
+po::options_description lesson_options() {
+  po::options_description d(tr("Options of sockscope lesson run"), 100, 50);
+  d.add_options()
+      ("auto", tr("no pauses and no quiz input: quiz answers are printed (for CI and for projecting in class); "
+                  "also the case when standard input is not a terminal"))
+      ("json", tr("JSON lines: packets, calls, conversations, then one line per check and quiz"))
+      ("ladder", tr("three columns: client calls | packets on the wire | server calls"))
+      ("osi", tr("under every packet, its headers layer by layer (OSI 2 to 7)"))
+      ("color", po::value<std::string>()->value_name("WHEN")->default_value("auto"),
+       tr("colour: auto (on a terminal, unless NO_COLOR is set), always or never"))
+      ("write,w", po::value<std::string>()->value_name("FILE"),
+       tr("also save the capture: FILE.pcapng keeps each packet's explanation as a comment (Wireshark)"))
+      ("help,h", tr("show this help"));
+  return d;
+}
+
+std::string self_path() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "sockscope";
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+void print_diagnostics(const std::vector<lesson::Diagnostic>& errors) {
+  std::fflush(stdout);  // what was printed before comes first
+  for (const auto& d : errors) std::fprintf(stderr, "%s\n", printable(lesson::format_diagnostic(d)).c_str());
+}
+
+int cmd_list() {
+  const auto files = lesson::lesson_files(lesson::lesson_dirs(self_path()));
+  if (files.empty()) {
+    std::fprintf(stderr, "sockscope lesson list: %s\n",
+                 tr("no lessons found: set SOCKSCOPE_LESSONS to the folder that holds the .lesson files"));
+    return kExitFailed;
+  }
+  std::printf("%s\n\n", tr("Lessons (run one with: sockscope lesson run NAME):"));
+  for (const auto& f : files) {
+    lesson::Lesson l;
+    std::vector<lesson::Diagnostic> errors;
+    const std::string name = lesson::lesson_name_of(f);
+    if (!lesson::load_lesson(f, l, errors)) {
+      std::printf("  %-14s %s\n", printable(name).c_str(), tr("(malformed: see sockscope lesson check)"));
+      continue;
+    }
+    std::printf("  %-14s %s\n  %-14s %s\n", printable(name).c_str(), printable(l.title).c_str(), "",
+                printable(l.summary).c_str());
+  }
+  std::printf("\n%s %s\n", tr("Lesson files are in"), printable(files.front().substr(0, files.front().find_last_of('/'))).c_str());
+  return kExitOk;
+}
+
+int cmd_check(const std::vector<std::string>& names) {
+  const auto dirs = lesson::lesson_dirs(self_path());
+  std::vector<std::string> files;
+  if (names.empty()) files = lesson::lesson_files(dirs);
+  int rc = kExitOk;
+  for (const auto& n : names) {
+    std::string error;
+    const std::string f = lesson::find_lesson(n, dirs, error);
+    if (f.empty()) {
+      std::fprintf(stderr, "sockscope lesson check: %s\n", printable(error).c_str());
+      rc = kExitUsage;
+    } else {
+      files.push_back(f);
+    }
+  }
+  for (const auto& f : files) {
+    lesson::Lesson l;
+    std::vector<lesson::Diagnostic> errors;
+    if (lesson::load_lesson(f, l, errors)) {
+      std::printf("%s: %s\n", printable(f).c_str(), tr("ok"));
+    } else {
+      print_diagnostics(errors);
+      rc = kExitUsage;
+    }
+  }
+  return rc;
+}
+
+}  // namespace
+
+void print_lesson_help(std::FILE* f) {
+  std::fprintf(f, "%s\n\n", tr("sockscope lesson: executable lessons. Each starts real endpoints on loopback and a "
+                               "live capture, narrates, provokes one thing, shows it annotated, and checks it."));
+  std::fprintf(f, "  sockscope lesson list                 %s\n", tr("the lessons, with one line each"));
+  std::fprintf(f, "  sockscope lesson run NAME|FILE        %s\n", tr("run one (e.g. handshake, or 3, or a .lesson file)"));
+  std::fprintf(f, "  sockscope lesson check [NAME|FILE...] %s\n\n",
+               tr("check lesson files without running them (errors with file:line and a hint)"));
+  std::fprintf(f, "%s\n", tr("Exit status of run: 0 every expectation held, 1 one did not (or the lesson could not "
+                             "run), 2 bad usage or a malformed lesson."));
+  std::fprintf(f, "%s\n", tr("Needs root or CAP_NET_RAW for the capture. Writing lessons: docs/lessons.md."));
+  std::fprintf(f, "\n");
+  std::ostringstream os;
+  os << lesson_options();
+  std::fputs(os.str().c_str(), f);
+}
+
+int cmd_lesson(const std::vector<std::string>& args) {
+  const char* hint = tr("See sockscope help lesson");
+  if (args.empty()) return usage_error("lesson", tr("lesson list, lesson run NAME, or lesson check FILE?"), hint);
+  const std::string sub = args[0];
+  if (sub == "--help" || sub == "-h" || sub == "help") {
+    print_lesson_help(stdout);
+    return kExitOk;
+  }
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (sub == "list") {
+    if (!rest.empty()) return usage_error("lesson list", tr("takes no arguments"), hint);
+    return cmd_list();
+  }
+  if (sub == "check") return cmd_check(rest);
+  if (sub != "run")
+    return usage_error("lesson", std::string(tr("unknown subcommand")) + " '" + sub + "' (list, run, check)", hint);
+
+  po::options_description d = lesson_options();
+  po::options_description all;
+  all.add(d).add_options()("lesson", po::value<std::vector<std::string>>());
+  po::positional_options_description pos;
+  pos.add("lesson", -1);
+  po::variables_map vm;
+  if (!parse("lesson run", rest, all, pos, vm)) return kExitUsage;
+  if (vm.count("help")) {
+    print_lesson_help(stdout);
+    return kExitOk;
+  }
+  if (!vm.count("lesson"))
+    return usage_error("lesson run", tr("which lesson? e.g. sockscope lesson run handshake (sockscope lesson list)"), hint);
+  const auto& names = vm["lesson"].as<std::vector<std::string>>();
+  if (names.size() != 1) return usage_error("lesson run", tr("one lesson at a time"), hint);
+  if (vm.count("json") && vm.count("ladder")) return usage_error("lesson run", tr("choose one of --json and --ladder"), hint);
+
+  lesson::RunOptions opts;
+  const std::string color = vm["color"].as<std::string>();
+  if (color == "always") {
+    opts.view_options.color = true;
+  } else if (color == "auto") {
+    // https://no-color.org: a non-empty NO_COLOR turns colour off unless asked for explicitly.
+    const char* no_color = std::getenv("NO_COLOR");
+    const char* term = std::getenv("TERM");
+    opts.view_options.color =
+        isatty(STDOUT_FILENO) && !(no_color && no_color[0]) && !(term && std::strcmp(term, "dumb") == 0);
+  } else if (color != "never") {
+    return usage_error("lesson run", std::string(tr("--color takes auto, always or never, not ")) + "'" + color + "'", hint);
+  }
+  opts.view_options.osi = vm.count("osi") > 0;
+  opts.view_options.width = terminal_width();
+  opts.view = vm.count("json") ? ViewKind::Json : vm.count("ladder") ? ViewKind::Ladder : ViewKind::Human;
+  if (vm.count("write")) opts.write_path = vm["write"].as<std::string>();
+  // Without a terminal on standard input (CI, a script, a pipe) there is no one to press Enter.
+  opts.interactive = !vm.count("auto") && !vm.count("json") && isatty(STDIN_FILENO);
+
+  std::string error;
+  const std::string path = lesson::find_lesson(names[0], lesson::lesson_dirs(self_path()), error);
+  if (path.empty())
+    return usage_error("lesson run", error, tr("See sockscope lesson list"));
+  lesson::Lesson l;
+  std::vector<lesson::Diagnostic> errors;
+  if (!lesson::load_lesson(path, l, errors)) {
+    print_diagnostics(errors);
+    std::fprintf(stderr, "sockscope lesson run: %s\n", tr("the lesson is malformed; nothing was run"));
+    return kExitUsage;
+  }
+  const lesson::RunResult r = lesson::run_lesson(l, opts);
+  if (!r.ran) {
+    std::string why = r.error;
+    if (!have_capture_privileges()) why = std::string(tr("a lesson watches the packets on the loopback interface.")) + " " + privilege_hint(self_path());
+    std::fprintf(stderr, "sockscope lesson run: %s\n", printable(why).c_str());
+    return kExitFailed;
+  }
+  if (!r.error.empty()) std::fprintf(stderr, "sockscope lesson run: %s\n", printable(r.error).c_str());
+  return r.ok() ? kExitOk : kExitFailed;
+}
+
+}  // namespace sockscope::cli

@@ -1,0 +1,22 @@
+// sockscope lesson list | run NAME|FILE: executable lessons (lessons/*.lesson, docs/lessons.md).
+#pragma once
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli_common.hpp"
+#include "sockscope/i18n.hpp"
+
+namespace sockscope::cli {
+
+int cmd_lesson(const std::vector<std::string>& args);
+void print_lesson_help(std::FILE* f);
+
+inline constexpr Command kLessonCommand = {
+    "lesson",
+    "sockscope lesson list | check FILE... | run NAME|FILE [--auto] [--json | --ladder]\n"
+    "                          [-w FILE.pcapng] [--color auto|always|never]",
+    SOCKSCOPE_N_("run a lesson: narration, live packets and calls, a quiz, and checks of what was seen"),
+    cmd_lesson, print_lesson_help};
+
+}  // namespace sockscope::cli

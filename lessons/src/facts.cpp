@@ -1,0 +1,317 @@
+// What a lesson run saw, and the values its expectations, quizzes and narration ask for.
+#include <algorithm>
+#include <set>
+
+#include "lesson_internal.hpp"
+
+namespace sockscope::lesson::detail {
+
+void Facts::add_packet(const Packet& p, const Annotation& a) {
+  PacketFact f;
+  f.frame = p.frame;
+  f.ts_ns = p.ts.ns();
+  f.conn = a.conn;
+  f.dir = a.dir;
+  f.events = a.events;
+  f.transport = p.transport;
+  f.has_rel = a.has_rel;
+  f.rel_seq = a.rel_seq;
+  f.rel_ack = a.rel_ack;
+  f.win = a.window;
+  if (p.transport == Transport::Tcp) {
+    f.raw_seq = p.tcp.seq;
+    f.raw_ack = p.tcp.ack;
+    f.raw_win = p.tcp.window;
+    f.sport = p.tcp.sport;
+    f.dport = p.tcp.dport;
+    f.tcp_flags = p.tcp.flags;
+    f.has_mss = p.tcp.has_mss;
+    f.mss = p.tcp.mss;
+    f.has_wscale = p.tcp.has_wscale;
+    f.wscale = p.tcp.wscale;
+  } else if (p.transport == Transport::Udp) {
+    f.sport = p.udp.sport;
+    f.dport = p.udp.dport;
+    f.udp_length = p.udp.length;
+  }
+  f.len = p.payload_len;
+  f.ttl = p.ip.version == 4 ? p.ip.v4.ttl : p.ip.v6.hop_limit;
+  f.ip_header = p.ip.header_len;
+  f.transport_header = p.transport_header_len;
+  f.link_header = p.link.header_len;
+  f.wire_len = p.wirelen;
+  f.ip_proto = p.ip.proto;
+  f.ip_version = p.ip.version;
+  f.quotes_frame = a.quotes_frame;
+  std::lock_guard<std::mutex> lock(mu);
+  packets.push_back(f);
+}
+
+void Facts::add_call(const std::string& endpoint, const CallRecord& c) {
+  CallFact f;
+  f.endpoint = endpoint;
+  f.role = c.endpoint;
+  f.call = c.call;
+  f.result = c.result;
+  f.err = c.err;
+  f.state = c.kernel_state;
+  f.data = c.data;
+  f.ts_ns = c.ts.ns();
+  f.ts_return_ns = c.ts_return.ns();
+  std::lock_guard<std::mutex> lock(mu);
+  calls.push_back(std::move(f));
+}
+
+void Facts::add_place(const CallRecord& c, std::uint64_t after_frame) {
+  std::lock_guard<std::mutex> lock(mu);
+  places.push_back(CallPlace{c.endpoint, c.ts.ns(), after_frame});
+}
+
+std::string Value::shown() const { return is_text ? text : std::to_string(n); }
+
+std::string frames_text(const std::vector<std::uint64_t>& frames) {
+  std::vector<std::uint64_t> f;
+  for (auto x : frames)
+    if (x != 0 && std::find(f.begin(), f.end(), x) == f.end()) f.push_back(x);
+  if (f.empty()) return {};
+  std::sort(f.begin(), f.end());
+  std::string s = f.size() == 1 ? "frame " : "frames ";
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(f[i]);
+  }
+  return s;
+}
+
+namespace {
+
+bool matches(const PacketFact& p, const PacketSelector& s) {
+  if (s.side != Direction::None && p.dir != s.side) return false;
+  return s.any || p.events.has(s.word);
+}
+
+std::string side_words(const PacketSelector& s) {
+  return s.side == Direction::C2S ? " sent by the client" : s.side == Direction::S2C ? " sent by the server" : "";
+}
+
+const PacketFact* select(const Facts& f, const PacketSelector& s, std::string& why) {
+  std::vector<const PacketFact*> m;
+  for (const auto& p : f.packets)
+    if (matches(p, s)) m.push_back(&p);
+  const std::string what = (s.any ? std::string("packet") : std::string(event_name(s.word)) + " packet") + side_words(s);
+  const long n = static_cast<long>(m.size());
+  const long i = s.index > 0 ? s.index - 1 : n + s.index;
+  if (i < 0 || i >= n) {
+    why = n == 0 ? "the capture has no " + what
+                 : "the capture has only " + std::to_string(n) + " " + what + (n == 1 ? "" : "s") + ", not #" +
+                       std::to_string(s.index);
+    return nullptr;
+  }
+  return m[static_cast<std::size_t>(i)];
+}
+
+const CallFact* select(const Facts& f, const CallSelector& s, std::string& why) {
+  std::vector<const CallFact*> m;
+  for (const auto& c : f.calls)
+    if (c.endpoint == s.endpoint && c.call == s.call) m.push_back(&c);
+  const long n = static_cast<long>(m.size());
+  const long i = s.index > 0 ? s.index - 1 : n + s.index;
+  if (i < 0 || i >= n) {
+    why = n == 0 ? s.endpoint + " made no " + s.call + "() call"
+                 : s.endpoint + " made only " + std::to_string(n) + " " + s.call + "() call" + (n == 1 ? "" : "s");
+    return nullptr;
+  }
+  return m[static_cast<std::size_t>(i)];
+}
+
+std::string flags_text(std::uint16_t f) {
+  std::string s;
+  if (f & tcpflag::kSyn) s += 'S';
+  if (f & tcpflag::kFin) s += 'F';
+  if (f & tcpflag::kRst) s += 'R';
+  if (f & tcpflag::kPsh) s += 'P';
+  if (f & tcpflag::kUrg) s += 'U';
+  if (f & tcpflag::kAck) s += '.';
+  return s;
+}
+
+// Terminal-safe text of bytes a call sent or received (a lesson's own bytes, but a peer could be
+// anything): printable ASCII as it is, the rest as \n or \xNN.
+std::string safe_bytes(const std::string& d) {
+  std::string s;
+  char tmp[8];
+  for (unsigned char c : d.substr(0, 200)) {
+    if (c >= 0x20 && c < 0x7f) s += static_cast<char>(c);
+    else if (c == '\n') s += "\\n";
+    else {
+      std::snprintf(tmp, sizeof tmp, "\\x%02x", c);
+      s += tmp;
+    }
+  }
+  if (d.size() > 200) s += "...";
+  return s;
+}
+
+Value packet_field(const Facts& f, const Term& t) {
+  Value v;
+  const PacketFact* p = select(f, t.packet, v.why);
+  if (!p) return v;
+  v.ok = true;
+  v.frames.push_back(p->frame);
+  const std::string& k = t.field;
+  const bool tcp = p->transport == Transport::Tcp;
+  auto need_tcp = [&] {
+    if (!tcp) {
+      v.ok = false;
+      v.why = "frame " + std::to_string(p->frame) + " is not TCP: it has no " + k;
+    }
+    return tcp;
+  };
+  const std::int64_t first_ts = f.packets.empty() ? 0 : f.packets.front().ts_ns;
+  if (k == "frame") v.n = static_cast<std::int64_t>(p->frame);
+  else if (k == "seq") { if (need_tcp()) v.n = p->rel_seq; }
+  else if (k == "ack") { if (need_tcp()) v.n = p->rel_ack; }
+  else if (k == "raw-seq") { if (need_tcp()) v.n = p->raw_seq; }
+  else if (k == "raw-ack") { if (need_tcp()) v.n = p->raw_ack; }
+  else if (k == "len") v.n = p->len;
+  else if (k == "win") { if (need_tcp()) v.n = p->win; }
+  else if (k == "raw-win") { if (need_tcp()) v.n = p->raw_win; }
+  else if (k == "sport") v.n = p->sport;
+  else if (k == "dport") v.n = p->dport;
+  else if (k == "mss") {
+    if (need_tcp() && !p->has_mss) v.ok = false, v.why = "frame " + std::to_string(p->frame) + " carries no MSS option";
+    v.n = p->mss;
+  } else if (k == "wscale") {
+    if (need_tcp() && !p->has_wscale)
+      v.ok = false, v.why = "frame " + std::to_string(p->frame) + " carries no window scale option";
+    v.n = p->wscale;
+  } else if (k == "ttl") v.n = p->ttl;
+  else if (k == "ip-header") v.n = p->ip_header;
+  else if (k == "transport-header") v.n = p->transport_header;
+  else if (k == "link-header") v.n = p->link_header;
+  else if (k == "wire-len") v.n = p->wire_len;
+  else if (k == "udp-length") {
+    if (p->transport != Transport::Udp) v.ok = false, v.why = "frame " + std::to_string(p->frame) + " is not UDP";
+    v.n = p->udp_length;
+  } else if (k == "ip-proto") v.n = p->ip_proto;
+  else if (k == "ip-version") v.n = p->ip_version;
+  else if (k == "time-us") v.n = (p->ts_ns - first_ts) / 1000;
+  else if (k == "time-ms") v.n = (p->ts_ns - first_ts) / 1000000;
+  else if (k == "quotes") {
+    v.n = static_cast<std::int64_t>(p->quotes_frame);
+    if (p->quotes_frame) v.frames.push_back(p->quotes_frame);
+  } else if (k == "flags") {
+    if (need_tcp()) v.is_text = true, v.text = flags_text(p->tcp_flags);
+  }
+  return v;
+}
+
+Value call_field(const Facts& f, const Term& t) {
+  Value v;
+  const CallFact* c = select(f, t.call, v.why);
+  if (!c) return v;
+  v.ok = true;
+  const std::string& k = t.field;
+  if (k == "result") v.n = c->result;
+  else if (k == "bytes") v.n = c->result > 0 ? c->result : 0;
+  else if (k == "errno") v.is_text = true, v.text = c->err ? errno_name(c->err) : "none";
+  else if (k == "state") {
+    v.is_text = true;
+    v.text = c->state.empty() ? "none" : c->state;
+  } else if (k == "data") v.is_text = true, v.text = safe_bytes(c->data);
+  else if (k == "duration-us") v.n = (c->ts_return_ns - c->ts_ns) / 1000;
+  else if (k == "duration-ms") v.n = (c->ts_return_ns - c->ts_ns) / 1000000;
+  else if (k == "after-frame") {
+    v.ok = false;
+    for (const auto& pl : f.places)
+      if (pl.role == c->role && pl.ts_ns == c->ts_ns) {
+        v.ok = true;
+        v.n = static_cast<std::int64_t>(pl.after_frame);
+        if (pl.after_frame) v.frames.push_back(pl.after_frame);
+        break;
+      }
+    if (!v.ok) v.why = "the timeline did not show " + t.call.text + "() returning";
+  }
+  return v;
+}
+
+Value count_packets(const Facts& f, const Term& t) {
+  Value v;
+  v.ok = true;
+  for (const auto& p : f.packets)
+    if (matches(p, t.packet)) {
+      ++v.n;
+      if (v.frames.size() < 12) v.frames.push_back(p.frame);
+    }
+  return v;
+}
+
+Value count_calls(const Facts& f, const Term& t) {
+  Value v;
+  v.ok = true;
+  for (const auto& c : f.calls)
+    if (c.endpoint == t.call.endpoint && c.call == t.call.call) ++v.n;
+  return v;
+}
+
+}  // namespace
+
+Value eval(const Expr& e, const Facts& facts) {
+  Value total;
+  total.ok = true;
+  for (const Term& t : e.terms) {
+    Value v;
+    switch (t.kind) {
+      case Term::Kind::Number:
+        v.ok = true;
+        v.n = t.number;
+        break;
+      case Term::Kind::Text:
+        v.ok = true;
+        v.is_text = true;
+        v.text = t.text;
+        break;
+      case Term::Kind::PacketField: v = packet_field(facts, t); break;
+      case Term::Kind::CallField: v = call_field(facts, t); break;
+      case Term::Kind::CountPackets: v = count_packets(facts, t); break;
+      case Term::Kind::CountCalls: v = count_calls(facts, t); break;
+    }
+    if (!v.ok) {
+      v.why = t.source + ": " + v.why;
+      return v;
+    }
+    if (v.is_text) return v;  // words stand alone (the parser sees to it)
+    total.n += t.sign * v.n;
+    total.frames.insert(total.frames.end(), v.frames.begin(), v.frames.end());
+  }
+  return total;
+}
+
+std::vector<SeenPacket> seen_packets(const Facts& facts) {
+  std::vector<SeenPacket> s;
+  s.reserve(facts.packets.size());
+  for (const auto& p : facts.packets) s.push_back(SeenPacket{p.frame, p.conn, p.dir, p.events});
+  return s;
+}
+
+std::string fill_placeholders(const std::string& text, const Lesson& lesson, const Facts& facts) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto open = text.find('{', i);
+    if (open == std::string::npos) break;
+    const auto close = text.find('}', open);
+    if (close == std::string::npos) break;
+    out += text.substr(i, open - i);
+    Expr e;
+    std::string why;
+    Value v;
+    if (parse_expr(text.substr(open + 1, close - open - 1), lesson, e, why)) v = eval(e, facts);
+    out += v.ok ? v.shown() : "?";
+    i = close + 1;
+  }
+  out += text.substr(i);
+  return out;
+}
+
+}  // namespace sockscope::lesson::detail

@@ -1,0 +1,89 @@
+// Where lessons are: the folder given in $SOCKSCOPE_LESSONS, the source tree's lessons/ (known at
+// build time), next to the binary (build/sockscope -> lessons/), or installed (share/sockscope/lessons).
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "sockscope/lesson_run.hpp"
+
+#ifndef SOCKSCOPE_LESSONS_SOURCE_DIR
+#define SOCKSCOPE_LESSONS_SOURCE_DIR ""
+#endif
+
+namespace sockscope::lesson {
+
+namespace {
+
+bool is_file(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool has_suffix(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string n = e->d_name;
+    if (n[0] != '.' && has_suffix(n, ".lesson")) out.push_back(dir + "/" + n);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> lesson_dirs(const std::string& exe_path) {
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("SOCKSCOPE_LESSONS"); env && *env) dirs.emplace_back(env);
+  if (*SOCKSCOPE_LESSONS_SOURCE_DIR) dirs.emplace_back(SOCKSCOPE_LESSONS_SOURCE_DIR);
+  const auto slash = exe_path.find_last_of('/');
+  if (slash != std::string::npos) {
+    const std::string bin = exe_path.substr(0, slash);
+    dirs.push_back(bin + "/../lessons");
+    dirs.push_back(bin + "/../share/sockscope/lessons");
+  }
+  return dirs;
+}
+
+std::vector<std::string> lesson_files(const std::vector<std::string>& dirs) {
+  for (const auto& d : dirs) {
+    auto f = files_in(d);
+    if (!f.empty()) return f;
+  }
+  return {};
+}
+
+std::string find_lesson(const std::string& name, const std::vector<std::string>& dirs, std::string& error) {
+  if (name.find('/') != std::string::npos || has_suffix(name, ".lesson")) {
+    if (is_file(name)) return name;
+    error = "no lesson file '" + name + "'";
+    return {};
+  }
+  const auto files = lesson_files(dirs);
+  // A number names the lesson by its prefix: "3" and "03" are 03-handshake.lesson.
+  const bool number = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
+  for (const auto& f : files) {
+    if (lesson_name_of(f) == name) return f;
+    if (number) {
+      const std::string base = f.substr(f.find_last_of('/') + 1);
+      const auto dash = base.find('-');
+      if (dash != std::string::npos && std::atoi(base.substr(0, dash).c_str()) == std::atoi(name.c_str()) &&
+          base.substr(0, dash).find_first_not_of("0123456789") == std::string::npos)
+        return f;
+    }
+  }
+  error = files.empty() ? "no lessons found (looked in $SOCKSCOPE_LESSONS, the source tree's lessons/ and next to "
+                          "the binary)"
+                        : "no lesson named '" + name + "'";
+  return {};
+}
+
+}  // namespace sockscope::lesson

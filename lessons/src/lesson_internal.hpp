@@ -1,0 +1,104 @@
+// Inside the lessons library: the parser's helpers, what a run remembers of its packets and calls
+// (the facts expectations and quizzes are checked against), and the evaluation of expressions.
+#pragma once
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sockscope/annotate.hpp"
+#include "sockscope/calls.hpp"
+#include "sockscope/expect.hpp"
+#include "sockscope/lesson.hpp"
+#include "sockscope/packet.hpp"
+
+namespace sockscope::lesson::detail {
+
+std::string trim(std::string_view s);
+bool is_packet_field(std::string_view f);
+bool is_call_field(std::string_view f);
+bool is_call_name(std::string_view c);
+bool parse_packet_selector(const std::string& text, PacketSelector& out, std::string& error);
+bool parse_call_selector(const std::string& text, const Lesson& lesson, CallSelector& out, std::string& error);
+bool parse_expr(const std::string& text, const Lesson& lesson, Expr& out, std::string& error);
+
+// One annotated packet, as far as a lesson asks about it.
+struct PacketFact {
+  std::uint64_t frame = 0;
+  std::int64_t ts_ns = 0;
+  std::uint32_t conn = 0;
+  Direction dir = Direction::None;
+  EventSet events;
+  Transport transport = Transport::None;
+  bool has_rel = false;
+  std::uint32_t rel_seq = 0, rel_ack = 0, raw_seq = 0, raw_ack = 0;
+  std::uint32_t len = 0;           // payload bytes
+  std::uint32_t win = 0;           // scaled
+  std::uint16_t raw_win = 0;
+  std::uint16_t sport = 0, dport = 0;
+  std::uint16_t tcp_flags = 0;
+  bool has_mss = false, has_wscale = false;
+  std::uint16_t mss = 0;
+  std::uint8_t wscale = 0;
+  std::uint8_t ttl = 0;
+  std::uint32_t ip_header = 0, transport_header = 0, link_header = 0, wire_len = 0;
+  std::uint16_t udp_length = 0;
+  std::uint8_t ip_proto = 0, ip_version = 0;
+  std::uint64_t quotes_frame = 0;
+};
+
+// One returned socket call of an endpoint.
+struct CallFact {
+  std::string endpoint;   // the lesson's name for it
+  CallRole role = CallRole::Client;
+  std::string call;
+  std::int64_t result = 0;
+  int err = 0;
+  std::string state;      // the kernel's TCP state after the call
+  std::string data;       // bytes sent or received
+  std::int64_t ts_ns = 0, ts_return_ns = 0;
+};
+
+// Where a call appeared on the timeline: the last frame shown before its return.
+struct CallPlace {
+  CallRole role = CallRole::Client;
+  std::int64_t ts_ns = 0;
+  std::uint64_t after_frame = 0;
+};
+
+// What the run saw, shared by the capture thread (packets, places) and the endpoints (calls).
+class Facts {
+ public:
+  void add_packet(const Packet& p, const Annotation& a);
+  void add_call(const std::string& endpoint, const CallRecord& c);
+  void add_place(const CallRecord& c, std::uint64_t after_frame);
+
+  std::mutex mu;  // held while reading the vectors below
+  std::vector<PacketFact> packets;
+  std::vector<CallFact> calls;
+  std::vector<CallPlace> places;
+};
+
+// A computed value: a number or a word, with the frames it came from; or why it could not be had.
+struct Value {
+  bool ok = false;
+  bool is_text = false;
+  std::int64_t n = 0;
+  std::string text;
+  std::vector<std::uint64_t> frames;
+  std::string why;  // when !ok: "the capture has no handshake-2 packet"
+  std::string shown() const;  // "1", "TIME-WAIT"
+};
+
+// Call with facts.mu held.
+Value eval(const Expr& e, const Facts& facts);
+std::vector<SeenPacket> seen_packets(const Facts& facts);
+
+// "frame 2" / "frames 1, 2, 3" / "" for none.
+std::string frames_text(const std::vector<std::uint64_t>& frames);
+
+// Replaces each {expression} in text with its value from the facts ("?" when the capture lacks it).
+std::string fill_placeholders(const std::string& text, const Lesson& lesson, const Facts& facts);
+
+}  // namespace sockscope::lesson::detail

@@ -1,0 +1,895 @@
+// Running a lesson.
+//
+// Order matters, as in `sockscope demo`: the capture is open before the first call (no SYN is
+// missed); the calls run in the lesson's order, each endpoint in its own thread; narration, pauses
+// and quizzes travel through the live session as markers, so they land on the timeline exactly
+// between the packets and calls before and after them; the capture stops only after every call has
+// returned and the last packets (a final ACK) had time to arrive; the expectations are checked last,
+// against everything the capture and the calls showed.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "sockscope/i18n.hpp"
+#include "sockscope/lesson_run.hpp"
+#include "sockscope/live_capture.hpp"
+#include "sockscope/live_session.hpp"
+#include "sockscope/socket_calls.hpp"
+#include "lesson_internal.hpp"
+
+namespace sockscope::lesson {
+
+bool RunResult::ok() const {
+  return ran && std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.ok; });
+}
+
+namespace {
+
+using detail::Facts;
+using detail::Value;
+using Clock = std::chrono::steady_clock;
+
+// A call record that is not a call: a place on the timeline for narration (its fd is the note's id).
+constexpr const char* kMarker = "\x01lesson-note";
+// A step's call that has not returned after this long is waiting (for a peer): the lesson moves on.
+constexpr int kWaitingAfterMs = 50;
+// Every blocking call gives up after this (SO_RCVTIMEO, SO_SNDTIMEO), so a lesson always ends.
+constexpr int kCallTimeoutMs = 2000;
+// After the last step: time for the last packets (the final ACK, a delayed ACK) to be captured.
+constexpr int kSettleMs = 150;
+
+Timestamp realtime_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return Timestamp{ts.tv_sec, static_cast<std::uint32_t>(ts.tv_nsec)};
+}
+
+std::string json_string(const std::string& s) {
+  std::string o = "\"";
+  char tmp[8];
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      std::snprintf(tmp, sizeof tmp, "\\u%04x", c);
+      o += tmp;
+    } else {
+      o += static_cast<char>(c);
+    }
+  }
+  return o + "\"";
+}
+
+// Text wrapped to the width: the first line behind `first`, the others behind `next`.
+std::string wrap(const std::string& text, int width, const std::string& first, const std::string& next) {
+  // Columns, not bytes: UTF-8 continuation bytes take no room.
+  auto cols = [](const std::string& s) {
+    return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xc0) != 0x80; }));
+  };
+  const std::size_t w = static_cast<std::size_t>(std::clamp(width, 40, 100));
+  std::string out, line;
+  const std::string* prefix = &first;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    auto j = text.find(' ', i);
+    if (j == std::string::npos) j = text.size();
+    const std::string word = text.substr(i, j - i);
+    if (!line.empty() && cols(*prefix) + cols(line) + 1 + cols(word) > w) {
+      out += *prefix + line + "\n";
+      prefix = &next;
+      line.clear();
+    }
+    if (!line.empty()) line += ' ';
+    line += word;
+    i = j + 1;
+  }
+  if (!line.empty()) out += *prefix + line + "\n";
+  return out;
+}
+
+// Paragraphs wrapped to the width, each line behind a bar: narration stands apart from the timeline.
+std::string narration_text(const std::vector<std::string>& paragraphs, int width) {
+  std::string out = "\n";
+  for (std::size_t p = 0; p < paragraphs.size(); ++p) {
+    if (p) out += "  │\n";
+    out += wrap(paragraphs[p], width, "  │ ", "  │ ");
+  }
+  return out + "\n";
+}
+
+// Passes packets and calls to the learner's view, remembers them for the checks, and prints the
+// lesson's notes where their markers fall on the timeline. Runs in the capture thread.
+class LessonView final : public View {
+ public:
+  LessonView(View& inner, OutBuffer& out, Facts& facts, bool json) : inner_(inner), out_(out), facts_(facts), json_(json) {}
+
+  void packet(const Packet& p, const Annotation& a) override {
+    last_frame_ = p.frame;
+    facts_.add_packet(p, a);
+    inner_.packet(p, a);
+  }
+  void call(const CallRecord& c, std::uint32_t conn) override {
+    if (c.call == kMarker) {
+      std::string text;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = notes_.find(c.fd);
+        if (it != notes_.end()) {
+          text = std::move(it->second);
+          notes_.erase(it);
+        }
+      }
+      if (!json_ && !text.empty()) out_.put(text);
+      out_.flush();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        shown_ = std::max(shown_, c.fd);
+      }
+      cv_.notify_all();
+      return;
+    }
+    if (c.returned) facts_.add_place(c, last_frame_);
+    inner_.call(c, conn);
+  }
+  void conversation(const ConnSummary& s) override { inner_.conversation(s); }
+  void finish() override {
+    inner_.finish();
+    std::lock_guard<std::mutex> lock(mu_);
+    finished_ = true;
+    cv_.notify_all();
+  }
+
+  // Queues a note (shown when its marker comes through) and returns its id.
+  int add_note(std::string text) {
+    std::lock_guard<std::mutex> lock(mu_);
+    notes_[++next_] = std::move(text);
+    return next_;
+  }
+  // Waits until the note was shown (or the session ended).
+  void wait_shown(int id) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(5), [&] { return shown_ >= id || finished_; });
+  }
+
+ private:
+  View& inner_;
+  OutBuffer& out_;
+  Facts& facts_;
+  bool json_;
+  std::uint64_t last_frame_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<int, std::string> notes_;
+  int next_ = 0, shown_ = 0;
+  bool finished_ = false;
+};
+
+// Records an endpoint's returned calls under its lesson name, and passes every record to the session.
+class RecordingSink final : public CallSink {
+ public:
+  RecordingSink(std::string name, Facts& facts, CallSink& next) : name_(std::move(name)), facts_(facts), next_(next) {}
+  void on_call(const CallRecord& c) override {
+    if (c.returned) facts_.add_call(name_, c);
+    next_.on_call(c);
+  }
+
+ private:
+  std::string name_;
+  Facts& facts_;
+  CallSink& next_;
+};
+
+// A free port for a server: the kernel picks one for a port-0 bind; it is released for the lesson,
+// which binds it a moment later (or never, when the lesson is about a closed port).
+std::uint16_t free_port(const demo::SockAddr& addr, int type, std::string& error) {
+  const int fd = ::socket(addr.family(), type | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return 0;
+  }
+  demo::SockAddr a = addr;
+  if (a.family() == AF_INET) reinterpret_cast<sockaddr_in*>(&a.ss)->sin_port = 0;
+  else reinterpret_cast<sockaddr_in6*>(&a.ss)->sin6_port = 0;
+  std::uint16_t port = 0;
+  socklen_t len = a.len;
+  if (::bind(fd, a.sa(), a.len) == 0 && ::getsockname(fd, a.sa(), &len) == 0)
+    port = demo::to_endpoint(a).port;
+  else
+    error = std::string("bind: ") + std::strerror(errno);
+  ::close(fd);
+  return port;
+}
+
+struct Endpoint_ {
+  const EndpointDecl* decl = nullptr;
+  demo::SockAddr addr;        // server: where it binds; client: its server
+  std::unique_ptr<RecordingSink> sink;
+  demo::ChatHooks hooks;
+  std::unique_ptr<demo::Reporter> rep;
+  int sock = -1, conn = -1;
+  bool bound = false;
+  std::vector<int> old_fds;   // replaced by a new socket() without close(): closed after the capture
+  demo::SockAddr last_peer;   // the last datagram's sender, or the accepted client
+  bool have_peer = false;
+  bool failed = false;        // an unexpected failure: its later calls are skipped
+  int failed_line = 0;
+
+  std::thread thread;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<const Step*> queue;
+  std::uint64_t queued = 0, done = 0;
+  bool quit = false;
+};
+
+class Runner {
+ public:
+  Runner(const Lesson& lesson, const RunOptions& opts) : lesson_(lesson), opts_(opts) {}
+
+  RunResult run();
+
+ private:
+  bool prepare(std::string& error);
+  void intro();
+  void show(std::string text);
+  void sync() { show(std::string()); }
+  void do_step(const Step& st, bool live);
+  void dispatch(Endpoint_& ep, const Step& st);
+  void wait_all(int timeout_ms);
+  void endpoint_loop(Endpoint_& ep);
+  void execute(Endpoint_& ep, const Step& st);
+  void check_call(Endpoint_& ep, const Step& st, std::int64_t result, int err);
+  void ask(const Step& st, bool live);
+  void add_check(Check c) {
+    std::lock_guard<std::mutex> lock(checks_mu_);
+    result_.checks.push_back(std::move(c));
+  }
+  Check evaluate(const Step& st);
+  void report();
+  void put(const std::string& s) {
+    out_->put(s);
+    out_->flush();
+  }
+  std::string filled(const std::vector<std::string>& paragraphs) {
+    std::vector<std::string> p;
+    std::lock_guard<std::mutex> lock(facts_.mu);
+    for (const auto& s : paragraphs) p.push_back(detail::fill_placeholders(s, lesson_, facts_));
+    return narration_text(p, opts_.view_options.width);
+  }
+  bool json() const { return opts_.view == ViewKind::Json; }
+  Endpoint_* endpoint(const std::string& name) {
+    for (auto& e : endpoints_)
+      if (e->decl->name == name) return e.get();
+    return nullptr;
+  }
+
+  const Lesson& lesson_;
+  RunOptions opts_;
+  bool interactive_ = false;
+  RunResult result_;
+  std::mutex checks_mu_;
+  Facts facts_;
+  std::unique_ptr<OutBuffer> out_;
+  std::unique_ptr<View> inner_;
+  std::unique_ptr<LessonView> view_;
+  std::unique_ptr<LiveSession> session_;
+  std::vector<std::unique_ptr<Endpoint_>> endpoints_;
+  std::vector<std::pair<const Step*, std::string>> quiz_answers_;  // for JSON
+};
+
+bool Runner::prepare(std::string& error) {
+  // Addresses and free ports first: a server's port is known before anything runs.
+  for (const auto& d : lesson_.endpoints) {
+    auto ep = std::make_unique<Endpoint_>();
+    ep->decl = &d;
+    if (d.role == Role::Server) {
+      const int type = d.proto == Proto::Tcp ? SOCK_STREAM : SOCK_DGRAM;
+      if (!demo::resolve(d.address, 0, type, ep->addr, error)) return false;
+      std::uint16_t port = d.port;
+      if (d.port_auto) {
+        port = free_port(ep->addr, type, error);
+        if (port == 0) {
+          error = "could not find a free port on " + d.address + ": " + error;
+          return false;
+        }
+      }
+      if (ep->addr.family() == AF_INET) reinterpret_cast<sockaddr_in*>(&ep->addr.ss)->sin_port = htons(port);
+      else reinterpret_cast<sockaddr_in6*>(&ep->addr.ss)->sin6_port = htons(port);
+    }
+    endpoints_.push_back(std::move(ep));
+  }
+  for (auto& ep : endpoints_)
+    if (ep->decl->role == Role::Client) ep->addr = endpoint(ep->decl->target)->addr;
+  return true;
+}
+
+void Runner::intro() {
+  if (json()) return;
+  std::string s = "\n  " + lesson_.title + "\n  ";
+  s += std::string(std::min<std::size_t>(lesson_.title.size(), 70), '=') + "\n";
+  const int width = opts_.view_options.width;
+  if (!lesson_.topic.empty()) s += wrap(std::string(tr("Topic:")) + " " + lesson_.topic, width, "  ", "    ");
+  s += wrap(lesson_.summary, width, "  ", "  ");
+  if (!lesson_.watch.empty()) s += wrap(std::string(tr("Watch:")) + " " + lesson_.watch, width, "  ", "    ");
+  s += std::string("  ") + tr("Endpoints:");
+  bool first = true;
+  for (const auto& ep : endpoints_) {
+    s += first ? " " : ", ";
+    first = false;
+    s += ep->decl->name + " (" + proto_name(ep->decl->proto);
+    if (ep->decl->role == Role::Server) s += ", " + demo::endpoint_text(demo::to_endpoint(ep->addr));
+    else s += std::string(", ") + tr("talks to") + " " + ep->decl->target;
+    s += ")";
+  }
+  s += "\n";
+  s += std::string("  ") +
+       (interactive_ ? tr("Each socket call and each packet appears below as it happens; press Enter when asked.")
+                     : tr("Each socket call and each packet appears below as it happens."));
+  s += "\n";
+  put(s);
+}
+
+void Runner::show(std::string text) {
+  const int id = view_->add_note(std::move(text));
+  CallRecord m;
+  m.call = kMarker;
+  m.fd = id;
+  m.ts = m.ts_return = realtime_now();
+  m.returned = true;
+  session_->on_call(m);
+  view_->wait_shown(id);
+}
+
+void Runner::dispatch(Endpoint_& ep, const Step& st) {
+  std::unique_lock<std::mutex> lock(ep.mu);
+  ep.queue.push_back(&st);
+  const std::uint64_t ticket = ++ep.queued;
+  ep.cv.notify_all();
+  // Until the call returns, or is clearly waiting for a peer (accept before connect, recv before
+  // send): then the next step may be the one it waits for.
+  ep.cv.wait_for(lock, std::chrono::milliseconds(kWaitingAfterMs), [&] { return ep.done >= ticket; });
+}
+
+void Runner::wait_all(int timeout_ms) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (auto& ep : endpoints_) {
+    std::unique_lock<std::mutex> lock(ep->mu);
+    ep->cv.wait_until(lock, deadline, [&] { return ep->done >= ep->queued; });
+  }
+}
+
+void Runner::endpoint_loop(Endpoint_& ep) {
+  for (;;) {
+    const Step* st = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(ep.mu);
+      ep.cv.wait(lock, [&] { return ep.quit || !ep.queue.empty(); });
+      if (ep.queue.empty()) return;
+      st = ep.queue.front();
+    }
+    if (!ep.failed) execute(ep, *st);
+    {
+      std::lock_guard<std::mutex> lock(ep.mu);
+      ep.queue.pop_front();
+      ++ep.done;
+    }
+    ep.cv.notify_all();
+  }
+}
+
+// The calls the kernel makes wait at most kCallTimeoutMs: set quietly (not a call the lesson made).
+void bound_waits(int fd) {
+  timeval tv{};
+  tv.tv_sec = kCallTimeoutMs / 1000;
+  tv.tv_usec = (kCallTimeoutMs % 1000) * 1000;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+void Runner::execute(Endpoint_& ep, const Step& st) {
+  demo::Reporter& rep = *ep.rep;
+  const EndpointDecl& d = *ep.decl;
+  const int type = d.proto == Proto::Tcp ? SOCK_STREAM : SOCK_DGRAM;
+  std::int64_t result = 0;
+  int err = 0;
+  // A step that needs a socket makes one first (socket() shows on the timeline like any call).
+  auto ensure_socket = [&]() {
+    if (ep.sock >= 0) return true;
+    const int fd = rep.socket(ep.addr.family(), type);
+    if (fd < 0) {
+      result = -1;
+      err = errno;
+      return false;
+    }
+    bound_waits(fd);
+    ep.sock = fd;
+    return true;
+  };
+  auto my_address = [&]() {
+    // A server binds its own address and port; a client binds the loopback of its family, any port.
+    demo::SockAddr a = ep.addr;
+    if (d.role == Role::Client) {
+      if (a.family() == AF_INET) reinterpret_cast<sockaddr_in*>(&a.ss)->sin_port = 0;
+      else reinterpret_cast<sockaddr_in6*>(&a.ss)->sin6_port = 0;
+    }
+    return a;
+  };
+  auto do_bind = [&]() {
+    const int rc = rep.bind(ep.sock, my_address());
+    if (rc == 0) ep.bound = true;
+    result = rc;
+    err = rc < 0 ? errno : 0;
+    return rc == 0;
+  };
+  auto data_fd = [&]() { return ep.conn >= 0 ? ep.conn : ep.sock; };
+  auto set = [&](std::int64_t r) {
+    result = r;
+    err = r < 0 ? errno : 0;
+  };
+  const std::string& c = st.call;
+  if (c == "sleep") {
+    std::this_thread::sleep_for(std::chrono::milliseconds(st.ms));
+    return;
+  }
+  if (c == "socket") {
+    if (ep.sock >= 0) ep.old_fds.push_back(ep.sock);
+    ep.sock = -1;
+    ep.bound = false;
+    ensure_socket();
+  } else if (c == "bind") {
+    if (ensure_socket()) do_bind();
+  } else if (c == "listen") {
+    if (ensure_socket() && (ep.bound || do_bind())) set(rep.listen(ep.sock, st.backlog));
+  } else if (c == "accept") {
+    demo::SockAddr peer;
+    const int fd = ep.sock >= 0 ? rep.accept(ep.sock, peer) : (errno = EBADF, -1);
+    set(fd);
+    if (fd >= 0) {
+      bound_waits(fd);
+      if (ep.conn >= 0) ep.old_fds.push_back(ep.conn);
+      ep.conn = fd;
+      ep.last_peer = peer;
+      ep.have_peer = true;
+    }
+  } else if (c == "connect") {
+    const demo::SockAddr to = st.to.empty() ? ep.addr : endpoint(st.to)->addr;
+    if (ensure_socket()) set(rep.connect(ep.sock, to));
+  } else if (c == "send") {
+    if (data_fd() >= 0 || ensure_socket()) set(rep.send(data_fd(), st.data, st.nowait ? MSG_DONTWAIT : 0));
+  } else if (c == "recv") {
+    std::string buf(st.size, '\0');
+    const int fd = data_fd();
+    int flags = 0;
+    if (st.nowait && fd >= 0) {
+      flags = ::fcntl(fd, F_GETFL);
+      ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    }
+    set(fd >= 0 ? rep.recv(fd, buf.data(), buf.size()) : (errno = EBADF, -1));
+    if (st.nowait && fd >= 0) {
+      const int saved = errno;
+      ::fcntl(fd, F_SETFL, flags);
+      errno = saved;
+    }
+  } else if (c == "sendto") {
+    demo::SockAddr to = ep.addr;
+    if (!st.to.empty()) to = endpoint(st.to)->addr;
+    else if (d.role == Role::Server) to = ep.last_peer;
+    if (d.role == Role::Server && st.to.empty() && !ep.have_peer) {
+      result = -1;
+      err = EDESTADDRREQ;
+      add_check(Check{st.line, st.source, "", false,
+                      "the server has no one to answer yet: let it recvfrom first (it answers the last sender)", {}});
+      ep.failed = true;
+      ep.failed_line = st.line;
+      return;
+    }
+    // A UDP server sends from its bound socket; one that has not bound gets it bound first.
+    if (ensure_socket()) {
+      if (d.role == Role::Server && !ep.bound && !do_bind()) {
+      } else {
+        set(rep.sendto(ep.sock, st.data, to));
+      }
+    }
+  } else if (c == "recvfrom") {
+    if (ensure_socket() && (d.role == Role::Client || ep.bound || do_bind())) {
+      std::string buf(st.size, '\0');
+      demo::SockAddr from;
+      const int flags = st.nowait ? ::fcntl(ep.sock, F_GETFL) : 0;
+      if (st.nowait) ::fcntl(ep.sock, F_SETFL, flags | O_NONBLOCK);
+      const ssize_t n = rep.recvfrom(ep.sock, buf.data(), buf.size(), from);
+      set(n);
+      if (st.nowait) ::fcntl(ep.sock, F_SETFL, flags);
+      if (n >= 0) {
+        ep.last_peer = from;
+        ep.have_peer = true;
+      }
+    }
+  } else if (c == "shutdown") {
+    set(data_fd() >= 0 ? rep.shutdown(data_fd(), st.how) : (errno = ENOTCONN, -1));
+  } else if (c == "close") {
+    int* which = st.listener ? &ep.sock : ep.conn >= 0 ? &ep.conn : &ep.sock;
+    if (*which < 0) {
+      errno = EBADF;
+      set(-1);
+    } else {
+      set(rep.close(*which));
+      if (which == &ep.sock) ep.bound = false;
+      *which = -1;
+    }
+  } else if (c == "setsockopt") {
+    if (data_fd() >= 0 || ensure_socket()) {
+      const int fd = data_fd();
+      const std::string& o = st.option;
+      const int v = st.values.empty() ? 0 : st.values[0];
+      if (o == "SO_LINGER") {
+        linger l{};
+        l.l_onoff = v >= 0 ? 1 : 0;
+        l.l_linger = v >= 0 ? v : 0;
+        set(rep.setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l,
+                           "SOL_SOCKET, SO_LINGER, {" + std::to_string(l.l_onoff) + ", " + std::to_string(l.l_linger) + "}"));
+      } else if (o == "TCP_NODELAY") {
+        set(rep.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v, "IPPROTO_TCP, TCP_NODELAY, " + std::to_string(v)));
+      } else {
+        const int name = o == "SO_RCVBUF" ? SO_RCVBUF : o == "SO_SNDBUF" ? SO_SNDBUF : SO_REUSEADDR;
+        set(rep.setsockopt(fd, SOL_SOCKET, name, &v, sizeof v, "SOL_SOCKET, " + o + ", " + std::to_string(v)));
+      }
+    }
+  }
+  check_call(ep, st, result, err);
+}
+
+void Runner::check_call(Endpoint_& ep, const Step& st, std::int64_t result, int err) {
+  const CallExpect& x = st.expect;
+  auto got = [&] {
+    return result < 0 ? std::string("-1 ") + errno_name(err) + " (" + std::strerror(err) + ")" : std::to_string(result);
+  };
+  Check c;
+  c.line = st.line;
+  c.source = st.source;
+  c.ok = true;
+  switch (x.kind) {
+    case CallExpect::Kind::Default:
+    case CallExpect::Kind::Ok:
+      c.ok = result >= 0;
+      if (!c.ok)
+        c.message = st.endpoint + " " + st.call + "() failed: " + got() +
+                    "; the lesson expected it to succeed (write '-> " + errno_name(err) +
+                    "' if the failure is the point)";
+      break;
+    case CallExpect::Kind::Any: break;
+    case CallExpect::Kind::Result:
+      c.ok = result == x.result;
+      if (!c.ok) c.message = "expected " + st.call + "() to return " + std::to_string(x.result) + "; it returned " + got();
+      break;
+    case CallExpect::Kind::Errno:
+      c.ok = result < 0 && err == x.err;
+      if (!c.ok) c.message = "expected " + st.call + "() to fail with " + x.text + "; it returned " + got();
+      break;
+  }
+  if (c.ok) c.message = st.endpoint + " " + st.call + "() returned " + got();
+  // Calls whose result the lesson states are listed with the checks; others only when they fail.
+  if (x.kind != CallExpect::Kind::Default || !c.ok) add_check(c);
+  if (!c.ok && (x.kind == CallExpect::Kind::Default || x.kind == CallExpect::Kind::Ok)) {
+    // Later calls of this endpoint would act on a socket that is not there: they are skipped.
+    ep.failed = true;
+    ep.failed_line = st.line;
+  }
+}
+
+// A quiz: the answer comes from the capture so far; interactive runs read and grade the learner's.
+void Runner::ask(const Step& st, bool live) {
+  if (live) sync();  // everything before this point is on the timeline and in the facts
+  Value v;
+  {
+    std::lock_guard<std::mutex> lock(facts_.mu);
+    v = detail::eval(st.answer, facts_);
+  }
+  ++result_.quiz_asked;
+  if (!v.ok) {
+    add_check(Check{st.line, st.source, st.label, false,
+                    "the quiz's answer could not be computed from this run: " + v.why, {}});
+    quiz_answers_.emplace_back(&st, "");
+    if (!json()) {
+      const std::string t = "\n  ? " + st.question + "\n    (" + tr("no answer: the capture does not show it") + ")\n";
+      live ? show(t) : put(t);
+    }
+    return;
+  }
+  quiz_answers_.emplace_back(&st, v.shown());
+  if (json()) return;
+  const std::string where = detail::frames_text(v.frames);
+  const std::string answer = v.shown() + (where.empty() ? "" : " (" + where + ")");
+  const std::string why = st.label.empty() ? "." : ": " + st.label + ".";
+  std::string q = "\n  ? " + std::string(tr("Quiz:")) + " " + st.question + "\n";
+  if (!interactive_) {
+    q += "    " + std::string(tr("answer:")) + " " + answer + why + "\n";
+    live ? show(q) : put(q);
+    return;
+  }
+  q += "    " + std::string(tr("your answer:")) + " ";
+  live ? show(q) : put(q);
+  char buf[256];
+  if (!std::fgets(buf, sizeof buf, opts_.in)) {
+    interactive_ = false;
+    const std::string t = "\n    " + std::string(tr("answer:")) + " " + answer + why + "\n";
+    live ? show(t) : put(t);
+    return;
+  }
+  std::string a = detail::trim(buf);
+  while (!a.empty() && (a.back() == '\n' || a.back() == '\r')) a.pop_back();
+  bool right = false;
+  if (v.is_text) {
+    right = a.size() == v.text.size() && std::equal(a.begin(), a.end(), v.text.begin(), [](char x, char y) {
+              return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+            });
+  } else {
+    char* end = nullptr;
+    const long long n = std::strtoll(a.c_str(), &end, 10);
+    right = !a.empty() && end && *end == '\0' && n == v.n;
+  }
+  std::string f;
+  if (right) {
+    ++result_.quiz_right;
+    f = "    ✓ " + std::string(tr("Right:")) + " " + answer + why + "\n";
+  } else if (a.empty()) {
+    f = "    " + std::string(tr("The answer:")) + " " + answer + why + "\n";
+  } else {
+    f = "    ✗ " + std::string(tr("Not quite: this run's capture shows")) + " " + answer + why + "\n";
+  }
+  live ? show(f) : put(f);
+}
+
+void Runner::do_step(const Step& st, bool live) {
+  switch (st.kind) {
+    case Step::Kind::Narrate: {
+      if (json()) return;
+      const bool placeholders = std::any_of(st.paragraphs.begin(), st.paragraphs.end(),
+                                            [](const std::string& p) { return p.find('{') != std::string::npos; });
+      if (live) {
+        if (placeholders) sync();
+        show(filled(st.paragraphs));
+      } else {
+        put(filled(st.paragraphs));
+      }
+      return;
+    }
+    case Step::Kind::Pause:
+      if (!interactive_ || !live) return;
+      show("  (" + std::string(tr("press Enter to go on")) + ") ");
+      {
+        char buf[256];
+        if (!std::fgets(buf, sizeof buf, opts_.in)) interactive_ = false;
+      }
+      return;
+    case Step::Kind::Sleep:
+      if (live) std::this_thread::sleep_for(std::chrono::milliseconds(st.ms));
+      return;
+    case Step::Kind::Wait:
+      if (live) wait_all(kCallTimeoutMs + 1000);
+      return;
+    case Step::Kind::Call:
+      if (live) dispatch(*endpoint(st.endpoint), st);
+      return;
+    case Step::Kind::Expect: return;  // checked at the end, against the whole capture
+    case Step::Kind::Quiz: ask(st, live); return;
+  }
+}
+
+Check Runner::evaluate(const Step& st) {
+  Check c;
+  c.line = st.line;
+  c.source = st.source;
+  c.label = st.label;
+  std::lock_guard<std::mutex> lock(facts_.mu);
+  if (st.expect_kind == Step::ExpectKind::InOrder) {
+    const ExpectResult r = expect_in_order(detail::seen_packets(facts_), st.words);
+    c.ok = r.ok;
+    c.message = r.message;
+    c.frames = r.frames;
+    return c;
+  }
+  const Value l = detail::eval(st.lhs, facts_);
+  const Value r = detail::eval(st.rhs, facts_);
+  if (!l.ok || !r.ok) {
+    c.ok = false;
+    c.message = "expected " + st.lhs.source + " " + st.op + " " + st.rhs.source + "; but " + (!l.ok ? l.why : r.why);
+    return c;
+  }
+  bool ok = false;
+  if (l.is_text || r.is_text) {
+    const bool eq = l.shown() == r.shown();
+    ok = st.op == "==" ? eq : st.op == "!=" ? !eq : false;
+  } else {
+    const std::int64_t a = l.n, b = r.n;
+    ok = st.op == "==" ? a == b : st.op == "!=" ? a != b : st.op == "<" ? a < b : st.op == "<=" ? a <= b
+         : st.op == ">" ? a > b : a >= b;
+  }
+  c.ok = ok;
+  c.frames = l.frames;
+  c.frames.insert(c.frames.end(), r.frames.begin(), r.frames.end());
+  auto side = [](const Expr& e, const Value& v) {
+    std::string s = e.source;
+    if (e.terms.size() == 1 && (e.terms[0].kind == Term::Kind::Number || e.terms[0].kind == Term::Kind::Text)) return s;
+    s += " = " + v.shown();
+    const std::string f = detail::frames_text(v.frames);
+    if (!f.empty()) s += " (" + f + ")";
+    return s;
+  };
+  auto constant = [](const Expr& e) {
+    return e.terms.size() == 1 && (e.terms[0].kind == Term::Kind::Number || e.terms[0].kind == Term::Kind::Text);
+  };
+  if (ok) {
+    c.message = side(st.lhs, l);
+    if (!constant(st.rhs)) c.message += ", " + side(st.rhs, r);
+  } else {
+    c.message = "expected " + st.lhs.source + " " + st.op + " " + st.rhs.source + "; the capture showed " +
+                side(st.lhs, l) + (constant(st.rhs) ? "" : " and " + side(st.rhs, r));
+  }
+  return c;
+}
+
+void Runner::report() {
+  std::sort(result_.checks.begin(), result_.checks.end(),
+            [](const Check& a, const Check& b) { return a.line < b.line; });
+  std::size_t failed = 0;
+  for (const auto& c : result_.checks) failed += c.ok ? 0 : 1;
+  if (json()) {
+    std::string s;
+    for (const auto& c : result_.checks) {
+      s += "{\"type\":\"check\",\"line\":" + std::to_string(c.line) + ",\"ok\":" + (c.ok ? "true" : "false") +
+           ",\"source\":" + json_string(c.source) + ",\"label\":" + json_string(c.label) +
+           ",\"message\":" + json_string(c.message) + ",\"frames\":[";
+      for (std::size_t i = 0; i < c.frames.size(); ++i) s += (i ? "," : "") + std::to_string(c.frames[i]);
+      s += "]}\n";
+    }
+    for (const auto& [st, answer] : quiz_answers_)
+      s += "{\"type\":\"quiz\",\"line\":" + std::to_string(st->line) + ",\"question\":" + json_string(st->question) +
+           ",\"answer\":" + json_string(answer) + "}\n";
+    s += "{\"type\":\"lesson\",\"name\":" + json_string(lesson_.name) + ",\"ok\":" + (failed == 0 ? "true" : "false") +
+         ",\"checks\":" + std::to_string(result_.checks.size()) + ",\"failed\":" + std::to_string(failed) + "}\n";
+    put(s);
+    return;
+  }
+  std::string s = "\n  " + std::string(tr("Checks (each against this run's capture):")) + "\n";
+  for (const auto& c : result_.checks) {
+    if (c.ok) {
+      s += "    ✓ " + (c.label.empty() ? c.source : c.label);
+      const std::string f = detail::frames_text(c.frames);
+      if (!f.empty()) s += " (" + f + ")";
+      s += "\n";
+    } else {
+      s += "    ✗ " + std::string(tr("line")) + " " + std::to_string(c.line) + ": " + c.source + "\n";
+      s += "      " + c.message + "\n";
+    }
+  }
+  if (!lesson_.explain.empty()) {
+    s += "\n  " + std::string(tr("You can now explain:")) + "\n";
+    for (const auto& e : lesson_.explain) s += "    - " + e + "\n";
+  }
+  s += "\n";
+  if (failed == 0) {
+    s += "  " + lesson_.name + ": " + tr("every check held") + " (" + std::to_string(result_.checks.size()) + ")";
+  } else {
+    s += "  " + lesson_.name + ": " + std::to_string(failed) + " " + tr("of") + " " +
+         std::to_string(result_.checks.size()) + " " + tr("checks failed (marked ✗ above)");
+  }
+  if (result_.quiz_asked > 0 && interactive_)
+    s += "; " + std::string(tr("quiz")) + " " + std::to_string(result_.quiz_right) + "/" +
+         std::to_string(result_.quiz_asked);
+  s += ".\n";
+  put(s);
+}
+
+RunResult Runner::run() {
+  interactive_ = opts_.interactive;
+  std::string error;
+  if (!have_capture_privileges()) {
+    result_.error = "a lesson watches the packets on the loopback interface. " + privilege_hint("sockscope");
+    return result_;
+  }
+  if (!prepare(error)) {
+    result_.error = error;
+    return result_;
+  }
+  // The capture: every server's port, and ICMP (a port-unreachable answer has no port of its own).
+  LiveSessionOptions so;
+  so.capture.interface = "lo";
+  for (const auto& ep : endpoints_)
+    if (ep->decl->role == Role::Server) {
+      if (!so.capture.filter.empty()) so.capture.filter += " or ";
+      so.capture.filter += "port " + std::to_string(demo::to_endpoint(ep->addr).port);
+    }
+  so.capture.filter = "(" + so.capture.filter + ") or icmp or icmp6";
+  so.write_path = opts_.write_path;
+  so.drop_privileges = opts_.drop_privileges;
+  out_ = std::make_unique<OutBuffer>(opts_.out);
+  ViewOptions vo = opts_.view_options;
+  vo.calls = true;
+  inner_ = make_view(opts_.view, *out_, vo);
+  view_ = std::make_unique<LessonView>(*inner_, *out_, facts_, json());
+  session_ = LiveSession::open(so, *view_, *out_, error);
+  if (!session_) {
+    result_.error = error;
+    return result_;
+  }
+  result_.ran = true;
+  intro();
+
+  std::atomic<bool> stop{false};
+  LiveSessionResult sr;
+  std::thread capture([&] { sr = session_->run(stop); });
+  for (auto& ep : endpoints_) {
+    ep->sink = std::make_unique<RecordingSink>(ep->decl->name, facts_, *session_);
+    ep->hooks.calls = ep->sink.get();
+    ep->hooks.out = nullptr;
+    ep->rep = std::make_unique<demo::Reporter>(ep->hooks, ep->decl->role == Role::Server ? CallRole::Server : CallRole::Client,
+                                               ep->decl->proto);
+    Endpoint_* raw = ep.get();
+    ep->thread = std::thread([this, raw] { endpoint_loop(*raw); });
+  }
+
+  // The steps after the last action (narration, quizzes, expectations) come after the capture: the
+  // recap can then point at every frame.
+  std::size_t tail = lesson_.steps.size();
+  while (tail > 0) {
+    const auto k = lesson_.steps[tail - 1].kind;
+    if (k != Step::Kind::Narrate && k != Step::Kind::Quiz && k != Step::Kind::Expect) break;
+    --tail;
+  }
+  for (std::size_t i = 0; i < tail; ++i) do_step(lesson_.steps[i], true);
+  wait_all(kCallTimeoutMs + 1000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs));
+  stop.store(true);
+  capture.join();
+  for (auto& ep : endpoints_) {
+    {
+      std::lock_guard<std::mutex> lock(ep->mu);
+      ep->quit = true;
+    }
+    ep->cv.notify_all();
+    if (ep->thread.joinable()) ep->thread.join();
+    // What the lesson left open is closed after the capture: it is not part of the lesson.
+    for (int fd : ep->old_fds) ::close(fd);
+    if (ep->conn >= 0) ::close(ep->conn);
+    if (ep->sock >= 0) ::close(ep->sock);
+  }
+  if (!sr.ok) {
+    result_.error = sr.error;
+    add_check(Check{0, "capture", "", false, "the capture failed: " + sr.error, {}});
+  }
+  if (!json()) put("\n  " + std::string(tr("What you saw")) + "\n  " + std::string(12, '-') + "\n");
+  for (std::size_t i = tail; i < lesson_.steps.size(); ++i) do_step(lesson_.steps[i], false);
+  for (const auto& st : lesson_.steps)
+    if (st.kind == Step::Kind::Expect) add_check(evaluate(st));
+  if (!opts_.write_path.empty() && !json() && sr.ok)
+    put("\n  " + std::string(tr("Saved:")) + " " + opts_.write_path + " (" + std::to_string(sr.written) + " " +
+        tr("frames, each with its explanation as a comment") + ")\n");
+  report();
+  session_.reset();
+  return result_;
+}
+
+}  // namespace
+
+RunResult run_lesson(const Lesson& lesson, const RunOptions& opts) {
+  Runner r(lesson, opts);
+  return r.run();
+}
+
+}  // namespace sockscope::lesson
