@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "frame_builder.hpp"
+#include "internal.hpp"  // the checksum loops (capture/src/decode)
 #include "sockscope/annotate.hpp"
 #include "sockscope/decode.hpp"
 
@@ -56,6 +57,21 @@ void BM_AnnotateTcpPacket(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * packets.size()));
 }
 BENCHMARK(BM_AnnotateTcpPacket);
+
+// The transport checksum over a 700-byte segment: the fast loop and the plain RFC 1071 one it
+// replaced (SOCKSCOPE_SLOW_PATHS=1 selects the plain one; tests/perf checks they agree).
+template <std::uint32_t (*Sum)(const std::uint8_t*, std::uint32_t, std::uint32_t)>
+void BM_Checksum700(benchmark::State& state) {
+  std::vector<std::uint8_t> b(700);
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(i * 7 + 3);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(b.data());
+    benchmark::DoNotOptimize(Sum(b.data(), static_cast<std::uint32_t>(b.size()), 0));
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * b.size()));
+}
+BENCHMARK(BM_Checksum700<sockscope::decode_detail::ones_sum_fast>)->Name("BM_Checksum700/fast");
+BENCHMARK(BM_Checksum700<sockscope::decode_detail::ones_sum_plain>)->Name("BM_Checksum700/plain");
 
 }  // namespace
 

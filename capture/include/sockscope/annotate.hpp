@@ -141,6 +141,10 @@ class Annotator {
 
   // End of capture: releases every conversation still tracked, in order of conversation id.
   void finish(std::vector<ConnSummary>& out);
+  // The same in steps of at most `max` conversations (same order), so a caller that prints each
+  // step holds a few summaries at a time instead of one per open conversation. Returns false when
+  // nothing remains. Call it until it returns false; do not annotate afterwards.
+  bool finish_some(std::vector<ConnSummary>& out, std::size_t max);
 
   std::size_t open_conversations() const;
 

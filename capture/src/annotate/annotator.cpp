@@ -5,9 +5,13 @@
 // RFC 9293 section 3.3.2 as far as the wire shows them; the summary follows Zeek's conn.log
 // (history letters and conn_state).
 #include <algorithm>
+#include <bit>
+#include <cstdlib>
 #include <cstring>
+#include <type_traits>
 #include <unordered_map>
 
+#include "conv_index.hpp"
 #include "sockscope/annotate.hpp"
 #include "sockscope/seqnum.hpp"
 
@@ -23,12 +27,17 @@ constexpr std::int64_t kOutOfOrderThresholdNs = 3'000'000;
 // Wireshark calls a retransmission "fast" when it follows the second dup ACK within 20 ms.
 constexpr std::int64_t kFastRetransmitWindowNs = 20'000'000;
 
+using annotate_detail::BlockPool;
+using annotate_detail::ConvIndex;
+
 struct FlowKey {
   IpAddr a, b;  // a <= b (normalised so both directions find the same conversation)
   std::uint16_t pa = 0, pb = 0;
   std::uint8_t proto = 0;
-  friend bool operator==(const FlowKey&, const FlowKey&) = default;
+  std::uint8_t zero = 0;  // fills what would be padding, so the bytes compare as one block
+  friend bool operator==(const FlowKey& x, const FlowKey& y) { return std::memcmp(&x, &y, sizeof x) == 0; }
 };
+static_assert(std::has_unique_object_representations_v<FlowKey>, "FlowKey must have no padding");
 
 struct FlowKeyHash {
   // Eight bytes at a time with a multiply-xorshift mix (the murmur3 finaliser): fast, and good
@@ -58,10 +67,21 @@ struct FlowKeyHash {
   }
 };
 
+// The address bytes [at, at + 8) as a big-endian number: comparing two of them orders the bytes as
+// memcmp would (lexicographically), without a library call per packet.
+std::uint64_t be64_at(const IpAddr& ip, std::size_t at) {
+  std::uint64_t v;
+  std::memcpy(&v, ip.b.data() + at, 8);
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  return v;
+}
+
 bool endpoint_less(const IpAddr& ia, std::uint16_t pa, const IpAddr& ib, std::uint16_t pb) {
   if (ia.family != ib.family) return ia.family < ib.family;
-  int c = std::memcmp(ia.b.data(), ib.b.data(), ia.b.size());
-  if (c != 0) return c < 0;
+  const std::uint64_t a0 = be64_at(ia, 0), b0 = be64_at(ib, 0);
+  if (a0 != b0) return a0 < b0;
+  const std::uint64_t a1 = be64_at(ia, 8), b1 = be64_at(ib, 8);
+  if (a1 != b1) return a1 < b1;
   return pa < pb;
 }
 
@@ -93,6 +113,18 @@ struct IpIdFrame {
 };
 constexpr std::size_t kIpIdRing = 4;
 
+// What both UDP and TCP keep per direction.
+struct End {
+  std::uint64_t last_frame = 0;
+  // The last IPv4 ids sent, to find the datagram an ICMP error quotes.
+  std::array<IpIdFrame, kIpIdRing> ipids{};
+  std::uint8_t ipid_head = 0;
+  // History bookkeeping (Zeek): letters seen once, and the counted letters c g t w.
+  std::uint32_t once_mask = 0;
+  std::array<std::uint32_t, 4> letter_count{};
+};
+
+// TCP only, per direction.
 struct Side {
   // Sequence space
   bool isn_known = false;  // saw this side's SYN
@@ -121,29 +153,33 @@ struct Side {
   bool sent_rst = false;
   bool sent_syn = false, sent_synack = false;
   TcpState state = TcpState::Unknown;
-  std::uint64_t last_frame = 0;
-  // Rings
+  // The segments sent, a ring
   std::array<SentSeg, kSegRing> segs{};
   std::uint8_t seg_head = 0, seg_count = 0;
-  std::array<IpIdFrame, kIpIdRing> ipids{};
-  std::uint8_t ipid_head = 0;
-  // History bookkeeping (Zeek): letters seen once, and the last seq for f/h/r/s.
-  std::uint32_t once_mask = 0;
+  // History bookkeeping (Zeek): the last seq for f/h/r/s.
   std::uint32_t seq_letter_mask = 0;
   std::array<std::uint32_t, 4> letter_seq{};  // f h r s
-  std::array<std::uint32_t, 4> letter_count{};  // c g t w
 };
 
+constexpr std::uint32_t kNoTcp = 0xffffffffu;
+
+// One conversation. TCP's state (two Sides and the connection's progress, about 1 KiB) lives apart in
+// a TcpConv, so a UDP conversation, which has no end on the wire and is held until it idles out,
+// costs only this (about 0.5 KiB).
 struct Conv {
   std::uint32_t id = 0;
+  std::uint32_t tcp = kNoTcp;  // index of its TcpConv
   FlowKey key;
   ConnSummary sum;
-  std::array<Side, 2> side;
+  std::array<End, 2> end;
   bool in_use = false;
   bool closed = false;  // both FINs acknowledged, or a RST
-  std::int64_t last_ts = 0;
   std::uint8_t history_len = 0;
-  // TCP progress
+  std::int64_t last_ts = 0;
+};
+
+struct TcpConv {
+  std::array<Side, 2> side;
   bool syn_seen = false, synack_seen = false, handshake_done = false;
   bool fin_any = false;
   int first_fin_side = -1;
@@ -163,34 +199,53 @@ std::uint32_t rel(SeqNum v, SeqNum base) { return v.v - base.v; }
 
 struct Annotator::Impl {
   AnnotatorLimits limits;
-  std::unordered_map<FlowKey, std::uint32_t, FlowKeyHash> index;  // key -> slot
-  std::vector<Conv> slots;
-  std::vector<std::uint32_t> free_slots;
+  // key -> slot. The flat table (conv_index.hpp); std::unordered_map instead when the environment
+  // sets SOCKSCOPE_SLOW_PATHS=1, so tests/perf can show that both give the same output.
+  const bool slow_paths;
+  ConvIndex index;
+  std::unordered_map<FlowKey, std::uint32_t, FlowKeyHash> slow_index;
+  BlockPool<Conv> slots;
+  BlockPool<TcpConv> tcps;
+  std::uint32_t open = 0;
   std::vector<ConnSummary> finished;
+  std::vector<std::uint32_t> victims;  // sweep's scratch, reused
+  // finish_some(): the slots still to release, in order of id
+  bool finishing = false;
+  std::vector<std::uint32_t> closing;
+  std::size_t closing_next = 0;
   std::uint32_t next_id = 1;
   std::int64_t last_sweep_ts = 0;
   std::uint64_t packets_since_sweep = 0;
 
-  explicit Impl(AnnotatorLimits l) : limits(l) {
-    index.reserve(1024);
-    slots.reserve(256);
+  explicit Impl(AnnotatorLimits l) : limits(l), slow_paths(env_slow_paths()) {
+    if (slow_paths) slow_index.reserve(1024);
+  }
+
+  static bool env_slow_paths() {
+    const char* v = std::getenv("SOCKSCOPE_SLOW_PATHS");
+    return v != nullptr && v[0] == '1' && v[1] == '\0';
   }
 
   // ---- conversation table -------------------------------------------------------------------
 
-  Conv& new_conv(const FlowKey& key, Proto proto, const Endpoint& client, const Endpoint& server,
-                 const Packet& p) {
-    if (index.size() >= limits.max_conversations) evict_oldest();
-    std::uint32_t slot;
-    if (!free_slots.empty()) {
-      slot = free_slots.back();
-      free_slots.pop_back();
-      slots[slot] = Conv{};
-    } else {
-      slot = static_cast<std::uint32_t>(slots.size());
-      slots.emplace_back();
+  // The slot of the conversation with this key, ConvIndex::kNone if none.
+  std::uint32_t find(const FlowKey& key, std::uint64_t hash) const {
+    if (slow_paths) {
+      auto it = slow_index.find(key);
+      return it == slow_index.end() ? ConvIndex::kNone : it->second;
     }
+    return index.find(hash, [&](std::uint32_t slot) { return slots[slot].key == key; });
+  }
+
+  TcpConv& tcp_of(Conv& c) { return tcps[c.tcp]; }
+  const TcpConv& tcp_of(const Conv& c) const { return tcps[c.tcp]; }
+
+  Conv& new_conv(const FlowKey& key, std::uint64_t hash, Proto proto, const Endpoint& client,
+                 const Endpoint& server, const Packet& p) {
+    if (open >= limits.max_conversations) evict_oldest();
+    const std::uint32_t slot = slots.acquire();
     Conv& c = slots[slot];
+    if (proto == Proto::Tcp) c.tcp = tcps.acquire();
     c.in_use = true;
     c.id = next_id++;
     c.key = key;
@@ -200,7 +255,9 @@ struct Annotator::Impl {
     c.sum.server = server;
     c.sum.first_frame = p.frame;
     c.sum.first_ts = p.ts;
-    index.emplace(key, slot);
+    if (slow_paths) slow_index.emplace(key, slot);
+    else index.insert(hash, slot);
+    ++open;
     return c;
   }
 
@@ -208,30 +265,39 @@ struct Annotator::Impl {
     Conv& c = slots[slot];
     finalize_summary(c);
     finished.push_back(c.sum);
-    index.erase(c.key);
+    if (slow_paths) slow_index.erase(c.key);
+    else index.erase(FlowKeyHash{}(c.key), slot);
+    if (c.tcp != kNoTcp) tcps.release(c.tcp);
+    c.tcp = kNoTcp;
     c.in_use = false;
-    free_slots.push_back(slot);
+    slots.release(slot);
+    --open;
   }
 
+  // Beyond max_conversations: the least recently active goes first (the oldest of those that tie).
   void evict_oldest() {
     std::uint32_t best = 0;
-    std::int64_t best_ts = 0;
     bool found = false;
-    for (const auto& [k, slot] : index) {
-      const Conv& c = slots[slot];
-      if (!found || c.last_ts < best_ts) best = slot, best_ts = c.last_ts, found = true;
+    for (std::uint32_t i = 0; i < slots.size(); ++i) {
+      const Conv& c = slots[i];
+      if (!c.in_use) continue;
+      if (!found || c.last_ts < slots[best].last_ts ||
+          (c.last_ts == slots[best].last_ts && c.id < slots[best].id))
+        best = i, found = true;
     }
     if (found) release(best);
   }
 
   // Releases conversations that ended (closed and quiet) or went idle, judged by capture time.
+  // Rare path (once per capture second or 65536 packets): a scan of the slots.
   void sweep(std::int64_t now) {
-    std::vector<std::uint32_t> victims;  // rare path (once per capture second)
-    for (const auto& [k, slot] : index) {
-      const Conv& c = slots[slot];
+    victims.clear();
+    for (std::uint32_t i = 0; i < slots.size(); ++i) {
+      const Conv& c = slots[i];
+      if (!c.in_use) continue;
       std::int64_t quiet = now - c.last_ts;
       std::int64_t idle = c.sum.proto == Proto::Udp ? limits.udp_idle_timeout_ns : limits.idle_timeout_ns;
-      if ((c.closed && quiet > limits.closed_linger_ns) || quiet > idle) victims.push_back(slot);
+      if ((c.closed && quiet > limits.closed_linger_ns) || quiet > idle) victims.push_back(i);
     }
     std::sort(victims.begin(), victims.end(),
               [this](std::uint32_t a, std::uint32_t b) { return slots[a].id < slots[b].id; });
@@ -258,14 +324,14 @@ struct Annotator::Impl {
   // a, d, i, q: at most once per direction.
   void letter_once(Conv& c, int side, char l) {
     std::uint32_t bit = 1u << (l - 'a');
-    if (c.side[side].once_mask & bit) return;
-    c.side[side].once_mask |= bit;
+    if (c.end[side].once_mask & bit) return;
+    c.end[side].once_mask |= bit;
     add_letter(c, side, l);
   }
   // f, h, r, s: again only with a new sequence number.
   void letter_seq(Conv& c, int side, char l, std::uint32_t seq) {
     int i = l == 'f' ? 0 : l == 'h' ? 1 : l == 'r' ? 2 : 3;
-    Side& s = c.side[side];
+    Side& s = tcp_of(c).side[side];
     if ((s.seq_letter_mask & (1u << i)) && s.letter_seq[i] == seq) return;
     s.seq_letter_mask |= 1u << i;
     s.letter_seq[i] = seq;
@@ -274,7 +340,7 @@ struct Annotator::Impl {
   // c, g, t, w: first time, then at 10, 100, 1000 ... (log scale).
   void letter_count(Conv& c, int side, char l) {
     int i = l == 'c' ? 0 : l == 'g' ? 1 : l == 't' ? 2 : 3;
-    std::uint32_t n = ++c.side[side].letter_count[i];
+    std::uint32_t n = ++c.end[side].letter_count[i];
     if (n == 1 || n == 10 || n == 100 || n == 1000 || n == 10000) add_letter(c, side, l);
   }
 
@@ -289,41 +355,43 @@ struct Annotator::Impl {
 
   void finalize_summary(Conv& c) {
     ConnSummary& s = c.sum;
-    s.client_state = c.side[kClient].state;
-    s.server_state = c.side[kServer].state;
+    s.client_state = s.server_state = TcpState::Unknown;  // no states without TCP
     if (s.proto == Proto::Udp) {
       s.conn_state = s.datagrams_s2c > 0 ? ConnState::SF : ConnState::S0;
       if (s.datagrams_c2s == 0) s.conn_state = ConnState::SHR;
       return;
     }
-    if (s.proto != Proto::Tcp) return;
-    s.handshake_complete = c.handshake_done;
+    if (s.proto != Proto::Tcp || c.tcp == kNoTcp) return;
+    const TcpConv& k = tcp_of(c);
+    s.client_state = k.side[kClient].state;
+    s.server_state = k.side[kServer].state;
+    s.handshake_complete = k.handshake_done;
     // close kind and frames
     s.close_frame_count = 0;
-    if (c.refused) {
+    if (k.refused) {
       s.close = CloseKind::Refused;
-      add_close_frame(s, c.rst_frame);
-    } else if (c.rst_seen) {
+      add_close_frame(s, k.rst_frame);
+    } else if (k.rst_seen) {
       s.close = CloseKind::Rst;
-      add_close_frame(s, c.rst_frame);
-    } else if (c.fin_any) {
-      bool both = c.side[kClient].fin_sent && c.side[kServer].fin_sent;
+      add_close_frame(s, k.rst_frame);
+    } else if (k.fin_any) {
+      bool both = k.side[kClient].fin_sent && k.side[kServer].fin_sent;
       if (!both) s.close = CloseKind::HalfClosed;
-      else if (c.simultaneous) s.close = CloseKind::Simultaneous;
-      else if (c.three_segment) s.close = CloseKind::Fin3;
+      else if (k.simultaneous) s.close = CloseKind::Simultaneous;
+      else if (k.three_segment) s.close = CloseKind::Fin3;
       else s.close = CloseKind::Fin4;
-      for (auto f : c.td_frames) add_close_frame(s, f);
+      for (auto f : k.td_frames) add_close_frame(s, f);
     } else {
       s.close = CloseKind::Open;
     }
     // conn_state (Zeek)
-    const Side& o = c.side[kClient];
-    const Side& r = c.side[kServer];
-    if (!c.syn_seen) {
-      if (c.synack_seen && r.sent_rst) s.conn_state = ConnState::RSTRH;
-      else if (c.synack_seen && r.fin_sent) s.conn_state = ConnState::SHR;
+    const Side& o = k.side[kClient];
+    const Side& r = k.side[kServer];
+    if (!k.syn_seen) {
+      if (k.synack_seen && r.sent_rst) s.conn_state = ConnState::RSTRH;
+      else if (k.synack_seen && r.fin_sent) s.conn_state = ConnState::SHR;
       else s.conn_state = ConnState::OTH;
-    } else if (!c.synack_seen) {
+    } else if (!k.synack_seen) {
       if (r.sent_rst) s.conn_state = ConnState::REJ;
       else if (o.sent_rst) s.conn_state = ConnState::RSTOS0;
       else if (o.fin_sent) s.conn_state = ConnState::SH;
@@ -384,7 +452,7 @@ struct Annotator::Impl {
     }
   }
 
-  void remember_ipid(Side& s, const Packet& p) {
+  static void remember_ipid(End& s, const Packet& p) {
     if (p.ip.version != 4) return;
     s.ipids[s.ipid_head] = {p.ip.v4.id, p.frame};
     s.ipid_head = static_cast<std::uint8_t>((s.ipid_head + 1) % kIpIdRing);
@@ -394,13 +462,14 @@ struct Annotator::Impl {
 
   void udp(const Packet& p, Annotation& a, std::int64_t now) {
     a.proto = Proto::Udp;
-    FlowKey key = make_key(p.ip.src, p.udp.sport, p.ip.dst, p.udp.dport, 17);
-    auto it = index.find(key);
+    const FlowKey key = make_key(p.ip.src, p.udp.sport, p.ip.dst, p.udp.dport, 17);
+    const std::uint64_t hash = FlowKeyHash{}(key);
+    const std::uint32_t slot = find(key, hash);
     Conv* c;
-    if (it == index.end()) {
-      c = &new_conv(key, Proto::Udp, Endpoint{p.ip.src, p.udp.sport}, Endpoint{p.ip.dst, p.udp.dport}, p);
+    if (slot == ConvIndex::kNone) {
+      c = &new_conv(key, hash, Proto::Udp, Endpoint{p.ip.src, p.udp.sport}, Endpoint{p.ip.dst, p.udp.dport}, p);
     } else {
-      c = &slots[it->second];
+      c = &slots[slot];
     }
     int side = (c->sum.client.ip == p.ip.src && c->sum.client.port == p.udp.sport) ? kClient : kServer;
     a.conn = c->id;
@@ -414,8 +483,8 @@ struct Annotator::Impl {
     c->last_ts = now;
     letter_once(*c, side, 'd');
     note_checksum(p, a, *c, side);
-    remember_ipid(c->side[side], p);
-    c->side[side].last_frame = p.frame;
+    remember_ipid(c->end[side], p);
+    c->end[side].last_frame = p.frame;
   }
 
   // ---- ICMP: tie an unreachable to the datagram it quotes ------------------------------------
@@ -427,12 +496,12 @@ struct Annotator::Impl {
     if (!p.icmp.has_quote || !p.icmp.quoted_ports) return;
     std::uint8_t proto = p.icmp.quoted_proto;
     if (proto != 6 && proto != 17) return;
-    FlowKey key = make_key(p.icmp.quoted_src, p.icmp.quoted_sport, p.icmp.quoted_dst, p.icmp.quoted_dport, proto);
-    auto it = index.find(key);
-    if (it == index.end()) return;
-    const Conv& c = slots[it->second];
+    const FlowKey key = make_key(p.icmp.quoted_src, p.icmp.quoted_sport, p.icmp.quoted_dst, p.icmp.quoted_dport, proto);
+    const std::uint32_t slot = find(key, FlowKeyHash{}(key));
+    if (slot == ConvIndex::kNone) return;
+    const Conv& c = slots[slot];
     int side = (c.sum.client.ip == p.icmp.quoted_src && c.sum.client.port == p.icmp.quoted_sport) ? kClient : kServer;
-    const Side& s = c.side[side];
+    const End& s = c.end[side];
     a.quotes_conn = c.id;
     a.quotes_frame = s.last_frame;
     if (p.icmp.quoted_src.family == 4) {
@@ -460,9 +529,9 @@ struct Annotator::Impl {
     return best;
   }
 
-  std::uint32_t scaled_window(const Conv& c, int side, std::uint16_t raw, bool syn) const {
-    const Side& s = c.side[side];
-    const Side& o = c.side[1 - side];
+  static std::uint32_t scaled_window(const TcpConv& k, int side, std::uint16_t raw, bool syn) {
+    const Side& s = k.side[side];
+    const Side& o = k.side[1 - side];
     // RFC 7323 2.2: the window field of a SYN is never scaled; the scale applies only when both sent it.
     if (!syn && s.wscale_offered && o.wscale_offered) return std::uint32_t{raw} << std::min<std::uint8_t>(s.wscale, 14);
     return raw;
@@ -470,17 +539,19 @@ struct Annotator::Impl {
 
   Conv& tcp_conv(const Packet& p, Annotation& a) {
     const TcpInfo& t = p.tcp;
-    FlowKey key = make_key(p.ip.src, t.sport, p.ip.dst, t.dport, 6);
-    auto it = index.find(key);
+    const FlowKey key = make_key(p.ip.src, t.sport, p.ip.dst, t.dport, 6);
+    const std::uint64_t hash = FlowKeyHash{}(key);
+    const std::uint32_t slot = find(key, hash);
     bool syn_only = t.has(tcpflag::kSyn) && !t.has(tcpflag::kAck);
-    if (it != index.end()) {
-      Conv& c = slots[it->second];
+    if (slot != ConvIndex::kNone) {
+      Conv& c = slots[slot];
+      const TcpConv& k = tcp_of(c);
       // A new SYN with another ISN on a known 4-tuple: the old connection is over, the ports are reused.
-      const Side& cs = c.side[kClient];
+      const Side& cs = k.side[kClient];
       bool new_isn = !cs.isn_known || cs.base.v != t.seq;
-      bool midstream = !cs.isn_known && !c.side[kServer].isn_known;
-      if (syn_only && new_isn && (c.closed || c.fin_any || c.rst_seen || c.handshake_done || midstream)) {
-        release(it->second);
+      bool midstream = !cs.isn_known && !k.side[kServer].isn_known;
+      if (syn_only && new_isn && (c.closed || k.fin_any || k.rst_seen || k.handshake_done || midstream)) {
+        release(slot);
         a.events.add(Event::PortReuse);
       } else {
         return c;
@@ -494,17 +565,18 @@ struct Annotator::Impl {
       // Mid-stream: guess the server is the side on a well-known (lower) port.
       if (t.sport < 1024 && t.dport >= 1024) client = dst, server = src;
     }
-    return new_conv(key, Proto::Tcp, client, server, p);
+    return new_conv(key, hash, Proto::Tcp, client, server, p);
   }
 
   void tcp(const Packet& p, Annotation& a, std::int64_t now) {
     a.proto = Proto::Tcp;
     const TcpInfo& t = p.tcp;
     Conv& c = tcp_conv(p, a);
+    TcpConv& k = tcp_of(c);
     const int si = (c.sum.client.ip == p.ip.src && c.sum.client.port == t.sport) ? kClient : kServer;
     const int ri = 1 - si;
-    Side& s = c.side[si];
-    Side& r = c.side[ri];
+    Side& s = k.side[si];
+    Side& r = k.side[ri];
     a.conn = c.id;
     a.dir = si == kClient ? Direction::C2S : Direction::S2C;
 
@@ -538,11 +610,11 @@ struct Annotator::Impl {
     a.has_rel = true;
     a.rel_seq = rel(seq, s.base);
     a.rel_ack = ackf ? rel(ack, r.base) : 0;
-    a.isn_client = c.side[kClient].base.v;
-    a.isn_server = c.side[kServer].base.v;
-    a.isn_client_known = c.side[kClient].isn_known;
-    a.isn_server_known = c.side[kServer].isn_known;
-    a.window = scaled_window(c, si, t.window, syn);
+    a.isn_client = k.side[kClient].base.v;
+    a.isn_server = k.side[kServer].base.v;
+    a.isn_client_known = k.side[kClient].isn_known;
+    a.isn_server_known = k.side[kServer].isn_known;
+    a.window = scaled_window(k, si, t.window, syn);
 
     const TcpState s_before = s.state;
 
@@ -566,7 +638,7 @@ struct Annotator::Impl {
         a.original_frame = orig->frame;
         a.since_original_ns = now - orig->ts;
       }
-      std::int64_t ooo_threshold = c.rtt_ns > 0 ? c.rtt_ns : kOutOfOrderThresholdNs;
+      std::int64_t ooo_threshold = k.rtt_ns > 0 ? k.rtt_ns : kOutOfOrderThresholdNs;
       if (r.dup_acks >= 2 && r.ack_known && r.last_ack == seq && now - r.last_ack_ts < kFastRetransmitWindowNs) {
         a.events.add(Event::FastRetransmission);
         a.events.add(Event::Retransmission);
@@ -591,7 +663,7 @@ struct Annotator::Impl {
       letter_count(c, si, 'w');
     }
     if (payload > 0 && r.win_known && r.ack_known && !syn && !rst) {
-      std::uint32_t rwin = scaled_window(c, ri, static_cast<std::uint16_t>(r.last_win_raw), false);
+      std::uint32_t rwin = scaled_window(k, ri, static_cast<std::uint16_t>(r.last_win_raw), false);
       if (rwin > 0 && seq + payload == r.last_ack + rwin) a.events.add(Event::WindowFull);
     }
 
@@ -667,8 +739,8 @@ struct Annotator::Impl {
     // ---- handshake (RFC 9293 3.5) ----
     if (syn && !ackf) {
       a.events.add(Event::Handshake1);
-      if (!c.syn_seen) c.syn_ts = now;
-      c.syn_seen = true;
+      if (!k.syn_seen) k.syn_ts = now;
+      k.syn_seen = true;
       s.sent_syn = true;
       letter_seq(c, si, 's', t.seq);
       if (t.has(tcpflag::kFin) || rst) letter_once(c, si, 'q');
@@ -677,18 +749,18 @@ struct Annotator::Impl {
       if (c.sum.handshake_frame_count == 0) c.sum.handshake_frames[c.sum.handshake_frame_count++] = p.frame;
     } else if (syn && ackf) {
       a.events.add(Event::Handshake2);
-      if (!c.synack_seen && c.syn_seen && c.rtt_ns == 0) c.rtt_ns = now - c.syn_ts;
-      c.synack_seen = true;
+      if (!k.synack_seen && k.syn_seen && k.rtt_ns == 0) k.rtt_ns = now - k.syn_ts;
+      k.synack_seen = true;
       s.sent_synack = true;
       letter_seq(c, si, 'h', t.seq);
       if (t.has(tcpflag::kFin) || rst) letter_once(c, si, 'q');
       s.state = TcpState::SynReceived;
       if (r.state == TcpState::SynSent || r.state == TcpState::Unknown) r.state = TcpState::Established;
       if (c.sum.handshake_frame_count == 1) c.sum.handshake_frames[c.sum.handshake_frame_count++] = p.frame;
-    } else if (ackf && !rst && !c.handshake_done && c.synack_seen && si == kClient &&
-               c.side[kServer].isn_known && ack == c.side[kServer].base + 1) {
+    } else if (ackf && !rst && !k.handshake_done && k.synack_seen && si == kClient &&
+               k.side[kServer].isn_known && ack == k.side[kServer].base + 1) {
       a.events.add(Event::Handshake3);
-      c.handshake_done = true;
+      k.handshake_done = true;
       s.state = TcpState::Established;
       if (r.state == TcpState::SynReceived || r.state == TcpState::Unknown) r.state = TcpState::Established;
       if (c.sum.handshake_frame_count == 2) c.sum.handshake_frames[c.sum.handshake_frame_count++] = p.frame;
@@ -720,31 +792,31 @@ struct Annotator::Impl {
       s.fin_seq = seq + payload + (syn ? 1u : 0u);
       s.fin_frame = p.frame;
       letter_seq(c, si, 'f', t.seq);
-      if (!c.fin_any) {
-        c.fin_any = true;
-        c.first_fin_side = si;
+      if (!k.fin_any) {
+        k.fin_any = true;
+        k.first_fin_side = si;
         a.events.add(Event::Teardown1);
-        c.td_frames[0] = p.frame;
+        k.td_frames[0] = p.frame;
         s.state = TcpState::FinWait1;
         r.state = TcpState::CloseWait;
       } else {
         a.events.add(Event::Teardown3);
-        c.td3_done = true;
-        c.td_frames[2] = p.frame;
-        if (acks_peer_fin && !c.td2_done) {
+        k.td3_done = true;
+        k.td_frames[2] = p.frame;
+        if (acks_peer_fin && !k.td2_done) {
           // The ACK of the first FIN rides on the second FIN: the three-segment close.
           a.events.add(Event::Teardown2);
           a.fin_carries_ack = true;
-          c.td2_done = true;
-          c.three_segment = true;
-          c.td_frames[1] = p.frame;
+          k.td2_done = true;
+          k.three_segment = true;
+          k.td_frames[1] = p.frame;
           r.fin_acked = true;
           s.state = TcpState::LastAck;
           r.state = TcpState::TimeWait;
         } else if (!r.fin_acked && !acks_peer_fin) {
           // This FIN does not acknowledge the other FIN: both were sent before either was ACKed.
           a.events.add(Event::SimultaneousClose);
-          c.simultaneous = true;
+          k.simultaneous = true;
           s.state = TcpState::Closing;
           r.state = TcpState::Closing;
         } else {
@@ -752,25 +824,25 @@ struct Annotator::Impl {
           r.state = r.fin_acked ? TcpState::TimeWait : TcpState::Closing;
         }
       }
-      acks_peer_fin = acks_peer_fin && !a.fin_carries_ack && !c.simultaneous;
+      acks_peer_fin = acks_peer_fin && !a.fin_carries_ack && !k.simultaneous;
     }
     if (acks_peer_fin && !r.fin_acked) {
       r.fin_acked = true;
-      if (ri == c.first_fin_side && !c.td2_done) {
+      if (ri == k.first_fin_side && !k.td2_done) {
         a.events.add(Event::Teardown2);
-        c.td2_done = true;
-        c.td_frames[1] = p.frame;
+        k.td2_done = true;
+        k.td_frames[1] = p.frame;
         if (r.state == TcpState::FinWait1) r.state = TcpState::FinWait2;
         if (r.state == TcpState::Closing) r.state = TcpState::TimeWait;
-      } else if (!c.td4_done) {
+      } else if (!k.td4_done) {
         a.events.add(Event::Teardown4);
-        c.td4_done = true;
-        c.td_frames[3] = p.frame;
+        k.td4_done = true;
+        k.td_frames[3] = p.frame;
         if (r.state == TcpState::Closing) r.state = TcpState::TimeWait;
         else r.state = TcpState::Closed;
         if (s.state == TcpState::FinWait2 || s.state == TcpState::FinWait1) s.state = TcpState::TimeWait;
       }
-      if (c.side[0].fin_acked && c.side[1].fin_acked) c.closed = true;
+      if (k.side[0].fin_acked && k.side[1].fin_acked) c.closed = true;
     }
 
     // ---- reset (RFC 9293 3.5.2) ----
@@ -779,14 +851,14 @@ struct Annotator::Impl {
       a.rst_sender_state = s_before;
       letter_seq(c, si, 'r', t.seq);
       s.sent_rst = true;
-      if (c.syn_seen && !c.synack_seen && si == kServer && !c.rst_seen) {
+      if (k.syn_seen && !k.synack_seen && si == kServer && !k.rst_seen) {
         a.events.add(Event::Refused);
-        c.refused = true;
+        k.refused = true;
       } else {
         a.events.add(Event::Abort);
       }
-      if (!c.rst_seen) c.rst_frame = p.frame;
-      c.rst_seen = true;
+      if (!k.rst_seen) k.rst_frame = p.frame;
+      k.rst_seen = true;
       c.closed = true;
       s.state = TcpState::Closed;
       r.state = TcpState::Closed;
@@ -813,10 +885,10 @@ struct Annotator::Impl {
       s.next_known = true;
     }
     s.last_was_keepalive = keepalive;
-    s.last_frame = p.frame;
-    remember_ipid(s, p);
-    a.client_state = c.side[kClient].state;
-    a.server_state = c.side[kServer].state;
+    c.end[si].last_frame = p.frame;
+    remember_ipid(c.end[si], p);
+    a.client_state = k.side[kClient].state;
+    a.server_state = k.side[kServer].state;
   }
 };
 
@@ -831,22 +903,38 @@ void Annotator::take_finished(std::vector<ConnSummary>& out) {
 }
 
 void Annotator::finish(std::vector<ConnSummary>& out) {
-  std::vector<std::uint32_t> slots;
-  slots.reserve(impl_->index.size());
-  for (const auto& [k, slot] : impl_->index) slots.push_back(slot);
-  std::sort(slots.begin(), slots.end(),
-            [this](std::uint32_t a, std::uint32_t b) { return impl_->slots[a].id < impl_->slots[b].id; });
-  for (auto s : slots) impl_->release(s);
-  take_finished(out);
+  while (finish_some(out, static_cast<std::size_t>(-1))) {
+  }
 }
 
-std::size_t Annotator::open_conversations() const { return impl_->index.size(); }
+bool Annotator::finish_some(std::vector<ConnSummary>& out, std::size_t max) {
+  Impl& m = *impl_;
+  if (!m.finishing) {
+    // The open conversations in order of id, once; then released a step at a time.
+    m.finishing = true;
+    m.closing.clear();
+    m.closing_next = 0;
+    for (std::uint32_t i = 0; i < m.slots.size(); ++i)
+      if (m.slots[i].in_use) m.closing.push_back(i);
+    std::sort(m.closing.begin(), m.closing.end(),
+              [&m](std::uint32_t a, std::uint32_t b) { return m.slots[a].id < m.slots[b].id; });
+  }
+  for (std::size_t n = 0; n < max && m.closing_next < m.closing.size(); ++n)
+    m.release(m.closing[m.closing_next++]);
+  take_finished(out);
+  if (m.closing_next < m.closing.size()) return true;
+  m.finishing = false;
+  m.closing.clear();
+  return false;
+}
+
+std::size_t Annotator::open_conversations() const { return impl_->open; }
 
 std::uint32_t Annotator::conversation_of(Proto proto, const Endpoint& a, const Endpoint& b) const {
   if (proto != Proto::Tcp && proto != Proto::Udp) return 0;
   const FlowKey key = make_key(a.ip, a.port, b.ip, b.port, proto == Proto::Tcp ? 6 : 17);
-  auto it = impl_->index.find(key);
-  return it == impl_->index.end() ? 0 : impl_->slots[it->second].id;
+  const std::uint32_t slot = impl_->find(key, FlowKeyHash{}(key));
+  return slot == ConvIndex::kNone ? 0 : impl_->slots[slot].id;
 }
 
 }  // namespace sockscope
