@@ -6,24 +6,13 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "sockscope/escape.hpp"
 #include "sockscope/i18n.hpp"
 
 namespace sockscope::cli {
 
-// Words the user typed, echoed in messages: control bytes become \xNN.
-std::string printable(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) {
-      char tmp[5];
-      std::snprintf(tmp, sizeof tmp, "\\x%02x", static_cast<unsigned>(c));
-      out += tmp;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
+// Words the user typed, echoed in messages (escape.hpp: controls, C1, bidi overrides, invalid UTF-8).
+std::string printable(const std::string& s) { return views::printable(s, 600); }
 
 int usage_error(const char* where, const std::string& raw_what, const char* help_hint) {
   const std::string what = printable(raw_what);

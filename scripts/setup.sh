@@ -14,6 +14,7 @@ packages=(
   libboost-program-options-dev
   libgtest-dev tcpdump tshark python3
   iproute2 gettext
+  clang-14 libclang-rt-14-dev  # the fuzz targets (scripts/fuzz.sh): clang, libFuzzer and its sanitizer runtimes
 )
 
 missing=()

@@ -1,5 +1,7 @@
 #include "chat_support.hpp"
 
+#include "sockscope/escape.hpp"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/time.h>
@@ -89,57 +91,9 @@ std::string endpoint_text(const Endpoint& e) {
 namespace sockscope::demo::detail {
 
 std::string escape(std::string_view s, std::size_t max_bytes) {
+  // The same escaping as every view (escape.hpp): one definition of "safe for a terminal".
   std::string out;
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const std::size_t n = std::min(s.size(), max_bytes);
-  char tmp[16];
-  std::size_t i = 0;
-  while (i < n) {
-    const unsigned char c = p[i];
-    if (c >= 0x20 && c < 0x7f) {
-      if (c == '\\' || c == '"') out += '\\';
-      out += static_cast<char>(c);
-      ++i;
-      continue;
-    }
-    if (c == '\n' || c == '\r' || c == '\t') {
-      out += c == '\n' ? "\\n" : c == '\r' ? "\\r" : "\\t";
-      ++i;
-      continue;
-    }
-    // UTF-8 (RFC 3629): lead byte, continuation bytes, no overlong forms, no surrogates, at most
-    // U+10FFFF. Anything else is shown byte by byte.
-    std::size_t len = 0;
-    std::uint32_t cp = 0, min = 0;
-    if ((c & 0xe0) == 0xc0) {
-      len = 2, cp = c & 0x1fu, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-      len = 3, cp = c & 0x0fu, min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-      len = 4, cp = c & 0x07u, min = 0x10000;
-    }
-    bool ok = len != 0 && i + len <= n;
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      if ((p[i + k] & 0xc0) != 0x80) ok = false;
-      cp = (cp << 6) | (p[i + k] & 0x3fu);
-    }
-    if (!ok || cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      std::snprintf(tmp, sizeof tmp, "\\x%02x", static_cast<unsigned>(c));
-      out += tmp;
-      ++i;
-      continue;
-    }
-    // C1 controls act on terminals; bidirectional controls reorder what is displayed (CVE-2021-42574).
-    if (cp <= 0x9f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
-        cp == 0x200e || cp == 0x200f || cp == 0x061c) {
-      std::snprintf(tmp, sizeof tmp, "\\u{%04x}", static_cast<unsigned>(cp));
-      out += tmp;
-    } else {
-      out.append(s.substr(i, len));
-    }
-    i += len;
-  }
-  if (s.size() > n) out += "…";
+  views::escape_text(out, reinterpret_cast<const std::uint8_t*>(s.data()), s.size(), max_bytes);
   return out;
 }
 

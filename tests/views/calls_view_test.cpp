@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "../../capture/src/views/escape.hpp"
+#include "sockscope/escape.hpp"
 #include "../e2e/json.hpp"
 #include "fixtures.hpp"
 #include "sockscope/views.hpp"

@@ -1,4 +1,4 @@
-#include "../../capture/src/views/escape.hpp"
+#include "sockscope/escape.hpp"
 
 #include <gtest/gtest.h>
 

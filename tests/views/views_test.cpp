@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <vector>
 
-#include "../../capture/src/views/escape.hpp"
+#include "sockscope/escape.hpp"
 #include "fixtures.hpp"
 #include "sockscope/views.hpp"
 

@@ -32,6 +32,14 @@ inline void json_string(std::string& out, std::string_view s) {
   json_string(out, reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
 }
 
+// A user-supplied name (file path, interface, filter, option, lesson text) made safe to echo in a
+// message: escape_text without quoting, cut to max_bytes with "…".
+inline std::string printable(std::string_view s, std::size_t max_bytes = 200) {
+  std::string out;
+  escape_text(out, reinterpret_cast<const std::uint8_t*>(s.data()), s.size(), max_bytes, false, false);
+  return out;
+}
+
 // Terminal columns taken by already escaped text (UTF-8): East Asian wide characters count 2.
 std::size_t display_width(std::string_view s);
 

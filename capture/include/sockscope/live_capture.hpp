@@ -1,4 +1,4 @@
-// Live capture through libpcap: an interface, a BPF filter, immediate mode, nanosecond timestamps.
+// Live capture through libpcap: an interface, a BPF filter, packets within 10 ms, nanosecond timestamps.
 // Frames come out as the same Frame as files give (pcap_source.hpp), so the decoder, annotator and
 // views do not know whether a packet is live or from a file.
 #pragma once

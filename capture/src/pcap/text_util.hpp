@@ -4,23 +4,13 @@
 #include <cstdio>
 #include <string>
 
+#include "sockscope/escape.hpp"
+
 namespace sockscope::text {
 
-// A user-supplied name (path, interface, filter) for messages: control bytes become \xNN.
-inline std::string printable(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) {
-      char tmp[5];
-      std::snprintf(tmp, sizeof tmp, "\\x%02x", static_cast<unsigned>(c));
-      out += tmp;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
+// A user-supplied name (path, interface, filter) for messages: escaped like any text from outside
+// (controls, C1, bidi overrides, invalid UTF-8), and cut when very long.
+inline std::string printable(const std::string& s) { return views::printable(s); }
 
 // printf into a std::string.
 template <typename... Args>

@@ -1,4 +1,4 @@
-#include "escape.hpp"
+#include "sockscope/escape.hpp"
 
 namespace sockscope::views {
 namespace {
@@ -134,9 +134,18 @@ void json_string(std::string& out, const std::uint8_t* data, std::size_t n) {
   while (i < n) {
     const std::uint8_t b = data[i];
     if (b >= 0x20 && b < 0x7f) {
-      if (b == '"' || b == '\\') out += '\\';
-      out += static_cast<char>(b);
-      ++i;
+      if (b == '"' || b == '\\') {
+        out += '\\';
+        out += static_cast<char>(b);
+        ++i;
+        continue;
+      }
+      // A run of printable ASCII that needs no escape goes out in one append (a byte at a time
+      // was a quarter of the time of annotate --json).
+      std::size_t j = i + 1;
+      while (j < n && data[j] >= 0x20 && data[j] < 0x7f && data[j] != '"' && data[j] != '\\') ++j;
+      out.append(reinterpret_cast<const char*>(data + i), j - i);
+      i = j;
       continue;
     }
     if (b < 0x80) {  // C0 controls and DEL: never raw, even where JSON would allow DEL

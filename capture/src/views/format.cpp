@@ -36,12 +36,12 @@ void appendf_tr(std::string& out, const char* fmt, ...) {
 
 void append_u64(std::string& out, std::uint64_t v) {
   char tmp[24];
-  int n = 0;
+  char* p = tmp + sizeof tmp;  // digits from the right, then one append
   do {
-    tmp[n++] = static_cast<char>('0' + v % 10);
+    *--p = static_cast<char>('0' + v % 10);
     v /= 10;
   } while (v != 0);
-  while (n > 0) out += tmp[--n];
+  out.append(p, static_cast<std::size_t>(tmp + sizeof tmp - p));
 }
 
 void append_ip(std::string& out, const IpAddr& ip) {
@@ -109,17 +109,19 @@ void append_tcp_flag_names(std::string& out, std::uint16_t f) {
 }
 
 void append_ts(std::string& out, Timestamp ts) {
-  std::int64_t sec = ts.sec;
+  // Magnitude in unsigned arithmetic: a damaged file can hold INT64_MIN seconds, whose negation does
+  // not fit in int64_t.
+  std::uint64_t sec = static_cast<std::uint64_t>(ts.sec);
   std::uint32_t nsec = ts.nsec % 1000000000u;
-  if (sec < 0 && nsec != 0) {  // -1.25 s is stored as sec -2, nsec 750000000
+  if (ts.sec < 0 && nsec != 0) {  // -1.25 s is stored as sec -2, nsec 750000000
     out += '-';
-    sec = -(sec + 1);
+    sec = ~sec;  // -(sec + 1)
     nsec = 1000000000u - nsec;
-  } else if (sec < 0) {
+  } else if (ts.sec < 0) {
     out += '-';
-    sec = -sec;
+    sec = 0 - sec;
   }
-  appendf(out, "%lld.%09u", static_cast<long long>(sec), nsec);
+  appendf(out, "%llu.%09u", static_cast<unsigned long long>(sec), nsec);
 }
 
 void format_ms(char* buf, std::size_t size, std::int64_t ns) {

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string>
 
-#include "escape.hpp"
+#include "sockscope/escape.hpp"
 #include "format.hpp"
 #include "osi.hpp"
 #include "sockscope/i18n.hpp"

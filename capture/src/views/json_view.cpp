@@ -4,7 +4,7 @@
 #include <cstring>
 #include <string>
 
-#include "escape.hpp"
+#include "sockscope/escape.hpp"
 #include "format.hpp"
 #include "osi.hpp"
 #include "view_common.hpp"

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "escape.hpp"
+#include "sockscope/escape.hpp"
 #include "format.hpp"
 #include "sockscope/i18n.hpp"
 

@@ -2,7 +2,7 @@
 #include <cstring>
 #include <string>
 
-#include "escape.hpp"
+#include "sockscope/escape.hpp"
 #include "format.hpp"
 #include "sockscope/i18n.hpp"
 #include "view_common.hpp"
