@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -53,15 +54,17 @@ int cmd_list() {
     return kExitFailed;
   }
   std::printf("%s\n\n", tr("Lessons (run one with: sockscope lesson run NAME):"));
+  int width = 14;  // the name column fits the longest name
+  for (const auto& f : files) width = std::max(width, static_cast<int>(printable(lesson::lesson_name_of(f)).size()));
   for (const auto& f : files) {
     lesson::Lesson l;
     std::vector<lesson::Diagnostic> errors;
     const std::string name = lesson::lesson_name_of(f);
     if (!lesson::load_lesson(f, l, errors)) {
-      std::printf("  %-14s %s\n", printable(name).c_str(), tr("(malformed: see sockscope lesson check)"));
+      std::printf("  %-*s %s\n", width, printable(name).c_str(), tr("(malformed: see sockscope lesson check)"));
       continue;
     }
-    std::printf("  %-14s %s\n  %-14s %s\n", printable(name).c_str(), printable(l.title).c_str(), "",
+    std::printf("  %-*s %s\n  %-*s %s\n", width, printable(name).c_str(), printable(l.title).c_str(), width, "",
                 printable(l.summary).c_str());
   }
   std::printf("\n%s %s\n", tr("Lesson files are in"), printable(files.front().substr(0, files.front().find_last_of('/'))).c_str());

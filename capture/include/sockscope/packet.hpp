@@ -13,13 +13,14 @@ namespace sockscope {
 struct Timestamp {
   std::int64_t sec = 0;
   std::uint32_t nsec = 0;
-  // Nanoseconds since the epoch, saturated to +-2^62 (about 146 years either side of 1970): a damaged
-  // file can claim any 64-bit second, and differences of two saturated values still fit in 64 bits.
+  // Nanoseconds since the epoch, saturated to [0, 2^62] (1970 to 2116): a damaged file can claim any
+  // 64-bit second (capture formats store unsigned seconds; libpcap may hand them back negative), and
+  // the difference of any two saturated values still fits in 64 bits.
   constexpr std::int64_t ns() const {
     constexpr std::int64_t kLimit = std::int64_t{1} << 62;
     constexpr std::int64_t kMaxSec = kLimit / 1000000000LL - 1;
     if (sec > kMaxSec) return kLimit;
-    if (sec < -kMaxSec) return -kLimit;
+    if (sec < 0) return 0;
     return sec * 1000000000LL + static_cast<std::int64_t>(nsec % 1000000000u);
   }
   constexpr double seconds() const { return static_cast<double>(sec) + nsec * 1e-9; }
