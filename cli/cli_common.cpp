@@ -34,6 +34,13 @@ bool parse(const char* cmd, const std::vector<std::string>& args, const po::opti
   }
 }
 
+std::string self_path() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "sockscope";
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
 int terminal_width() {
   winsize ws{};
   if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)

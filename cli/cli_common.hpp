@@ -27,6 +27,9 @@ int usage_error(const char* where, const std::string& raw_what, const char* help
 bool parse(const char* cmd, const std::vector<std::string>& args, const po::options_description& d,
            const po::positional_options_description& pos, po::variables_map& vm);
 
+// This program's own path (for hints such as "sudo setcap ... PATH"), "sockscope" when unknown.
+std::string self_path();
+
 // The terminal's width (or COLUMNS), 100 when unknown.
 int terminal_width();
 

@@ -64,13 +64,6 @@ po::options_description capture_options() {
   return d;
 }
 
-std::string self_exe() {
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "sockscope";
-  buf[n] = '\0';
-  return buf;
-}
 
 }  // namespace
 
@@ -142,7 +135,7 @@ int cmd_capture(const std::vector<std::string>& args) {
   }
 
   if (!have_capture_privileges()) {
-    std::fprintf(stderr, "sockscope capture: %s\n", privilege_hint(self_exe()).c_str());
+    std::fprintf(stderr, "sockscope capture: %s\n", privilege_hint(self_path()).c_str());
     return kExitFailed;
   }
 

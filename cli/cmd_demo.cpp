@@ -97,12 +97,6 @@ std::uint16_t pick_free_port(int type, std::string& error) {
   return port;
 }
 
-std::string self_path() {
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "sockscope";
-  return std::string(buf, static_cast<std::size_t>(n));
-}
 
 // Passes everything to the chosen view and remembers what the recap needs: where the blocking calls
 // returned (after which frame), how many data segments and ACKs, the conversations' summaries.

@@ -34,12 +34,6 @@ po::options_description lesson_options() {
   return d;
 }
 
-std::string self_path() {
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "sockscope";
-  return std::string(buf, static_cast<std::size_t>(n));
-}
 
 void print_diagnostics(const std::vector<lesson::Diagnostic>& errors) {
   std::fflush(stdout);  // what was printed before comes first
@@ -149,24 +143,8 @@ int cmd_lesson(const std::vector<std::string>& args) {
     return usage_error("lesson run", tr("which lesson? e.g. sockscope lesson run handshake (sockscope lesson list)"), hint);
   const auto& names = vm["lesson"].as<std::vector<std::string>>();
   if (names.size() != 1) return usage_error("lesson run", tr("one lesson at a time"), hint);
-  if (vm.count("json") && vm.count("ladder")) return usage_error("lesson run", tr("choose one of --json and --ladder"), hint);
-
   lesson::RunOptions opts;
-  const std::string color = vm["color"].as<std::string>();
-  if (color == "always") {
-    opts.view_options.color = true;
-  } else if (color == "auto") {
-    // https://no-color.org: a non-empty NO_COLOR turns colour off unless asked for explicitly.
-    const char* no_color = std::getenv("NO_COLOR");
-    const char* term = std::getenv("TERM");
-    opts.view_options.color =
-        isatty(STDOUT_FILENO) && !(no_color && no_color[0]) && !(term && std::strcmp(term, "dumb") == 0);
-  } else if (color != "never") {
-    return usage_error("lesson run", std::string(tr("--color takes auto, always or never, not ")) + "'" + color + "'", hint);
-  }
-  opts.view_options.osi = vm.count("osi") > 0;
-  opts.view_options.width = terminal_width();
-  opts.view = vm.count("json") ? ViewKind::Json : vm.count("ladder") ? ViewKind::Ladder : ViewKind::Human;
+  if (const int rc = view_from(vm, "lesson run", hint, opts.view, opts.view_options); rc != kExitOk) return rc;
   if (vm.count("write")) opts.write_path = vm["write"].as<std::string>();
   // Without a terminal on standard input (CI, a script, a pipe) there is no one to press Enter.
   opts.interactive = !vm.count("auto") && !vm.count("json") && isatty(STDIN_FILENO);

@@ -7,6 +7,8 @@
 //  - the whole program: `sockscope annotate` in its three forms on a generated capture of tens of
 //    thousands of packets (TCP and UDP, IPv4 and IPv6, fragments, retransmissions, the closes),
 //    byte for byte.
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -104,7 +106,8 @@ TwoRuns both_ways(const std::vector<std::string>& args) {
 class GeneratedCapture : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = sockscope::testing::temp_dir("perf-fast-paths");
+    // ctest runs each test of this suite in its own process, two at a time: one folder per process.
+    dir_ = sockscope::testing::temp_dir("perf-fast-paths-" + std::to_string(getpid()));
     path_ = dir_ + "/gen.pcap";
     const e2e::RunResult g = e2e::run({GEN_CAPTURE_BINARY, "--packets", "40000", "--seed", "7", "-o", path_});
     ASSERT_EQ(g.status, 0) << g.err;
