@@ -15,6 +15,7 @@ packages=(
   libgtest-dev tcpdump tshark python3
   iproute2 gettext
   clang-14 libclang-rt-14-dev  # the fuzz targets (scripts/fuzz.sh): clang, libFuzzer and its sanitizer runtimes
+  libbenchmark-dev time        # the benchmark (tests/bench/run.sh): Google Benchmark, /usr/bin/time
 )
 
 missing=()
