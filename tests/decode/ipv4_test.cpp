@@ -1,8 +1,6 @@
 // IPv4 (RFC 791): fields, options, header checksum, fragments flags, lengths that disagree.
 #include <gtest/gtest.h>
 
-#include <deque>
-
 #include "frame_builder.hpp"
 #include "sockscope/decode.hpp"
 
@@ -10,19 +8,7 @@ using namespace sockscope;
 using namespace sockscope::test;
 
 namespace {
-// Packet::payload points into the frame: frames outlive the packets the tests look at.
-const Bytes& keep_alive(Bytes b) {
-  static std::deque<Bytes> frames;
-  frames.push_back(std::move(b));
-  return frames.back();
-}
-Packet decode_raw(const Bytes& frame, std::uint32_t wire = 0) {
-  const Bytes& b = keep_alive(frame);
-  Packet p;
-  decode_frame(linktype::kRaw, b.data(), static_cast<std::uint32_t>(b.size()),
-               wire ? wire : static_cast<std::uint32_t>(b.size()), p);
-  return p;
-}
+Packet decode_raw(const Bytes& frame, std::uint32_t wire = 0) { return decode_kept(linktype::kRaw, frame, 0, wire); }
 TcpSpec base() {
   TcpSpec t;
   t.ip.src = "192.0.2.1";

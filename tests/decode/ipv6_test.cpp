@@ -1,8 +1,6 @@
 // IPv6 (RFC 8200): fixed header and extension headers walked with bounds checks.
 #include <gtest/gtest.h>
 
-#include <deque>
-
 #include "frame_builder.hpp"
 #include "sockscope/decode.hpp"
 
@@ -10,19 +8,7 @@ using namespace sockscope;
 using namespace sockscope::test;
 
 namespace {
-// Packet::payload points into the frame: frames outlive the packets the tests look at.
-const Bytes& keep_alive(Bytes b) {
-  static std::deque<Bytes> frames;
-  frames.push_back(std::move(b));
-  return frames.back();
-}
-Packet decode_raw(const Bytes& frame) {
-  const Bytes& b = keep_alive(frame);
-  Packet p;
-  decode_frame(linktype::kRaw, b.data(), static_cast<std::uint32_t>(b.size()),
-               static_cast<std::uint32_t>(b.size()), p);
-  return p;
-}
+Packet decode_raw(const Bytes& frame) { return decode_kept(linktype::kRaw, frame); }
 UdpSpec base() {
   UdpSpec u;
   u.ip.src = "2001:db8::1";

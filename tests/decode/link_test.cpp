@@ -1,8 +1,6 @@
 // Layer 2: every link type libpcap hands us, VLAN tags, PPPoE and ARP.
 #include <gtest/gtest.h>
 
-#include <deque>
-
 #include "frame_builder.hpp"
 #include "sockscope/decode.hpp"
 
@@ -10,19 +8,7 @@ using namespace sockscope;
 using namespace sockscope::test;
 
 namespace {
-// Packet::payload points into the frame: frames outlive the packets the tests look at.
-const Bytes& keep_alive(Bytes b) {
-  static std::deque<Bytes> frames;
-  frames.push_back(std::move(b));
-  return frames.back();
-}
-
-Packet decode(std::uint32_t lt, const Bytes& frame) {
-  const Bytes& b = keep_alive(frame);
-  Packet p;
-  decode_frame(lt, b.data(), static_cast<std::uint32_t>(b.size()), static_cast<std::uint32_t>(b.size()), p);
-  return p;
-}
+Packet decode(std::uint32_t lt, const Bytes& frame) { return decode_kept(lt, frame); }
 
 Bytes udp4() {
   UdpSpec u;

@@ -1,8 +1,6 @@
 // TCP (RFC 9293): every flag, every option (RFC 7323, RFC 2018), checksum, and lying headers.
 #include <gtest/gtest.h>
 
-#include <deque>
-
 #include "frame_builder.hpp"
 #include "sockscope/decode.hpp"
 
@@ -10,18 +8,8 @@ using namespace sockscope;
 using namespace sockscope::test;
 
 namespace {
-// Packet::payload points into the frame: frames outlive the packets the tests look at.
-const Bytes& keep_alive(Bytes b) {
-  static std::deque<Bytes> frames;
-  frames.push_back(std::move(b));
-  return frames.back();
-}
 Packet decode_eth(const Bytes& ip, std::uint32_t caplen = 0) {
-  const Bytes& f = keep_alive(ethernet_frame(ip));
-  Packet p;
-  decode_frame(linktype::kEthernet, f.data(), caplen ? caplen : static_cast<std::uint32_t>(f.size()),
-               static_cast<std::uint32_t>(f.size()), p);
-  return p;
+  return decode_kept(linktype::kEthernet, ethernet_frame(ip), caplen);
 }
 TcpSpec base() {
   TcpSpec t;

@@ -1,5 +1,9 @@
 #include "frame_builder.hpp"
 
+#include <deque>
+
+#include "sockscope/decode.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -528,6 +532,16 @@ std::vector<TcpSpec> TcpFlow::handshake() {
   v.back().options = tcp_opt::mss(1460);
   v.push_back(c2s(tcpflag::kAck));
   return v;
+}
+
+Packet decode_kept(std::uint32_t linktype, Bytes frame, std::uint32_t caplen, std::uint32_t wirelen) {
+  static std::deque<Bytes> kept;  // a deque never moves what it holds
+  kept.push_back(std::move(frame));
+  const Bytes& b = kept.back();
+  const auto size = static_cast<std::uint32_t>(b.size());
+  Packet p;
+  decode_frame(linktype, b.data(), caplen ? caplen : size, wirelen ? wirelen : size, p);
+  return p;
 }
 
 }  // namespace sockscope::test

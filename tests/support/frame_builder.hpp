@@ -123,6 +123,10 @@ Bytes icmp_unreachable(const Bytes& offending, std::optional<std::uint8_t> code 
 std::vector<Bytes> ipv4_fragments(const Bytes& packet, std::size_t max_payload);
 std::vector<Bytes> ipv6_fragments(const Bytes& packet, std::size_t max_payload, std::uint32_t id);
 
+// Decodes `frame` (decode_frame, no reassembly) and keeps the bytes alive for the rest of the test
+// run, since Packet::payload points into them. caplen and wirelen 0 mean the frame's size.
+Packet decode_kept(std::uint32_t linktype, Bytes frame, std::uint32_t caplen = 0, std::uint32_t wirelen = 0);
+
 // Link layers.
 struct VlanTag {
   std::uint16_t id = 1;
