@@ -189,7 +189,9 @@ struct TcpConv {
   bool rst_seen = false, refused = false;
   std::uint64_t rst_frame = 0;
   std::array<std::uint64_t, 4> td_frames{};  // frames of teardown 1..4 (0 = not seen)
-  std::int64_t rtt_ns = 0;                    // SYN to SYN-ACK, when seen
+  // The initial round trip, as Wireshark's tcp.analysis.initial_rtt: from the most recent SYN (a
+  // re-sent SYN restarts it) to the first segment with ACK and without SYN; 0 until then.
+  std::int64_t rtt_ns = 0;
   std::int64_t syn_ts = 0;
 };
 
@@ -736,10 +738,12 @@ struct Annotator::Impl {
       s.win_known = true;
     }
 
+    if (ackf && !syn && k.syn_seen && k.rtt_ns == 0) k.rtt_ns = now - k.syn_ts;
+
     // ---- handshake (RFC 9293 3.5) ----
     if (syn && !ackf) {
       a.events.add(Event::Handshake1);
-      if (!k.syn_seen) k.syn_ts = now;
+      k.syn_ts = now;
       k.syn_seen = true;
       s.sent_syn = true;
       letter_seq(c, si, 's', t.seq);
@@ -749,7 +753,6 @@ struct Annotator::Impl {
       if (c.sum.handshake_frame_count == 0) c.sum.handshake_frames[c.sum.handshake_frame_count++] = p.frame;
     } else if (syn && ackf) {
       a.events.add(Event::Handshake2);
-      if (!k.synack_seen && k.syn_seen && k.rtt_ns == 0) k.rtt_ns = now - k.syn_ts;
       k.synack_seen = true;
       s.sent_synack = true;
       letter_seq(c, si, 'h', t.seq);

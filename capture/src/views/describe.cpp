@@ -155,7 +155,9 @@ void describe_analysis(const Annotation& a, Sentence& s) {
   }
   if (ev.has(Event::OutOfOrder)) {
     if (orig)
-      appendf_tr(s.next(), tr("out-of-order: these bytes belong before those of frame %llu"), orig);
+      // The bytes were seen before: a re-send that came within one round trip of newer bytes, which
+      // Wireshark's timing rule (followed here) names out-of-order. Say both, so it is not misread.
+      appendf_tr(s.next(), tr("out-of-order (Wireshark's rule: within one round trip of newer bytes), but these bytes were sent before, in frame %llu: a quick re-send"), orig);
     else
       s.next() += tr("out-of-order: these bytes belong before bytes already sent");
   }
