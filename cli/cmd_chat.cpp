@@ -65,6 +65,10 @@ po::options_description chat_options() {
        tr("server: longer lines are cut and the client is warned"))
       ("idle-timeout", po::value<int>()->value_name("S")->default_value(600),
        tr("server: close a client that said nothing for S seconds"))
+      ("max-queue", po::value<unsigned>()->value_name("BYTES")->default_value(256 * 1024),
+       tr("TCP server: bytes that may wait for a client that does not read; past them it is disconnected"))
+      ("backlog", po::value<int>()->value_name("N")->default_value(16),
+       tr("TCP server: listen() backlog, connections the kernel completes before accept() takes them"))
       ("timeout-ms", po::value<int>()->value_name("MS")->default_value(10000),
        tr("client: give up connect() or a half-close after this long"))
       ("quiet,q", tr("do not print the socket calls on standard error"))
@@ -122,6 +126,15 @@ int chat_options_from(const po::variables_map& vm, demo::ChatOptions& opts) {
   opts.max_line = max_line;
   opts.idle_timeout_s = vm["idle-timeout"].as<int>();
   if (opts.idle_timeout_s <= 0) return usage_error("chat", tr("--idle-timeout takes 1 or more seconds"), hint);
+  const unsigned max_queue = vm["max-queue"].as<unsigned>();
+  // The queue holds at least one whole line with its "[address] " label in front.
+  if (max_queue < max_line + 64u || max_queue > (1u << 30))
+    return usage_error("chat", tr("--max-queue takes --max-line + 64 to 1073741824 bytes"), hint);
+  opts.max_queue = max_queue;
+  opts.backlog = vm["backlog"].as<int>();
+  if (opts.backlog < 1 || opts.backlog > 65535) return usage_error("chat", tr("--backlog takes 1 to 65535"), hint);
+  if ((!vm["max-queue"].defaulted() || !vm["backlog"].defaulted()) && opts.kind != demo::ChatKind::TcpServer)
+    return usage_error("chat", tr("--max-queue and --backlog are for a TCP server"), hint);
   opts.timeout_ms = vm["timeout-ms"].as<int>();
   if (opts.timeout_ms <= 0 || opts.timeout_ms > 600000)
     return usage_error("chat", tr("--timeout-ms takes 1 to 600000"), hint);

@@ -29,14 +29,22 @@ run_ctest() {
   ((rc == 0)) || status=1
 }
 
+# Figures that tests print (the chat load test: clients, lines, lost, duplicated, peak RSS): ctest
+# keeps a passing test's output only in its log, so they are shown from there.
+show_figures() {
+  grep -h -E '^chat (load|hostile)' "$1/Testing/Temporary/LastTest.log" 2>/dev/null | sed 's/^/  /'
+}
+
 echo "== tests (build/)"
 run_ctest --test-dir build --output-on-failure -j"$jobs"
+show_figures build
 
 if [[ "${SOCKSCOPE_SKIP_SANITIZE:-0}" != 1 ]]; then
   echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-sanitize/)"
   if cmake --preset sanitize >/dev/null && cmake --build --preset sanitize -j"$jobs"; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       run_ctest --preset sanitize -j"$jobs"
+    show_figures build-sanitize
   else
     echo "sockscope test: the sanitized build failed" >&2
     failed=$((failed + 1)) status=1

@@ -133,10 +133,16 @@ namespace {
 
 const char* family_name(int family) { return family == AF_INET ? "AF_INET" : family == AF_INET6 ? "AF_INET6" : "AF_?"; }
 
+// Whether anyone takes the call records (--quiet gives no sink).
+bool reports(const ChatHooks& hooks) { return hooks.calls != nullptr; }
+
 }  // namespace
 
 CallRecord Reporter::start(const char* call, int fd, std::string args, bool blocking, const Endpoint* peer) {
   CallRecord r;
+  // Nobody listens (--quiet): the call is made and nothing else, so a busy server spends its time on
+  // its clients, not on describing calls nobody reads.
+  if (!reports(hooks_)) return r;
   if (peer != nullptr) {
     r.peer = *peer;
     r.has_peer = true;
@@ -222,6 +228,7 @@ IpAddr Reporter::source_for(const Endpoint& peer) {
 }
 
 void Reporter::finish(CallRecord& r, std::int64_t result, int err, int state_fd) {
+  if (!reports(hooks_)) return;
   const int saved = errno;
   r.ts_return = detail::realtime_now();
   r.result = result;
@@ -349,17 +356,17 @@ ssize_t Reporter::send(int fd, std::string_view data, int flags) {
   CallRecord r = start("send", fd, "", false);
   const ssize_t n = ::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL);
   const int err = n < 0 ? errno : 0;
-  if (n > 0) r.data.assign(data.substr(0, static_cast<std::size_t>(n)));
+  if (n > 0 && reports(hooks_)) r.data.assign(data.substr(0, static_cast<std::size_t>(n)));
   finish(r, n, err, fd);
   errno = err;
   return n;
 }
 
-ssize_t Reporter::recv(int fd, char* buf, std::size_t len) {
-  CallRecord r = start("recv", fd, "", true);
-  const ssize_t n = ::recv(fd, buf, len, 0);
+ssize_t Reporter::recv(int fd, char* buf, std::size_t len, int flags) {
+  CallRecord r = start("recv", fd, (flags & MSG_WAITALL) ? "MSG_WAITALL" : "", true);
+  const ssize_t n = ::recv(fd, buf, len, flags);
   const int err = n < 0 ? errno : 0;
-  if (n > 0) r.data.assign(buf, static_cast<std::size_t>(n));
+  if (n > 0 && reports(hooks_)) r.data.assign(buf, static_cast<std::size_t>(n));
   finish(r, n, err, fd);
   errno = err;
   return n;
@@ -369,7 +376,7 @@ ssize_t Reporter::sendto(int fd, std::string_view data, const SockAddr& to) {
   CallRecord r = start("sendto", fd, endpoint_text(to_endpoint(to)), false);
   const ssize_t n = ::sendto(fd, data.data(), data.size(), MSG_NOSIGNAL, to.sa(), to.len);
   const int err = n < 0 ? errno : 0;
-  if (n > 0) r.data.assign(data.substr(0, static_cast<std::size_t>(n)));
+  if (n > 0 && reports(hooks_)) r.data.assign(data.substr(0, static_cast<std::size_t>(n)));
   // An unconnected UDP socket has no peer of its own: the datagram's destination is the one
   // (getpeername() in finish() overrides it for a connected socket).
   r.peer = to_endpoint(to);
@@ -385,7 +392,7 @@ ssize_t Reporter::recvfrom(int fd, char* buf, std::size_t len, SockAddr& from) {
   from.len = sizeof from.ss;
   const ssize_t n = ::recvfrom(fd, buf, len, 0, from.sa(), &from.len);
   const int err = n < 0 ? errno : 0;
-  if (n > 0) r.data.assign(buf, static_cast<std::size_t>(n));
+  if (n > 0 && reports(hooks_)) r.data.assign(buf, static_cast<std::size_t>(n));
   if (n >= 0) {
     // The datagram's sender.
     r.peer = to_endpoint(from);
@@ -411,6 +418,10 @@ int Reporter::close(int fd) {
   const int rc = ::close(fd);
   const int err = rc < 0 ? errno : 0;
   peers_.erase(std::remove_if(peers_.begin(), peers_.end(), [fd](const auto& p) { return p.first == fd; }), peers_.end());
+  if (!reports(hooks_)) {
+    errno = err;
+    return rc;
+  }
   r.ts_return = detail::realtime_now();
   r.result = rc;
   r.err = err;

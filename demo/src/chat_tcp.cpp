@@ -2,6 +2,7 @@
 // select/poll servers) and a client. Lines end with '\n': TCP is a byte stream (RFC 9293 section
 // 3.1), so the newline is what tells where a message ends, not the segments that carried it.
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,7 +19,14 @@ namespace sockscope::demo::detail {
 
 namespace {
 
-constexpr int kBacklog = 16;
+// Connections accepted in one go when the listening socket is readable: a burst of newcomers gets
+// in quickly, and the clients already in the room still get their turn between bursts.
+constexpr int kAcceptBurst = 64;
+// Descriptors the server needs besides its clients: the listening socket, standard streams, and the
+// helper sockets the call reports use (NETLINK_SOCK_DIAG).
+constexpr std::size_t kSpareDescriptors = 16;
+// A drained output queue keeps its memory up to this much; more is given back.
+constexpr std::size_t kKeptQueueCapacity = 64 * 1024;
 
 // One client of the room.
 struct Conn {
@@ -27,10 +35,33 @@ struct Conn {
   std::string label;      // "127.0.0.1:51514": how the room names it
   std::string inbuf;      // bytes of a line not complete yet
   bool discarding = false;  // dropping the rest of an over-long line, up to its newline
+  // Lines for this client that its socket has not taken yet: out[out_sent..]. Everything queued in
+  // one turn of the loop leaves in one send().
+  std::string out;
+  std::size_t out_sent = 0;
+  bool blocked = false;   // its send buffer was full: wait for POLLOUT before sending again
   std::size_t next_reply = 0, replies = 0;
   std::int64_t last_ms = 0;
   bool dead = false;
+  std::size_t pending() const { return out.size() - out_sent; }
 };
+
+// Each client is one descriptor (accept(2)): a room of max_clients needs the soft RLIMIT_NOFILE
+// (often 1024) raised towards the hard one (getrlimit(2)). Returns how many clients fit.
+std::size_t raise_descriptor_limit(std::size_t max_clients) {
+  const rlim_t want = static_cast<rlim_t>(max_clients + kSpareDescriptors);
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return max_clients;
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want) return max_clients;
+  const rlim_t target = rl.rlim_max == RLIM_INFINITY ? want : std::min(want, rl.rlim_max);
+  if (target > rl.rlim_cur) {
+    rlimit raised = rl;
+    raised.rlim_cur = target;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  if (rl.rlim_cur >= want) return max_clients;
+  return rl.rlim_cur > kSpareDescriptors ? static_cast<std::size_t>(rl.rlim_cur) - kSpareDescriptors : 1;
+}
 
 class TcpServer {
  public:
@@ -46,7 +77,7 @@ class TcpServer {
     }
     rep_.setsockopt_reuseaddr(lfd_);
     const bool bound = rep_.bind(lfd_, addr) == 0;
-    if (!bound || rep_.listen(lfd_, kBacklog) != 0) {
+    if (!bound || rep_.listen(lfd_, o_.backlog) != 0) {
       const int err = errno;
       call_failed(h_, o_, bound ? "listen" : "bind", err, where);
       rep_.close(lfd_);
@@ -55,6 +86,10 @@ class TcpServer {
     const Endpoint local = local_endpoint(lfd_);
     // Not translated: scripts and tests read the port from this first line.
     say_line(h_, "listening on " + endpoint_text(local));
+    max_clients_ = raise_descriptor_limit(o_.max_clients);
+    if (max_clients_ < o_.max_clients)
+      notice(h_, fmt(tr("this process may open too few descriptors for %s clients (ulimit -n): the room takes at most %lld"),
+                     std::to_string(o_.max_clients), static_cast<long long>(max_clients_)));
     if (h_.on_ready != nullptr) h_.on_ready(h_.ready_ctx, local);
     maybe_prompt(o_, h_);
     if (o_.reply_per_line) replies_ = lines_.take_script();
@@ -87,22 +122,43 @@ class TcpServer {
     const bool accepting = now >= accept_paused_until_;
     pfds.push_back({accepting ? lfd_ : -1, POLLIN, 0});
     pfds.push_back({lines_.stdin_fd(), POLLIN, 0});
-    for (const Conn& c : conns_) pfds.push_back({c.fd, POLLIN, 0});
+    for (const Conn& c : conns_)
+      pfds.push_back({c.fd, static_cast<short>(c.pending() > 0 ? POLLIN | POLLOUT : POLLIN), 0});
     const int rc = ::poll(pfds.data(), pfds.size(), poll_timeout(now, lines_.ms_until_due(now), -1));
-    if (rc <= 0) return;  // timeout, or EINTR (Ctrl-C): the loop checks the stop flag
+    if (rc <= 0) {  // timeout, or EINTR (Ctrl-C): the loop checks the stop flag
+      flush_all();
+      return;
+    }
     now = mono_ms();
 
     const std::size_t existing = conns_.size();
-    for (std::size_t i = 0; i < existing; ++i)
-      if (pfds[i + 2].revents != 0 && !conns_[i].dead) read_from(conns_[i], now);
+    for (std::size_t i = 0; i < existing; ++i) {
+      const short ev = pfds[i + 2].revents;
+      if (ev == 0 || conns_[i].dead) continue;
+      if ((ev & POLLOUT) != 0) conns_[i].blocked = false;
+      if ((ev & ~POLLOUT) != 0) read_from(conns_[i], now);
+    }
     if (pfds[1].revents != 0) {
       std::vector<std::string> typed;
       lines_.read_stdin(typed);
       for (const std::string& t : typed)
         if (!quit_) own_line(t);
     }
-    if (pfds[0].revents != 0 && !quit_) accept_one(now);
+    if (pfds[0].revents != 0 && !quit_) accept_burst(now);
+    flush_all();
     reap();
+  }
+
+  // accept() blocks on an empty queue (the listening socket is a blocking one, as in a tutorial):
+  // take one, then more only while poll() says more are waiting.
+  void accept_burst(std::int64_t now) {
+    for (int i = 0; i < kAcceptBurst && !quit_ && now >= accept_paused_until_; ++i) {
+      if (i > 0) {
+        pollfd p{lfd_, POLLIN, 0};
+        if (::poll(&p, 1, 0) != 1) return;
+      }
+      accept_one(now);
+    }
   }
 
   void accept_one(std::int64_t now) {
@@ -120,13 +176,13 @@ class TcpServer {
     c.peer = to_endpoint(peer);
     c.label = endpoint_text(c.peer);
     c.last_ms = now;
-    if (live_count() >= o_.max_clients) {
+    if (live_count() >= max_clients_) {
       // One line so the newcomer knows why, then close (RFC 9293: a FIN, not a RST).
-      rep_.send(fd, fmt(tr("room full (%s clients): try again later"), std::to_string(o_.max_clients)) + "\n",
+      rep_.send(fd, fmt(tr("room full (%s clients): try again later"), std::to_string(max_clients_)) + "\n",
                 MSG_DONTWAIT);
       rep_.close(fd);
       notice(h_, fmt(tr("%s turned away: the room is full (%lld clients)"), c.label,
-                     static_cast<long long>(o_.max_clients)));
+                     static_cast<long long>(max_clients_)));
       return;
     }
     conns_.push_back(std::move(c));
@@ -143,7 +199,7 @@ class TcpServer {
         notice(h_, fmt(tr("%s reset the connection (RST): it left without closing"), c.label));
       else
         call_failed(h_, o_, "recv", err, c.label);
-      close_conn(c);
+      close_now(c);  // nothing queued for it can arrive any more
       return;
     }
     if (n == 0) {
@@ -231,25 +287,74 @@ class TcpServer {
       if (!c.dead && &c != except) send_to(c, text);
   }
 
+  // Queues text for c; it leaves in the next flush. A client whose queue would pass max_queue has
+  // not read for a long while (its socket buffers in both kernels are full too): it is disconnected,
+  // so it can neither stall the room nor make the server hold ever more for it.
   void send_to(Conn& c, const std::string& text) {
-    // MSG_DONTWAIT: one client that stops reading must not stall the room. A full send buffer means
-    // it has not read for a long while: it is dropped.
-    const ssize_t n = rep_.send(c.fd, text, MSG_DONTWAIT);
-    if (n == static_cast<ssize_t>(text.size())) return;
+    if (c.dead) return;
+    if (c.pending() + text.size() > o_.max_queue) {
+      notice(h_, fmt(tr("%s does not read what it is sent: %lld bytes wait for it, over the limit (--max-queue): disconnecting it"),
+                     c.label, static_cast<long long>(c.pending() + text.size())));
+      // A reset (SO_LINGER 0, socket(7)): close() would otherwise leave the unread bytes in the
+      // kernel, still waiting for a reader that does not come.
+      const linger reset{1, 0};
+      rep_.setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset, "SOL_SOCKET, SO_LINGER, {1, 0}");
+      close_now(c);
+      return;
+    }
+    if (c.out_sent > 0 && c.out_sent >= c.out.size() / 2) {
+      c.out.erase(0, c.out_sent);
+      c.out_sent = 0;
+    }
+    c.out.append(text);
+  }
+
+  // One send() of everything queued for c. MSG_DONTWAIT: the room never waits for one client; what
+  // its socket does not take now stays queued until poll() says it can take more (POLLOUT).
+  void flush(Conn& c) {
+    if (c.dead || c.blocked || c.pending() == 0) return;
+    const std::string_view rest = std::string_view(c.out).substr(c.out_sent);
+    const ssize_t n = rep_.send(c.fd, rest, MSG_DONTWAIT);
+    if (n >= 0) {
+      c.out_sent += static_cast<std::size_t>(n);
+      if (c.pending() == 0) {
+        c.out.clear();
+        c.out_sent = 0;
+        if (c.out.capacity() > kKeptQueueCapacity) std::string().swap(c.out);
+      } else {
+        c.blocked = true;  // a short send: the socket buffer is full
+      }
+      return;
+    }
     const int err = errno;
-    if (n >= 0 || err == EAGAIN)
-      notice(h_, fmt(tr("%s does not read what it is sent: closing its connection"), c.label));
-    else if (err == EPIPE || err == ECONNRESET)
+    if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) {
+      c.blocked = err != EINTR;
+      return;
+    }
+    if (err == EPIPE || err == ECONNRESET)
       notice(h_, fmt(tr("%s is gone (its connection was reset)"), c.label));
     else
       call_failed(h_, o_, "send", err, c.label);
-    close_conn(c);
+    close_now(c);
   }
 
+  void flush_all() {
+    for (Conn& c : conns_) flush(c);
+  }
+
+  // Closes after a last try to send what is queued (a notice before an idle or a server close).
   void close_conn(Conn& c) {
+    flush(c);
+    if (!c.dead) close_now(c);
+  }
+
+  void close_now(Conn& c) {
     rep_.close(c.fd);
     c.fd = -1;
     c.dead = true;
+    std::string().swap(c.out);
+    std::string().swap(c.inbuf);
+    c.out_sent = 0;
   }
 
   void reap() {
@@ -267,6 +372,7 @@ class TcpServer {
   int lfd_ = -1;
   std::vector<Conn> conns_;
   std::vector<std::string> replies_;
+  std::size_t max_clients_ = 0;  // o_.max_clients, or fewer when descriptors are short
   std::int64_t accept_paused_until_ = 0;
   bool quit_ = false;
 };
@@ -289,6 +395,15 @@ void print_lines(const ChatHooks& h, std::string& buf, bool all) {
 }  // namespace
 
 int run_tcp_server(const ChatOptions& opts, const ChatHooks& hooks, const SockAddr& addr, LineSource& lines) {
+  // A queue must hold at least one whole line with its "[address] " label, or every long line would
+  // disconnect its readers.
+  constexpr std::size_t kLabelRoom = 64;
+  if (opts.max_queue < opts.max_line + kLabelRoom || opts.backlog <= 0) {
+    std::fprintf(stderr, "sockscope chat: %s\n",
+                 fmt(tr("--max-queue must be at least --max-line + 64 (%s bytes), and --backlog at least 1"),
+                     std::to_string(opts.max_line + kLabelRoom)).c_str());
+    return 2;
+  }
   TcpServer server(opts, hooks, lines);
   return server.run(addr);
 }

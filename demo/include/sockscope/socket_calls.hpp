@@ -49,7 +49,8 @@ class Reporter {
   int accept(int fd, SockAddr& peer);  // reported at start and at return
   int connect(int fd, const SockAddr& a);  // reported at start and at return
   ssize_t send(int fd, std::string_view data, int flags);
-  ssize_t recv(int fd, char* buf, std::size_t n);  // reported at start and at return
+  // Reported at start and at return. flags: 0, or MSG_WAITALL (wait for n bytes or the end of the stream).
+  ssize_t recv(int fd, char* buf, std::size_t n, int flags = 0);
   ssize_t sendto(int fd, std::string_view data, const SockAddr& to);
   ssize_t recvfrom(int fd, char* buf, std::size_t n, SockAddr& from);  // start and return
   int shutdown(int fd, int how);
