@@ -18,11 +18,14 @@
 #include "sockscope/out_buffer.hpp"
 #include "sockscope/pcap_source.hpp"
 #include "sockscope/pipeline.hpp"
+#include "sockscope/svg.hpp"
 #include "sockscope/views.hpp"
 #include "cli_common.hpp"
 #include "cmd_capture.hpp"
 #include "cmd_chat.hpp"
+#include "cmd_compare.hpp"
 #include "cmd_demo.hpp"
+#include "cmd_lab.hpp"
 #include "cmd_lesson.hpp"
 
 #ifndef SOCKSCOPE_VERSION
@@ -50,8 +53,28 @@ po::options_description annotate_options() {
       ("color", po::value<std::string>()->value_name("WHEN")->default_value("auto"),
        tr("colour: auto (on a terminal, unless NO_COLOR is set), always or never"))
       ("no-payload", tr("do not preview payload bytes"))
+      ("svg", po::value<std::string>()->value_name("FILE"),
+       tr("also draw the ladder diagram as an SVG picture into FILE; the text output still prints (docs/pictures.md)"))
       ("help,h", tr("show this help"));
   return d;
+}
+
+// --svg FILE: the picture is written when the capture ends, so a folder that does not exist or cannot
+// be written is found now, before a long capture is read. Returns an empty string when the path is fine.
+std::string svg_path_problem(const std::string& path) {
+  if (path == "-")
+    return tr("--svg needs a file name: the picture cannot go to standard output, which the text output uses");
+  if (path.empty()) return tr("--svg needs a file name, e.g. --svg chat.svg");
+  const std::size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    return path + ": " + tr("is a folder; --svg needs a file name, e.g. ") + path + "/chat.svg";
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return path + ": " + tr("the folder does not exist; create it or choose another path for --svg");
+  if (access(dir.c_str(), W_OK) != 0)
+    return path + ": " + tr("cannot write in that folder; choose another path for --svg");
+  return {};
 }
 
 po::options_description exchange_options() {
@@ -113,6 +136,10 @@ int cmd_annotate(const std::vector<std::string>& args) {
 
   if (path == "-" && isatty(STDIN_FILENO))
     return usage_error("annotate", tr("standard input is a terminal, not a capture. Pipe one in, e.g. sudo tcpdump -i lo -w - | sockscope annotate -"), "");
+  const std::string svg_path = vm.count("svg") ? vm["svg"].as<std::string>() : std::string();
+  if (vm.count("svg")) {
+    if (const std::string why = svg_path_problem(svg_path); !why.empty()) return usage_error("annotate", why, hint);
+  }
 
   const std::string filter = vm.count("filter") ? vm["filter"].as<std::string>() : std::string();
   std::string error;
@@ -124,6 +151,7 @@ int cmd_annotate(const std::vector<std::string>& args) {
 
   sockscope::PipelineResult r;
   bool write_failed = false;
+  std::string svg_error;
   {
     sockscope::OutBuffer out(stdout);
     auto view = sockscope::make_view(kind, out, vo);
@@ -132,10 +160,25 @@ int cmd_annotate(const std::vector<std::string>& args) {
     struct stat st {};
     if (path == "-" && fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
       po_opts.flush_each_packet = &out;
-    r = sockscope::run_annotate(*source, *view, po_opts);
+    if (svg_path.empty()) {
+      r = sockscope::run_annotate(*source, *view, po_opts);
+    } else {
+      // The picture is drawn from the same packets, next to the terminal view.
+      sockscope::SvgOptions so;
+      so.title = path == "-" ? std::string("sockscope annotate -") : "sockscope annotate " + path.substr(path.rfind('/') + 1);
+      sockscope::SvgLadder picture(so);
+      sockscope::TeeView tee({view.get(), &picture});
+      r = sockscope::run_annotate(*source, tee, po_opts);
+      // Even a damaged file gets the picture of what could be read.
+      if (!picture.write(svg_path, svg_error) && svg_error.empty()) svg_error = svg_path;
+    }
     view.reset();
     // Everything read before any damage is on stdout before the error reaches stderr.
     write_failed = !out.flush();
+  }
+  if (!svg_error.empty()) {
+    std::fprintf(stderr, "sockscope annotate: %s\n", svg_error.c_str());
+    if (r.ok) return kExitFailed;
   }
   if (!r.ok) {
     std::fprintf(stderr, "sockscope: %s\n", r.error.c_str());
@@ -199,13 +242,15 @@ const Command kCommands[] = {
     kDemoCommand,
     kChatCommand,
     {"annotate", "sockscope annotate FILE [--json | --summary | --ladder] [--osi] [--filter BPF]\n"
-                 "                          [--color auto|always|never] [--no-payload]",
+                 "                          [--color auto|always|never] [--no-payload] [--svg FILE]",
      SOCKSCOPE_N_("explain every packet of a pcap or pcapng file ('-' reads standard input)"), cmd_annotate,
      print_annotate_help},
     {"exchange", "sockscope exchange [--tcp-port P] [--udp-port Q] [--host 127.0.0.1|::1]",
      SOCKSCOPE_N_("run a short scripted TCP and UDP conversation on loopback (to record with tcpdump)"),
      cmd_exchange, print_exchange_help},
     kCaptureCommand,
+    kLabCommand,
+    kCompareCommand,
 };
 
 void print_main_help(std::FILE* f) {

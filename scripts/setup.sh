@@ -13,7 +13,8 @@ packages=(
   libpcap-dev
   libboost-program-options-dev
   libgtest-dev tcpdump tshark python3
-  iproute2 gettext
+  iproute2 nftables ethtool gettext  # the two-host lab: namespaces, veth, loss rules, offloads off
+  librsvg2-bin                 # the tests render the SVG pictures to PNG (rsvg-convert) to prove them valid
   clang-14 libclang-rt-14-dev  # the fuzz targets (scripts/fuzz.sh): clang, libFuzzer and its sanitizer runtimes
   libbenchmark-dev time        # the benchmark (tests/bench/run.sh): Google Benchmark, /usr/bin/time
 )

@@ -1,0 +1,255 @@
+// sockscope lab: builds, shows and removes the two-host lab (lessons/include/sockscope/lab.hpp). A lab
+// built here stays up until `sockscope lab down`, so a learner can run their own commands in it;
+// lessons and `sockscope compare --lab` build and remove their own.
+#include "cmd_lab.hpp"
+
+#include <unistd.h>
+
+#include <sstream>
+
+#include "sockscope/escape.hpp"
+#include "sockscope/lab.hpp"
+
+namespace sockscope::cli {
+namespace {
+
+po::options_description up_options() {
+  po::options_description d(tr("Options of sockscope lab up"), 100, 50);
+  d.add_options()
+      ("mtu", po::value<int>()->value_name("N")->default_value(1500),
+       tr("the link's MTU in bytes, on both ends (68 to 65535): the largest IP packet that crosses it whole"))
+      ("loss", po::value<int>()->value_name("PCT")->default_value(0),
+       tr("drop this share (0 to 100 percent) of the client's TCP and UDP packets at random, on arrival at the server"))
+      ("drop-syn", po::value<int>()->value_name("N")->default_value(0),
+       tr("drop the client's first N SYNs (connection attempts); later ones pass"))
+      ("delay", po::value<int>()->value_name("MS")->default_value(0),
+       tr("one-way delay in milliseconds on both ends (needs the kernel's sch_netem)"))
+      ("no-sack", tr("the client host does not offer SACK: TCP then recovers from a loss the textbook way (three duplicate ACKs, fast retransmission)"))
+      ("json", tr("one JSON object describing the lab"))
+      ("help,h", tr("show this help"));
+  return d;
+}
+
+po::options_description status_options() {
+  po::options_description d(tr("Options of sockscope lab status"), 100, 50);
+  d.add_options()
+      ("json", tr("one JSON object describing the lab"))
+      ("help,h", tr("show this help"));
+  return d;
+}
+
+void json_host(std::string& o, const char* key, const lab::HostInfo& h) {
+  o += '"';
+  o += key;
+  o += "\":{\"namespace\":";
+  views::json_string(o, h.ns);
+  o += ",\"interface\":";
+  views::json_string(o, h.interface);
+  o += ",\"mac\":";
+  views::json_string(o, h.mac);
+  o += ",\"ipv4\":";
+  views::json_string(o, h.ipv4);
+  o += ",\"ipv6\":";
+  views::json_string(o, h.ipv6);
+  o += ",\"mtu\":" + std::to_string(h.mtu);
+  o += ",\"up\":";
+  o += h.up ? "true" : "false";
+  o += '}';
+}
+
+// One object: {"type":"lab","up":...,"partial":...,"client":{...},"server":{...},"mtu":...,
+// "loss_pct":...,"drop_syn":...,"delay_ms":...,"dropped_packets":...,"leftovers":[...]}.
+void print_json(const lab::LabStatus& s) {
+  std::string o = "{\"type\":\"lab\",\"up\":";
+  o += s.exists && !s.partial ? "true" : "false";
+  o += ",\"partial\":";
+  o += s.partial ? "true" : "false";
+  o += ',';
+  json_host(o, "client", s.client);
+  o += ',';
+  json_host(o, "server", s.server);
+  o += ",\"mtu\":" + std::to_string(s.options.mtu);
+  o += ",\"loss_pct\":" + std::to_string(s.options.loss_pct);
+  o += ",\"drop_syn\":" + std::to_string(s.options.drop_syn);
+  o += ",\"delay_ms\":" + std::to_string(s.options.delay_ms);
+  o += ",\"dropped_packets\":" + std::to_string(s.dropped_packets);
+  o += ",\"leftovers\":[";
+  for (std::size_t i = 0; i < s.leftovers.size(); ++i) {
+    if (i) o += ',';
+    views::json_string(o, s.leftovers[i]);
+  }
+  o += "]}\n";
+  std::fputs(o.c_str(), stdout);
+}
+
+std::string or_unknown(const std::string& s) { return s.empty() ? std::string("?") : printable(s); }
+
+void print_host(const char* role, const lab::HostInfo& h) {
+  std::printf(tr("  %-12s namespace %s, interface %s\n"), role, printable(h.ns).c_str(), printable(h.interface).c_str());
+  std::printf(tr("  %-12s MAC %s, IPv4 %s, IPv6 %s%s\n"), "", or_unknown(h.mac).c_str(), or_unknown(h.ipv4).c_str(),
+              or_unknown(h.ipv6).c_str(), h.up ? "" : tr(" (interface down)"));
+}
+
+void print_human(const lab::LabStatus& s, bool just_built) {
+  if (!s.exists && !s.partial) {
+    std::printf("%s\n", tr("No lab is up. Build one with: sudo sockscope lab up"));
+    std::printf("%s\n", tr("(Lessons that need two hosts build their own lab and remove it when they end.)"));
+    return;
+  }
+  if (s.partial) {
+    std::printf("%s\n", tr("Part of a lab is left over (an interrupted run, or a lab removed by hand):"));
+    for (const auto& l : s.leftovers) std::printf("  %s\n", printable(l).c_str());
+    std::printf("%s\n", tr("Remove it with: sudo sockscope lab down"));
+    return;
+  }
+  std::printf("%s\n\n", just_built ? tr("The lab is up: two hosts joined by one cable.")
+                                   : tr("A lab is up: two hosts joined by one cable."));
+  // A picture of the two hosts and the cable (the names and addresses are fixed: lab.hpp).
+  std::printf("    %-37s%s\n", tr("client host"), tr("server host"));
+  std::printf("    %-37s%s\n", lab::kClientNs, lab::kServerNs);
+  std::printf("    %-10s %-26s%-10s %s\n", lab::kClientIPv4, lab::kClientIPv6, lab::kServerIPv4, lab::kServerIPv6);
+  std::printf("    [%s]======= the cable ======[%s]\n\n", lab::kClientIf, lab::kServerIf);
+  if (geteuid() != 0) {
+    std::printf("%s\n", tr("(Run as root to see the addresses, MACs and rule counters: sudo sockscope lab status)"));
+    return;
+  }
+  print_host(tr("client host"), s.client);
+  print_host(tr("server host"), s.server);
+  std::printf(tr("  %-12s a veth pair, MTU %d bytes on both ends (the largest IP packet that crosses it whole)\n"),
+              tr("the cable"), s.options.mtu);
+  if (s.options.loss_pct >= 100)
+    std::printf(tr("  %-12s every TCP and UDP packet of the client is dropped where it reaches the server\n"
+                   "  %-12s (an nftables rule in %s): a capture at the client still sees them leave\n"),
+                tr("loss"), "", lab::kServerNs);
+  else if (s.options.loss_pct > 0)
+    std::printf(tr("  %-12s %d%% of the client's TCP and UDP packets are dropped at random where they reach the "
+                   "server\n  %-12s (an nftables rule in %s): a capture at the client still sees them leave\n"),
+                tr("loss"), s.options.loss_pct, "", lab::kServerNs);
+  else
+    std::printf(tr("  %-12s none\n"), tr("loss"));
+  if (s.options.drop_syn > 0)
+    std::printf(tr("  %-12s the client's first %d SYN(s) (connection attempts) are dropped; later ones pass\n"),
+                tr("lost SYNs"), s.options.drop_syn);
+  if (s.options.delay_ms > 0)
+    std::printf(tr("  %-12s %d ms each way\n"), tr("delay"), s.options.delay_ms);
+  if (s.options.loss_pct > 0 || s.options.drop_syn > 0)
+    std::printf(tr("  %-12s %llu packet(s) so far\n"), tr("dropped"), static_cast<unsigned long long>(s.dropped_packets));
+  std::printf("\n");
+  std::printf(tr("Run a command inside a host:  sudo ip netns exec %s ping -c 1 %s\n"), lab::kClientNs, lab::kServerIPv4);
+  std::printf(tr("Watch the cable:              sudo ip netns exec %s sockscope capture -i %s\n"), lab::kClientNs,
+              lab::kClientIf);
+  std::printf("%s\n", tr("The lab stays up until: sudo sockscope lab down (lessons build and remove their own lab)."));
+}
+
+int cmd_up(const std::vector<std::string>& args) {
+  const char* hint = tr("See sockscope help lab");
+  po::options_description d = up_options();
+  po::positional_options_description pos;
+  po::variables_map vm;
+  if (!parse("lab up", args, d, pos, vm)) return kExitUsage;
+  if (vm.count("help")) {
+    print_lab_help(stdout);
+    return kExitOk;
+  }
+  lab::LabOptions o;
+  o.mtu = vm["mtu"].as<int>();
+  o.loss_pct = vm["loss"].as<int>();
+  o.drop_syn = vm["drop-syn"].as<int>();
+  o.delay_ms = vm["delay"].as<int>();
+  o.sack = !vm.count("no-sack");
+  if (o.mtu < 68 || o.mtu > 65535)
+    return usage_error("lab up", std::string(tr("--mtu takes 68 to 65535 bytes, not ")) + std::to_string(o.mtu), hint);
+  if (o.loss_pct < 0 || o.loss_pct > 100)
+    return usage_error("lab up", std::string(tr("--loss takes a percentage from 0 to 100, not ")) + std::to_string(o.loss_pct), hint);
+  if (o.drop_syn < 0 || o.drop_syn > 1000000)
+    return usage_error("lab up", std::string(tr("--drop-syn takes a number of SYNs from 0 to 1000000, not ")) + std::to_string(o.drop_syn), hint);
+  if (o.delay_ms < 0 || o.delay_ms > 60000)
+    return usage_error("lab up", std::string(tr("--delay takes 0 to 60000 milliseconds, not ")) + std::to_string(o.delay_ms), hint);
+  if (geteuid() != 0) {
+    std::fprintf(stderr, "sockscope lab up: %s\n",
+                 tr("the lab builds network namespaces, which needs root: run it with sudo, e.g. sudo sockscope lab up"));
+    return kExitFailed;
+  }
+  std::string error;
+  const lab::UpResult r = lab::up(o, error);
+  if (r != lab::UpResult::Ok) {
+    std::fprintf(stderr, "sockscope lab up: %s\n", printable(error).c_str());
+    return kExitFailed;
+  }
+  const lab::LabStatus s = lab::status();
+  if (vm.count("json"))
+    print_json(s);
+  else
+    print_human(s, true);
+  return kExitOk;
+}
+
+int cmd_down(const std::vector<std::string>& args) {
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    print_lab_help(stdout);
+    return kExitOk;
+  }
+  if (!args.empty()) return usage_error("lab down", tr("takes no arguments"), tr("See sockscope help lab"));
+  const bool had_some = !lab::status().leftovers.empty();
+  std::string error;
+  if (!lab::down(error)) {
+    std::fprintf(stderr, "sockscope lab down: %s\n", printable(error).c_str());
+    return kExitFailed;
+  }
+  std::printf("%s\n", had_some ? tr("The lab is removed: both hosts, their cable and the loss rules are gone.")
+                               : tr("There was no lab to remove: nothing of it is left."));
+  return kExitOk;
+}
+
+int cmd_status(const std::vector<std::string>& args) {
+  po::options_description d = status_options();
+  po::positional_options_description pos;
+  po::variables_map vm;
+  if (!parse("lab status", args, d, pos, vm)) return kExitUsage;
+  if (vm.count("help")) {
+    print_lab_help(stdout);
+    return kExitOk;
+  }
+  const lab::LabStatus s = lab::status();
+  if (vm.count("json"))
+    print_json(s);
+  else
+    print_human(s, false);
+  return kExitOk;
+}
+
+}  // namespace
+
+void print_lab_help(std::FILE* f) {
+  std::fprintf(f, "%s\n\n", tr("sockscope lab: two hosts on this machine, joined by one cable. Each host is a network "
+                               "namespace with its own interface, MAC, IPv4 and IPv6 address; the cable is a veth pair."));
+  std::fprintf(f, "  sockscope lab up [OPTIONS]     %s\n", tr("build the lab (removing any earlier one); it stays up"));
+  std::fprintf(f, "  sockscope lab status [--json]  %s\n", tr("what is up now: hosts, addresses, MACs, MTU, loss, drops"));
+  std::fprintf(f, "  sockscope lab down             %s\n\n", tr("remove it (safe to run again: nothing left is fine)"));
+  std::fprintf(f, "%s\n", tr("Loss is an nftables rule on the server's end of the cable: a dropped packet has left the "
+                             "client (a capture there sees it go) and never reaches the server."));
+  std::fprintf(f, "%s\n", tr("Delay needs the kernel's sch_netem; where it is missing, lab up says so and builds nothing."));
+  std::fprintf(f, "%s\n", tr("Needs root: run with sudo. Lessons build and remove their own lab. More: docs/lab.md."));
+  std::fprintf(f, "%s\n\n", tr("Exit status: 0 done, 1 the lab could not be built or removed (or no root), 2 bad usage."));
+  std::fprintf(f, "%s\n\n", tr("Example: sudo sockscope lab up --loss 20, then sudo ip netns exec sockscope-client ping 10.77.0.2"));
+  std::ostringstream os;
+  os << up_options();
+  std::fputs(os.str().c_str(), f);
+}
+
+int cmd_lab(const std::vector<std::string>& args) {
+  const char* hint = tr("See sockscope help lab");
+  if (args.empty()) return usage_error("lab", tr("say what to do: lab up, lab down or lab status"), hint);
+  const std::string sub = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (sub == "--help" || sub == "-h" || sub == "help") {
+    print_lab_help(stdout);
+    return kExitOk;
+  }
+  if (sub == "up") return cmd_up(rest);
+  if (sub == "down") return cmd_down(rest);
+  if (sub == "status") return cmd_status(rest);
+  return usage_error("lab", std::string(tr("unknown subcommand")) + " '" + sub + "' (up, down, status)", hint);
+}
+
+}  // namespace sockscope::cli
