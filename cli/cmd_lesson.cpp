@@ -30,6 +30,8 @@ po::options_description lesson_options() {
        tr("colour: auto (on a terminal, unless NO_COLOR is set), always or never"))
       ("write,w", po::value<std::string>()->value_name("FILE"),
        tr("also save the capture: FILE.pcapng keeps each packet's explanation as a comment (Wireshark)"))
+      ("svg", po::value<std::string>()->value_name("FILE"),
+       tr("also draw the run as a ladder diagram: FILE.svg (for slides and handouts)"))
       ("help,h", tr("show this help"));
   return d;
 }
@@ -58,7 +60,9 @@ int cmd_list() {
       std::printf("  %-*s %s\n", width, printable(name).c_str(), tr("(malformed: see sockscope lesson check)"));
       continue;
     }
-    std::printf("  %-*s %s\n  %-*s %s\n", width, printable(name).c_str(), printable(l.title).c_str(), width, "",
+    std::string title = printable(l.title);
+    if (l.lab.on) title += std::string(" ") + tr("[lab: two hosts, needs root]");
+    std::printf("  %-*s %s\n  %-*s %s\n", width, printable(name).c_str(), title.c_str(), width, "",
                 printable(l.summary).c_str());
   }
   std::printf("\n%s %s\n", tr("Lesson files are in"), printable(files.front().substr(0, files.front().find_last_of('/'))).c_str());
@@ -146,6 +150,11 @@ int cmd_lesson(const std::vector<std::string>& args) {
   lesson::RunOptions opts;
   if (const int rc = view_from(vm, "lesson run", hint, opts.view, opts.view_options); rc != kExitOk) return rc;
   if (vm.count("write")) opts.write_path = vm["write"].as<std::string>();
+  if (vm.count("svg")) {
+    opts.svg_path = vm["svg"].as<std::string>();
+    if (opts.svg_path.empty() || opts.svg_path == "-")
+      return usage_error("lesson run", tr("--svg needs a file name, e.g. --svg handshake.svg"), hint);
+  }
   // Without a terminal on standard input (CI, a script, a pipe) there is no one to press Enter.
   opts.interactive = !vm.count("auto") && !vm.count("json") && isatty(STDIN_FILENO);
 
@@ -163,7 +172,7 @@ int cmd_lesson(const std::vector<std::string>& args) {
   const lesson::RunResult r = lesson::run_lesson(l, opts);
   if (!r.ran) {
     std::string why = r.error;
-    if (!have_capture_privileges()) why = std::string(tr("a lesson watches the packets on the loopback interface.")) + " " + privilege_hint(self_path());
+    if (!have_capture_privileges() && !l.lab.on) why = std::string(tr("a lesson watches the packets on the loopback interface.")) + " " + privilege_hint(self_path());
     std::fprintf(stderr, "sockscope lesson run: %s\n", printable(why).c_str());
     return kExitFailed;
   }

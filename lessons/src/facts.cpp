@@ -1,5 +1,6 @@
 // What a lesson run saw, and the values its expectations, quizzes and narration ask for.
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "lesson_internal.hpp"
@@ -43,6 +44,21 @@ void Facts::add_packet(const Packet& p, const Annotation& a) {
   f.ip_proto = p.ip.proto;
   f.ip_version = p.ip.version;
   f.quotes_frame = a.quotes_frame;
+  f.proto = a.proto;
+  if (p.ip.version == 4) {
+    f.ip_id = p.ip.v4.id;
+    f.frag_offset = p.ip.v4.frag_offset;
+    f.mf = p.ip.v4.mf;
+    f.df = p.ip.v4.df;
+  } else if (p.ip.version == 6 && p.ip.v6.has_fragment) {
+    f.ip_id = static_cast<std::uint16_t>(p.ip.v6.frag_id);
+    f.frag_offset = p.ip.v6.frag_offset;
+    f.mf = p.ip.v6.frag_more;
+  }
+  f.has_macs = p.link.has_macs;
+  f.src_mac = p.link.src_mac.b;
+  f.dst_mac = p.link.dst_mac.b;
+  if (a.proto == Proto::Arp) f.arp_op = p.arp.op;
   std::lock_guard<std::mutex> lock(mu);
   packets.push_back(f);
 }
@@ -87,6 +103,7 @@ namespace {
 
 bool matches(const PacketFact& p, const PacketSelector& s) {
   if (s.side != Direction::None && p.dir != s.side) return false;
+  if (s.proto != Proto::Other && p.proto != s.proto) return false;
   return s.any || p.events.has(s.word);
 }
 
@@ -98,7 +115,7 @@ const PacketFact* select(const Facts& f, const PacketSelector& s, std::string& w
   std::vector<const PacketFact*> m;
   for (const auto& p : f.packets)
     if (matches(p, s)) m.push_back(&p);
-  const std::string what = (s.any ? std::string("packet") : std::string(event_name(s.word)) + " packet") + side_words(s);
+  const std::string what = (s.proto == Proto::Arp ? std::string("ARP packet") : s.any ? std::string("packet") : std::string(event_name(s.word)) + " packet") + side_words(s);
   const long n = static_cast<long>(m.size());
   const long i = s.index > 0 ? s.index - 1 : n + s.index;
   if (i < 0 || i >= n) {
@@ -202,6 +219,28 @@ Value packet_field(const Facts& f, const Term& t) {
     if (p->quotes_frame) v.frames.push_back(p->quotes_frame);
   } else if (k == "flags") {
     if (need_tcp()) v.is_text = true, v.text = flags_text(p->tcp_flags);
+  } else if (k == "ip-id" || k == "frag-offset" || k == "mf" || k == "df") {
+    if (p->ip_version == 0) {
+      v.ok = false;
+      v.why = "frame " + std::to_string(p->frame) + " is not an IP packet";
+    }
+    v.n = k == "ip-id" ? p->ip_id : k == "frag-offset" ? p->frag_offset : k == "mf" ? p->mf : p->df;
+  } else if (k == "src-mac" || k == "dst-mac") {
+    if (!p->has_macs) {
+      v.ok = false;
+      v.why = "frame " + std::to_string(p->frame) + " has no Ethernet addresses";
+    }
+    const auto& m = k == "src-mac" ? p->src_mac : p->dst_mac;
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    v.is_text = true;
+    v.text = buf;
+  } else if (k == "arp-op") {
+    if (p->proto != Proto::Arp) {
+      v.ok = false;
+      v.why = "frame " + std::to_string(p->frame) + " is not ARP";
+    }
+    v.n = p->arp_op;
   }
   return v;
 }
@@ -250,7 +289,7 @@ Value count_calls(const Facts& f, const Term& t) {
   Value v;
   v.ok = true;
   for (const auto& c : f.calls)
-    if (c.endpoint == t.call.endpoint && c.call == t.call.call) ++v.n;
+    if (c.endpoint == t.call.endpoint && c.call == t.call.call && (!t.ok_only || (c.result >= 0 && c.err == 0))) ++v.n;
   return v;
 }
 

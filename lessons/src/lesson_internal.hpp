@@ -1,6 +1,7 @@
 // Inside the lessons library: the parser's helpers, what a run remembers of its packets and calls
 // (the facts expectations and quizzes are checked against), and the evaluation of expressions.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -46,6 +47,11 @@ struct PacketFact {
   std::uint16_t udp_length = 0;
   std::uint8_t ip_proto = 0, ip_version = 0;
   std::uint64_t quotes_frame = 0;
+  Proto proto = Proto::Other;
+  std::uint16_t ip_id = 0, frag_offset = 0;  // IPv4 id (IPv6: the fragment header's id, low 16 bits)
+  bool mf = false, df = false, has_macs = false;
+  std::array<std::uint8_t, 6> src_mac{}, dst_mac{};
+  std::uint16_t arp_op = 0;
 };
 
 // One returned socket call of an endpoint.

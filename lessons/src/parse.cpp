@@ -12,6 +12,7 @@
 
 #include "sockscope/calls.hpp"
 #include "sockscope/expect.hpp"
+#include "sockscope/lab.hpp"
 #include "sockscope/lesson.hpp"
 #include "lesson_internal.hpp"
 
@@ -63,7 +64,8 @@ bool is_packet_field(std::string_view f) {
   static const char* const kFields[] = {"frame", "seq", "ack", "raw-seq", "raw-ack", "len", "win", "raw-win",
                                         "sport", "dport", "mss", "wscale", "ttl", "ip-header", "transport-header",
                                         "link-header", "wire-len", "udp-length", "ip-proto", "ip-version",
-                                        "time-us", "time-ms", "quotes", "flags"};
+                                        "time-us", "time-ms", "quotes", "flags", "ip-id", "frag-offset", "mf",
+                                        "df", "src-mac", "dst-mac", "arp-op"};
   return std::any_of(std::begin(kFields), std::end(kFields), [&](const char* k) { return f == k; });
 }
 
@@ -136,6 +138,11 @@ bool parse_packet_selector(const std::string& text, PacketSelector& out, std::st
   }
   if (s == "packet") {
     out.any = true;
+    return true;
+  }
+  if (s == "arp") {  // ARP has no event word of its own: any ARP packet
+    out.any = true;
+    out.proto = Proto::Arp;
     return true;
   }
   auto e = event_from_name(s);
@@ -220,6 +227,12 @@ bool parse_expr(const std::string& text, const Lesson& lesson, Expr& out, std::s
       if (sel.find('.') != std::string::npos) {
         term.kind = Term::Kind::CountCalls;
         if (!parse_call_selector(sel, lesson, term.call, error)) return false;
+        // "count server.recvfrom ok": only the calls that did not fail
+        if (i + 1 < toks.size() && toks[i + 1] == "ok") {
+          term.ok_only = true;
+          term.source += " ok";
+          ++i;
+        }
       } else {
         term.kind = Term::Kind::CountPackets;
         if (!parse_packet_selector(sel, term.packet, error)) return false;
@@ -245,14 +258,15 @@ bool parse_expr(const std::string& text, const Lesson& lesson, Expr& out, std::s
         if (!is_packet_field(term.field)) {
           error = "'" + term.field + "' is not a field of a packet (frame, seq, ack, raw-seq, raw-ack, len, win, "
                   "raw-win, sport, dport, mss, wscale, ttl, ip-header, transport-header, link-header, wire-len, "
-                  "udp-length, ip-proto, ip-version, time-us, time-ms, quotes, flags)";
+                  "udp-length, ip-proto, ip-version, time-us, time-ms, quotes, flags, ip-id, frag-offset, mf, df, "
+                  "src-mac, dst-mac, arp-op)";
           return false;
         }
       }
     } else if (!t.empty() && std::isupper(static_cast<unsigned char>(t[0])) &&
                std::all_of(t.begin(), t.end(), [](char c) {
                  return std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-                        c == '-' || c == '_';
+                        c == '-' || c == '_' || c == ':';  // ':' for MAC addresses: FF:FF:FF:FF:FF:FF
                })) {
       term.kind = Term::Kind::Text;
       term.text = t;
@@ -271,7 +285,8 @@ bool parse_expr(const std::string& text, const Lesson& lesson, Expr& out, std::s
   const bool has_text = std::any_of(out.terms.begin(), out.terms.end(), [](const Term& t) {
     return t.kind == Term::Kind::Text || ((t.kind == Term::Kind::CallField) &&
                                           (t.field == "errno" || t.field == "state" || t.field == "data")) ||
-           (t.kind == Term::Kind::PacketField && t.field == "flags");
+           (t.kind == Term::Kind::PacketField &&
+            (t.field == "flags" || t.field == "src-mac" || t.field == "dst-mac"));
   });
   if (has_text && out.terms.size() > 1) {
     error = "words (errno, state, data, flags, TIME-WAIT) cannot be added: compare them alone";
@@ -362,7 +377,8 @@ bool valid_name(const std::string& n) {
 
 bool reserved_word(const std::string& n) {
   static const char* const kWords[] = {"title", "summary", "topic", "watch", "explain", "tcp",   "udp",
-                                       "pause", "sleep",   "wait",  "expect", "quiz",   "count", "packet"};
+                                       "pause", "sleep",   "wait",  "expect", "quiz",   "count", "packet",
+                                       "lab",   "arp"};
   return std::any_of(std::begin(kWords), std::end(kWords), [&](const char* k) { return n == k; }) ||
          event_from_name(n).has_value();
 }
@@ -402,6 +418,8 @@ class Parser {
       header(word, rest);
     } else if (word == "tcp" || word == "udp") {
       declare(word == "tcp" ? Proto::Tcp : Proto::Udp, rest);
+    } else if (word == "lab") {
+      lab(rest);
     } else if (word == "pause") {
       if (!rest.empty()) error("'pause' takes nothing after it", "write the text to show before it as a > line");
       add(Step::Kind::Pause, s);
@@ -538,6 +556,32 @@ class Parser {
     slot = rest;
   }
 
+  // lab [mtu N] [loss PCT] [drop-syn N]
+  void lab(const std::string& rest) {
+    const char* hint = "write: lab [mtu 68..65535] [loss 0..100] [drop-syn 0..10] [sack 0|1]";
+    if (lesson_.lab.on) {
+      error("a second 'lab' line", "one lab a lesson: put every option on one line");
+      return;
+    }
+    if (!lesson_.endpoints.empty()) error("'lab' comes before the endpoints", "move the lab line above 'tcp'/'udp' lines");
+    lesson_.lab.on = true;
+    lesson_.lab.line = line_;
+    std::istringstream is(rest);
+    std::string k, v;
+    while (is >> k) {
+      std::int64_t n = 0;
+      if (!(is >> v) || !parse_int(v, n)) {
+        error("'" + k + "' in the lab line needs a number", hint);
+        return;
+      }
+      if (k == "mtu" && n >= 68 && n <= 65535) lesson_.lab.mtu = static_cast<int>(n);
+      else if (k == "loss" && n >= 0 && n <= 100) lesson_.lab.loss_pct = static_cast<int>(n);
+      else if (k == "drop-syn" && n >= 0 && n <= 10) lesson_.lab.drop_syn = static_cast<int>(n);
+      else if (k == "sack" && (n == 0 || n == 1)) lesson_.lab.sack = n == 1;
+      else error("'" + k + " " + v + "' in the lab line", hint);
+    }
+  }
+
   void declare(Proto proto, const std::string& rest) {
     std::istringstream is(rest);
     std::string role;
@@ -556,7 +600,7 @@ class Parser {
       return;
     }
     e.name = role;
-    e.address = "127.0.0.1";
+    e.address = lesson_.lab.on ? lab::kServerIPv4 : "127.0.0.1";
     std::string t;
     bool named = false;
     while (is >> t) {
@@ -582,8 +626,12 @@ class Parser {
         unsigned char buf[16];
         if (inet_pton(AF_INET, t.c_str(), buf) != 1 && inet_pton(AF_INET6, t.c_str(), buf) != 1) {
           error("'" + t + "' is not an IPv4 or IPv6 address", "lessons run on loopback: 127.0.0.1 or ::1");
-        } else if (t != "127.0.0.1" && t != "::1" && t.rfind("127.", 0) != 0) {
-          error("'" + t + "' is not a loopback address", "lessons run on loopback: 127.0.0.1 or ::1");
+        } else if (lesson_.lab.on && t != lab::kServerIPv4 && t != lab::kServerIPv6) {
+          error("'" + t + "' is not the lab's server host",
+                std::string("in a lab lesson a server has ") + lab::kServerIPv4 + " (the default) or " + lab::kServerIPv6);
+        } else if (!lesson_.lab.on && t != "127.0.0.1" && t != "::1" && t.rfind("127.", 0) != 0) {
+          error("'" + t + "' is not a loopback address",
+                "lessons run on loopback: 127.0.0.1 or ::1 (a 'lab' line before the endpoints puts them on two hosts)");
         } else if (e.role != Role::Server) {
           error("a client's address follows its server's", "give the address to the server");
         } else {
@@ -705,6 +753,17 @@ class Parser {
       toks.resize(i);
       break;
     }
+    // "times N" at the end: the same call N times in a row; {n} in its text becomes 1..N
+    int times = 1;
+    if (toks.size() >= 3 && !toks[toks.size() - 2].quoted && toks[toks.size() - 2].text == "times") {
+      std::int64_t n = 0;
+      if (!parse_int(toks.back().text, n) || n < 1 || n > 1000) {
+        error("'times " + toks.back().text + "': from 1 to 1000", "e.g. client sendto \"message {n}\" times 20");
+        return;
+      }
+      times = static_cast<int>(n);
+      toks.resize(toks.size() - 2);
+    }
     if (toks.empty()) {
       error("which call does " + name + " make?", kCallHint);
       return;
@@ -784,8 +843,10 @@ class Parser {
       }
       for (std::size_t k = 1; k < args.size(); ++k) {
         if (args[k].text == "nowait") st.nowait = true;
-        else error("'" + args[k].text + "' after " + st.call, st.call + " N [nowait]");
+        else if (args[k].text == "all" && st.call == "recv") st.all = true;
+        else error("'" + args[k].text + "' after " + st.call, st.call + " N [nowait]" + (tcp ? " or recv N all" : ""));
       }
+      if (st.all && st.nowait) error("recv: 'all' waits, 'nowait' does not", "choose one");
     } else if (st.call == "shutdown") {
       if (!tcp) error("shutdown is for TCP", "a UDP socket has no connection to shut down");
       const std::string how = args.empty() ? "" : args[0].text;
@@ -811,6 +872,27 @@ class Parser {
     }
     if (st.call == "sleep" && st.expect.kind != CallExpect::Kind::Default)
       error("sleep has no result", "remove the -> part");
+    if (times > 1) repeat(times);
+  }
+
+  // The last step, N times: "{n}" in its bytes becomes the number, zero-padded to the width of N
+  // ("message {n}" times 20: "message 01" ... "message 20"), so the messages can be told apart.
+  void repeat(int times) {
+    const Step proto = lesson_.steps.back();
+    const int width = static_cast<int>(std::to_string(times).size());
+    auto numbered = [&](int k) {
+      std::string num = std::to_string(k);
+      num.insert(0, static_cast<std::size_t>(width) - num.size(), '0');
+      std::string d = proto.data;
+      for (auto pos = d.find("{n}"); pos != std::string::npos; pos = d.find("{n}", pos + num.size()))
+        d.replace(pos, 3, num);
+      return d;
+    };
+    lesson_.steps.back().data = numbered(1);
+    for (int k = 2; k <= times; ++k) {
+      lesson_.steps.push_back(proto);
+      lesson_.steps.back().data = numbered(k);
+    }
   }
 
   void setsockopt_args(Step& st, const EndpointDecl& ep, const std::vector<Token>& args) {

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -26,10 +28,12 @@
 #include <thread>
 
 #include "sockscope/i18n.hpp"
+#include "sockscope/lab.hpp"
 #include "sockscope/lesson_run.hpp"
 #include "sockscope/live_capture.hpp"
 #include "sockscope/live_session.hpp"
 #include "sockscope/socket_calls.hpp"
+#include "sockscope/svg.hpp"
 #include "lesson_internal.hpp"
 
 namespace sockscope::lesson {
@@ -48,8 +52,13 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kMarker = "\x01lesson-note";
 // A step's call that has not returned after this long is waiting (for a peer): the lesson moves on.
 constexpr int kWaitingAfterMs = 50;
-// Every blocking call gives up after this (SO_RCVTIMEO, SO_SNDTIMEO), so a lesson always ends.
+// Every blocking call gives up after this (SO_RCVTIMEO, SO_SNDTIMEO), so a lesson always ends. In the
+// lab, where packets are lost on purpose, a call may wait for retransmissions (a lost SYN is re-sent
+// after 1 s, a lost segment after 200 ms and more): longer.
 constexpr int kCallTimeoutMs = 2000;
+constexpr int kLabCallTimeoutMs = 10000;
+// Lab servers use fixed ports: the lab's hosts are new and have nothing else running.
+constexpr std::uint16_t kLabFirstPort = 7000;
 // After the last step: time for the last packets (the final ACK, a delayed ACK) to be captured.
 constexpr int kSettleMs = 150;
 
@@ -279,9 +288,16 @@ class Runner {
     return nullptr;
   }
 
+  bool start_lab(std::string& error);
+  bool open_session(const LiveSessionOptions& so, std::string& error);
+
   const Lesson& lesson_;
   RunOptions opts_;
   bool interactive_ = false;
+  int call_timeout_ms_ = kCallTimeoutMs;
+  lab::Guard lab_;
+  std::unique_ptr<TeeView> tee_;
+  std::unique_ptr<SvgLadder> svg_;
   RunResult result_;
   std::mutex checks_mu_;
   Facts facts_;
@@ -302,7 +318,9 @@ bool Runner::prepare(std::string& error) {
       const int type = d.proto == Proto::Tcp ? SOCK_STREAM : SOCK_DGRAM;
       if (!demo::resolve(d.address, 0, type, ep->addr, error)) return false;
       std::uint16_t port = d.port;
-      if (d.port_auto) {
+      if (d.port_auto && lesson_.lab.on) {
+        port = static_cast<std::uint16_t>(kLabFirstPort + endpoints_.size());
+      } else if (d.port_auto) {
         port = free_port(ep->addr, type, error);
         if (port == 0) {
           error = "could not find a free port on " + d.address + ": " + error;
@@ -393,11 +411,11 @@ void Runner::endpoint_loop(Endpoint_& ep) {
   }
 }
 
-// The calls the kernel makes wait at most kCallTimeoutMs: set quietly (not a call the lesson made).
-void bound_waits(int fd) {
+// The calls the kernel makes wait at most timeout_ms: set quietly (not a call the lesson made).
+void bound_waits(int fd, int timeout_ms) {
   timeval tv{};
-  tv.tv_sec = kCallTimeoutMs / 1000;
-  tv.tv_usec = (kCallTimeoutMs % 1000) * 1000;
+  tv.tv_sec = timeout_ms / 1000;
+  tv.tv_usec = (timeout_ms % 1000) * 1000;
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
@@ -417,7 +435,7 @@ void Runner::execute(Endpoint_& ep, const Step& st) {
       err = errno;
       return false;
     }
-    bound_waits(fd);
+    bound_waits(fd, call_timeout_ms_);
     ep.sock = fd;
     return true;
   };
@@ -425,6 +443,10 @@ void Runner::execute(Endpoint_& ep, const Step& st) {
     // A server binds its own address and port; a client binds the loopback of its family, any port.
     demo::SockAddr a = ep.addr;
     if (d.role == Role::Client) {
+      std::string ignored;
+      if (lesson_.lab.on)  // the client host's own address
+        demo::resolve(a.family() == AF_INET ? lab::kClientIPv4 : lab::kClientIPv6, 0,
+                      d.proto == Proto::Tcp ? SOCK_STREAM : SOCK_DGRAM, a, ignored);
       if (a.family() == AF_INET) reinterpret_cast<sockaddr_in*>(&a.ss)->sin_port = 0;
       else reinterpret_cast<sockaddr_in6*>(&a.ss)->sin6_port = 0;
     }
@@ -461,7 +483,7 @@ void Runner::execute(Endpoint_& ep, const Step& st) {
     const int fd = ep.sock >= 0 ? rep.accept(ep.sock, peer) : (errno = EBADF, -1);
     set(fd);
     if (fd >= 0) {
-      bound_waits(fd);
+      bound_waits(fd, call_timeout_ms_);
       if (ep.conn >= 0) ep.old_fds.push_back(ep.conn);
       ep.conn = fd;
       ep.last_peer = peer;
@@ -480,7 +502,7 @@ void Runner::execute(Endpoint_& ep, const Step& st) {
       flags = ::fcntl(fd, F_GETFL);
       ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     }
-    set(fd >= 0 ? rep.recv(fd, buf.data(), buf.size()) : (errno = EBADF, -1));
+    set(fd >= 0 ? rep.recv(fd, buf.data(), buf.size(), st.all ? MSG_WAITALL : 0) : (errno = EBADF, -1));
     if (st.nowait && fd >= 0) {
       const int saved = errno;
       ::fcntl(fd, F_SETFL, flags);
@@ -584,7 +606,8 @@ void Runner::check_call(Endpoint_& ep, const Step& st, std::int64_t result, int 
   }
   if (c.ok) c.message = st.endpoint + " " + st.call + "() returned " + got();
   // Calls whose result the lesson states are listed with the checks; others only when they fail.
-  if (x.kind != CallExpect::Kind::Default || !c.ok) add_check(c);
+  // ("-> any" states nothing: not a check.)
+  if ((x.kind != CallExpect::Kind::Default && x.kind != CallExpect::Kind::Any) || !c.ok) add_check(c);
   if (!c.ok && (x.kind == CallExpect::Kind::Default || x.kind == CallExpect::Kind::Ok)) {
     // Later calls of this endpoint would act on a socket that is not there: they are skipped.
     ep.failed = true;
@@ -681,7 +704,7 @@ void Runner::do_step(const Step& st, bool live) {
       if (live) std::this_thread::sleep_for(std::chrono::milliseconds(st.ms));
       return;
     case Step::Kind::Wait:
-      if (live) wait_all(kCallTimeoutMs + 1000);
+      if (live) wait_all(call_timeout_ms_ + 1000);
       return;
     case Step::Kind::Call:
       if (live) dispatch(*endpoint(st.endpoint), st);
@@ -713,7 +736,11 @@ Check Runner::evaluate(const Step& st) {
   }
   bool ok = false;
   if (l.is_text || r.is_text) {
-    const bool eq = l.shown() == r.shown();
+    // Words compare without regard to case: a MAC address reads the same as ff:ff:... or FF:FF:...
+    const std::string a = l.shown(), b = r.shown();
+    const bool eq = a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+                      return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+                    });
     ok = st.op == "==" ? eq : st.op == "!=" ? !eq : false;
   } else {
     const std::int64_t a = l.n, b = r.n;
@@ -796,10 +823,55 @@ void Runner::report() {
   put(s);
 }
 
+// The lab: built before anything else (and removed by lab_'s watchdog however the run ends).
+bool Runner::start_lab(std::string& error) {
+  if (::geteuid() != 0) {
+    error = "this lesson builds a two-host lab (network namespaces and nftables), which needs root: run it with sudo";
+    return false;
+  }
+  lab::LabOptions lo;
+  lo.mtu = lesson_.lab.mtu;
+  lo.loss_pct = lesson_.lab.loss_pct;
+  lo.drop_syn = lesson_.lab.drop_syn;
+  lo.sack = lesson_.lab.sack;
+  std::string why;
+  if (lab_.up(lo, why) != lab::UpResult::Ok) {
+    error = "could not build the lab: " + why;
+    return false;
+  }
+  return true;
+}
+
+// Opens the live session. In the lab the capture belongs to the client host: this thread steps into
+// the client's namespace to open it (the capture's socket stays there) and comes back.
+bool Runner::open_session(const LiveSessionOptions& so, std::string& error) {
+  int home = -1;
+  if (lesson_.lab.on) {
+    home = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (home < 0 || !lab::enter(lab::kClientNs, error)) {
+      if (home >= 0) ::close(home);
+      if (error.empty()) error = std::string("cannot open this thread's network namespace: ") + std::strerror(errno);
+      return false;
+    }
+  }
+  session_ = LiveSession::open(so, *view_, *out_, error);
+  if (home >= 0) {
+    ::setns(home, CLONE_NEWNET);
+    ::close(home);
+  }
+  return session_ != nullptr;
+}
+
 RunResult Runner::run() {
   interactive_ = opts_.interactive;
   std::string error;
-  if (!have_capture_privileges()) {
+  if (lesson_.lab.on) {
+    call_timeout_ms_ = kLabCallTimeoutMs;
+    if (!start_lab(error)) {
+      result_.error = error;
+      return result_;
+    }
+  } else if (!have_capture_privileges()) {
     result_.error = "a lesson watches the packets on the loopback interface. " + privilege_hint("sockscope");
     return result_;
   }
@@ -807,24 +879,77 @@ RunResult Runner::run() {
     result_.error = error;
     return result_;
   }
-  // The capture: every server's port, and ICMP (a port-unreachable answer has no port of its own).
   LiveSessionOptions so;
-  so.capture.interface = "lo";
-  for (const auto& ep : endpoints_)
-    if (ep->decl->role == Role::Server) {
-      if (!so.capture.filter.empty()) so.capture.filter += " or ";
-      so.capture.filter += "port " + std::to_string(demo::to_endpoint(ep->addr).port);
-    }
-  so.capture.filter = "(" + so.capture.filter + ") or icmp or icmp6";
+  if (lesson_.lab.on) {
+    // The lab's link carries only the lesson's traffic: everything on it but what the kernel sends by
+    // itself: IGMP and IPv6 multicast (MLD reports, router solicitations) and neighbour discovery
+    // (ICMPv6 133-137). Not a port filter: IP fragments after the first carry no port, ARP none at all.
+    so.capture.interface = lab::kClientIf;
+    so.capture.filter =
+        "arp or (ip and not igmp) or (ip6 and not ip6 multicast and not (icmp6 and ip6[40] >= 133 and ip6[40] <= 137))";
+  } else {
+    // The capture: every server's port, and ICMP (a port-unreachable answer has no port of its own).
+    so.capture.interface = "lo";
+    for (const auto& ep : endpoints_)
+      if (ep->decl->role == Role::Server) {
+        if (!so.capture.filter.empty()) so.capture.filter += " or ";
+        so.capture.filter += "port " + std::to_string(demo::to_endpoint(ep->addr).port);
+      }
+    so.capture.filter = "(" + so.capture.filter + ") or icmp or icmp6";
+  }
   so.write_path = opts_.write_path;
   so.drop_privileges = opts_.drop_privileges;
   out_ = std::make_unique<OutBuffer>(opts_.out);
   ViewOptions vo = opts_.view_options;
   vo.calls = true;
   inner_ = make_view(opts_.view, *out_, vo);
-  view_ = std::make_unique<LessonView>(*inner_, *out_, facts_, json());
-  session_ = LiveSession::open(so, *view_, *out_, error);
-  if (!session_) {
+  View* shown = inner_.get();
+  if (!opts_.svg_path.empty()) {
+    SvgOptions svo;
+    svo.title = lesson_.title;
+    svg_ = std::make_unique<SvgLadder>(svo);
+    tee_ = std::make_unique<TeeView>(std::vector<View*>{inner_.get(), svg_.get()});
+    shown = tee_.get();
+  }
+  view_ = std::make_unique<LessonView>(*shown, *out_, facts_, json());
+
+  // The endpoints' threads start before the capture opens: in the lab each steps into its host's
+  // namespace first, which needs root, and opening the capture may drop root (under sudo).
+  std::atomic<int> entered{0};
+  std::mutex enter_mu;
+  std::string enter_error;
+  for (auto& ep : endpoints_) {
+    Endpoint_* raw = ep.get();
+    const char* ns = !lesson_.lab.on ? nullptr : raw->decl->role == Role::Server ? lab::kServerNs : lab::kClientNs;
+    ep->thread = std::thread([this, raw, ns, &entered, &enter_mu, &enter_error] {
+      std::string why;
+      if (ns && !lab::enter(ns, why)) {
+        std::lock_guard<std::mutex> lock(enter_mu);
+        enter_error = why;
+        raw->failed = true;
+      }
+      entered.fetch_add(1);
+      endpoint_loop(*raw);
+    });
+  }
+  while (entered.load() < static_cast<int>(endpoints_.size())) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto stop_endpoints = [&] {
+    for (auto& ep : endpoints_) {
+      {
+        std::lock_guard<std::mutex> lock(ep->mu);
+        ep->quit = true;
+      }
+      ep->cv.notify_all();
+      if (ep->thread.joinable()) ep->thread.join();
+    }
+  };
+  if (!enter_error.empty()) {
+    stop_endpoints();
+    result_.error = "could not enter the lab's hosts: " + enter_error;
+    return result_;
+  }
+  if (!open_session(so, error)) {
+    stop_endpoints();
     result_.error = error;
     return result_;
   }
@@ -834,14 +959,15 @@ RunResult Runner::run() {
   std::atomic<bool> stop{false};
   LiveSessionResult sr;
   std::thread capture([&] { sr = session_->run(stop); });
+  // Set before the first step is queued: the endpoint's thread reads them only after taking a step
+  // from its queue, under its mutex.
   for (auto& ep : endpoints_) {
+    std::lock_guard<std::mutex> lock(ep->mu);
     ep->sink = std::make_unique<RecordingSink>(ep->decl->name, facts_, *session_);
     ep->hooks.calls = ep->sink.get();
     ep->hooks.out = nullptr;
     ep->rep = std::make_unique<demo::Reporter>(ep->hooks, ep->decl->role == Role::Server ? CallRole::Server : CallRole::Client,
                                                ep->decl->proto);
-    Endpoint_* raw = ep.get();
-    ep->thread = std::thread([this, raw] { endpoint_loop(*raw); });
   }
 
   // The steps after the last action (narration, quizzes, expectations) come after the capture: the
@@ -853,7 +979,7 @@ RunResult Runner::run() {
     --tail;
   }
   for (std::size_t i = 0; i < tail; ++i) do_step(lesson_.steps[i], true);
-  wait_all(kCallTimeoutMs + 1000);
+  wait_all(call_timeout_ms_ + 1000);
   std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs));
   stop.store(true);
   capture.join();
@@ -880,8 +1006,20 @@ RunResult Runner::run() {
   if (!opts_.write_path.empty() && !json() && sr.ok)
     put("\n  " + std::string(tr("Saved:")) + " " + opts_.write_path + " (" + std::to_string(sr.written) + " " +
         tr("frames, each with its explanation as a comment") + ")\n");
+  if (svg_) {
+    std::string why;
+    if (!svg_->write(opts_.svg_path, why)) {
+      add_check(Check{0, "--svg", "", false, why, {}});
+    } else if (!json()) {
+      put("  " + std::string(tr("Picture:")) + " " + opts_.svg_path + "\n");
+    }
+  }
   report();
   session_.reset();
+  if (lab_.active()) {
+    std::string why;
+    if (!lab_.down(why)) put("  " + std::string(tr("The lab could not be removed:")) + " " + why + "\n");
+  }
   return result_;
 }
 

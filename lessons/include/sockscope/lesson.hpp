@@ -18,7 +18,8 @@ namespace sockscope::lesson {
 // "handshake-2@server#1": the Nth packet (1-based; negative counts from the end) carrying an event
 // word (or any packet: word "packet"), optionally only those sent by one side.
 struct PacketSelector {
-  bool any = false;          // the word "packet"
+  bool any = false;          // the word "packet" (or "arp": any ARP packet, with proto Arp)
+  Proto proto = Proto::Other;  // Arp: only ARP packets (the selector word "arp"); Other: no filter
   Event word = Event::Data;
   Direction side = Direction::None;  // C2S: sent by the client, S2C: by the server, None: either
   int index = 1;
@@ -42,6 +43,7 @@ struct Term {
   PacketSelector packet;
   CallSelector call;
   std::string field;         // "ack", "raw-seq", "result", "after-frame", ...
+  bool ok_only = false;      // CountCalls written "count client.recv ok": only calls that did not fail
   std::string source;        // the term as written
 };
 
@@ -93,6 +95,7 @@ struct Step {
   std::string data;          // send/sendto: the bytes
   std::size_t size = 0;      // recv/recvfrom: the buffer size
   bool nowait = false;       // send/recv: MSG_DONTWAIT
+  bool all = false;          // recv: MSG_WAITALL (wait for the whole buffer, or the end of the stream)
   std::string to;            // connect/sendto: the server endpoint's name (empty: the default)
   int how = 0;               // shutdown: SHUT_RD, SHUT_WR, SHUT_RDWR
   bool listener = false;     // close listener
@@ -114,11 +117,24 @@ struct Step {
   Expr answer;
 };
 
+// "lab [mtu N] [loss PCT] [drop-syn N]": the lesson runs between the two hosts of the lab (lab.hpp)
+// instead of on loopback: servers on the server host, clients on the client host, the capture on the
+// client's side of the link.
+struct LabDecl {
+  bool on = false;
+  int mtu = 1500;
+  int loss_pct = 0;
+  int drop_syn = 0;
+  bool sack = true;  // "sack 0": the client host does not offer SACK (lab.hpp)
+  int line = 0;
+};
+
 struct Lesson {
   std::string path;          // the file it came from
   std::string name;          // the file's name without number prefix and extension: "handshake"
   std::string title, summary, topic, watch;
   std::vector<std::string> explain;  // what the learner can now explain
+  LabDecl lab;
   std::vector<EndpointDecl> endpoints;
   std::vector<Step> steps;
   const EndpointDecl* endpoint(std::string_view name) const;

@@ -20,6 +20,7 @@ struct RunOptions {
   ViewKind view = ViewKind::Human;  // Human, Ladder or Json
   ViewOptions view_options;
   std::string write_path;           // -w FILE.pcapng
+  std::string svg_path;             // --svg FILE.svg: the ladder diagram of the run
   std::FILE* out = stdout;
   std::FILE* in = stdin;
   // Under sudo, continue as the invoking user once the capture is open (as tcpdump -Z does).
