@@ -275,11 +275,14 @@ struct JVal {
   bool b = false;
   std::string str;
   std::vector<JVal> items;
-  std::vector<std::pair<std::string, JVal>> members;
+  // An object's members as two parallel vectors: a vector may hold the incomplete JVal (C++17), a
+  // pair may not (clang's libstdc++ checks it).
+  std::vector<std::string> keys;
+  std::vector<JVal> values;
   const JVal* get(std::string_view key) const {
     if (kind != Kind::Object) return nullptr;
-    for (const auto& [k, v] : members)
-      if (k == key) return &v;
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (keys[i] == key) return &values[i];
     return nullptr;
   }
   std::string string_at(std::string_view key) const {
@@ -362,7 +365,8 @@ class JParser {
         ++i_;
         JVal m;
         if (!value(m, depth + 1)) return false;
-        v.members.emplace_back(std::move(key), std::move(m));
+        v.keys.push_back(std::move(key));
+        v.values.push_back(std::move(m));
         ws();
         if (i_ < s_.size() && s_[i_] == ',') {
           ++i_;
