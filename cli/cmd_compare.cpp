@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -42,25 +41,9 @@ po::options_description compare_options() {
   return d;
 }
 
-// Under sudo the run keeps root to the end (the lab and the second capture need it); the files it
-// writes are then handed to the user who ran sudo, as the captures are (tcpdump -Z does the same).
-void give_to_sudo_user(const std::string& path) {
-  if (geteuid() != 0) return;
-  const char* uid = std::getenv("SUDO_UID");
-  const char* gid = std::getenv("SUDO_GID");
-  if (uid == nullptr || gid == nullptr) return;
-  char* end = nullptr;
-  const unsigned long u = std::strtoul(uid, &end, 10);
-  if (end == uid || *end != '\0') return;
-  const unsigned long g = std::strtoul(gid, &end, 10);
-  if (end == gid || *end != '\0') return;
-  if (::chown(path.c_str(), static_cast<uid_t>(u), static_cast<gid_t>(g)) != 0) {
-    // Not fatal: the file is complete, owned by root.
-  }
-}
-
 // Written under a temporary name in the same folder, renamed when complete: a reader never sees half
-// a file.
+// a file. Written after compare::run(), which gave root up under sudo (as the captures do): the
+// files belong to the user who ran sudo, as tcpdump -Z's do, with no chown.
 bool write_whole_file(const std::string& path, const std::string& data, std::string& error) {
   const std::string tmp = path + ".tmp-" + std::to_string(getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
@@ -75,7 +58,6 @@ bool write_whole_file(const std::string& path, const std::string& data, std::str
     std::remove(tmp.c_str());
     return false;
   }
-  give_to_sudo_user(path);
   return true;
 }
 

@@ -12,13 +12,15 @@
 // With --lab the server thread lives in the server host's network namespace, the client thread and
 // the capture in the client host's (lab.hpp); the capture watches the client's end of the cable, so
 // it sees every packet the client sends, also the ones the loss rule drops after they left.
+// Steps 1 and 2 (and the client thread's move into its host) need root: they are done for both
+// protocols first, then root is given up, then step 3 on runs for TCP and then for UDP (run()).
 #include "sockscope/compare.hpp"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +38,7 @@
 #include "sockscope/annotate.hpp"
 #include "sockscope/calls.hpp"
 #include "sockscope/chat.hpp"
+#include "sockscope/escape.hpp"
 #include "sockscope/i18n.hpp"
 #include "sockscope/lab.hpp"
 #include "sockscope/live_capture.hpp"
@@ -103,7 +106,9 @@ struct ServerTally {
 struct Stage {
   std::mutex m;
   std::condition_variable cv;
-  bool server_ready = false, capture_ready = false, client_done = false, failed = false;
+  bool server_ready = false, capture_ready = false, client_ready = false, client_done = false, failed = false;
+  bool go = false;                // prepared, and root given up: the conversation may start
+  Clock::time_point end{};        // set with go: the end of this protocol's run
   std::uint16_t port = 0;
   std::int64_t client_done_ns = 0;
   std::string error;  // the first failure
@@ -130,6 +135,14 @@ struct Stage {
     std::unique_lock<std::mutex> lock(m);
     cv.wait_until(lock, deadline, [&] { return pred(*this) || failed; });
     return pred(*this);
+  }
+  // Waits for go (or a failure: the run was called off); true when it came, with the run's deadline.
+  // The thread that prepared the run always ends the wait: it sets go or fails the stage.
+  bool wait_go(Clock::time_point& run_deadline) {
+    std::unique_lock<std::mutex> lock(m);
+    cv.wait(lock, [&] { return go || failed; });
+    run_deadline = end;
+    return go && !failed;
   }
 };
 
@@ -175,7 +188,8 @@ struct LadderItem {
 class Measure final : public View {
  public:
   void packet(const Packet& p, const Annotation& a) override {
-    ++fig.pk_total;
+    // Once a run (one system call): root was given up before the capture was read, for good.
+    if (fig.pk_total++ == 0) first_euid = static_cast<std::int64_t>(geteuid());
     const EventSet& ev = a.events;
     // One role per packet, the first that fits (compare.hpp).
     if (ev.has(Event::Retransmission))
@@ -211,6 +225,7 @@ class Measure final : public View {
 
   Figures fig;
   std::vector<LadderItem> items;
+  std::int64_t first_euid = -1;  // the effective uid at the first packet (-1: none yet)
 
  private:
   struct Side {
@@ -335,7 +350,7 @@ bool enter_host(const Setup& su, const char* ns, Stage& st, const char* who) {
   return false;
 }
 
-void server_main(const Setup& su, Stage& st, ServerTally& tally, CallSink& sink, Clock::time_point deadline) {
+void server_main(const Setup& su, Stage& st, ServerTally& tally, CallSink& sink) {
   if (!enter_host(su, lab::kServerNs, st, "server")) return;
   demo::ChatHooks hooks;
   hooks.calls = &sink;
@@ -365,6 +380,12 @@ void server_main(const Setup& su, Stage& st, ServerTally& tally, CallSink& sink,
     s.server_ready = true;
     s.port = port;
   });
+  // Bound (and listening): what needed root or the namespace is done; the rest waits for go.
+  Clock::time_point deadline;
+  if (!st.wait_go(deadline)) {
+    rep.close(fd);
+    return;
+  }
   std::vector<char> buf(kReadBuffer);
 
   if (su.tcp) {
@@ -462,8 +483,7 @@ void server_main(const Setup& su, Stage& st, ServerTally& tally, CallSink& sink,
   rep.close(fd);
 }
 
-void client_main(const Setup& su, Stage& st, std::int64_t& first_call_ns, std::uint64_t& sent, CallSink& sink,
-                 Clock::time_point deadline) {
+void client_main(const Setup& su, Stage& st, std::int64_t& first_call_ns, std::uint64_t& sent, CallSink& sink) {
   auto done = [&] {
     st.update([](Stage& s) {
       s.client_done = true;
@@ -471,6 +491,10 @@ void client_main(const Setup& su, Stage& st, std::int64_t& first_call_ns, std::u
     });
   };
   if (!enter_host(su, lab::kClientNs, st, "client")) return done();
+  // In its host (setns needs root): the rest needs no privilege, and waits for go.
+  st.update([](Stage& s) { s.client_ready = true; });
+  Clock::time_point deadline;
+  if (!st.wait_go(deadline)) return done();
   demo::ChatHooks hooks;
   hooks.calls = &sink;
   demo::Reporter rep(hooks, CallRole::Client, su.tcp ? Proto::Tcp : Proto::Udp);
@@ -534,117 +558,233 @@ void client_main(const Setup& su, Stage& st, std::int64_t& first_call_ns, std::u
 
 struct ProtoRun {
   Figures fig;
+  std::int64_t decode_euid = -1;  // Measure::first_euid
   std::string svg, svg_doc, pcap, error, note;
   std::vector<std::string> ladder;
 };
 
-// The written files belong to the user who ran sudo, like tcpdump's (the capture kept root here:
-// the lab's namespaces and the second capture need it after the first one opened).
-void give_to_sudo_user(const std::string& path) {
-  if (geteuid() != 0 || path.empty()) return;
-  const char* uid = std::getenv("SUDO_UID");
-  const char* gid = std::getenv("SUDO_GID");
-  if (uid == nullptr || gid == nullptr) return;
+// The invoking user's ids when this process runs as root through sudo (sudo(8) sets SUDO_UID and
+// SUDO_GID): the user drop_privileges() gives root up to.
+bool sudo_user(uid_t& uid, gid_t& gid) {
+  if (geteuid() != 0) return false;
+  const char* u = std::getenv("SUDO_UID");
+  const char* g = std::getenv("SUDO_GID");
+  if (u == nullptr || g == nullptr) return false;
   char* end = nullptr;
-  const unsigned long u = std::strtoul(uid, &end, 10);
-  if (end == uid || *end != '\0') return;
-  const unsigned long g = std::strtoul(gid, &end, 10);
-  if (end == gid || *end != '\0') return;
-  if (::chown(path.c_str(), static_cast<uid_t>(u), static_cast<gid_t>(g)) != 0) {
-    // Not fatal: the file is there, owned by root.
+  const unsigned long uv = std::strtoul(u, &end, 10);
+  if (end == u || *end != '\0') return false;
+  const unsigned long gv = std::strtoul(g, &end, 10);
+  if (end == g || *end != '\0') return false;
+  uid = static_cast<uid_t>(uv);
+  gid = static_cast<gid_t>(gv);
+  return true;
+}
+
+// The saved captures belong to the user who ran sudo, like tcpdump's. Their files are created while
+// the process is still root (the second capture is opened before root is given up), so they are
+// handed over before the drop: afterwards the user renames them to their final names (in a folder
+// with the sticky bit, such as /tmp, only the file's owner may: unlink(2), EPERM).
+void give_to_sudo_user(const std::string& path) {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  if (path.empty() || !sudo_user(uid, gid)) return;
+  if (::chown(path.c_str(), uid, gid) != 0) {
+    // Not fatal here; the rename at the end says what went wrong, naming the file.
   }
 }
 
-ProtoRun run_one(const Options& opts, const Setup& su) {
-  ProtoRun out;
-  const auto deadline = Clock::now() + std::chrono::milliseconds(su.timeout_ms);
-  Stage st;
-  ForwardSink sink;
-  ServerTally tally;
-  tally.copies.assign(static_cast<std::size_t>(su.messages) + 1, 0);
-  std::int64_t first_call_ns = 0;
-  std::uint64_t sent = 0;
+// The name CaptureWriter writes PATH under until the file is complete (capture_writer.cpp):
+// ".NAME.partial-PID" in the same folder.
+std::string partial_name(const std::string& path) {
+  const auto slash = path.rfind('/');
+  const std::string folder = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  return folder + "." + base + ".partial-" + std::to_string(getpid());
+}
 
-  SvgOptions so;
-  char title[160];
-  std::snprintf(title, sizeof title, tr("%s: %d messages of %d bytes%s"), su.tcp ? "TCP" : "UDP", su.messages,
-                su.size, su.lab ? tr(", between the two lab hosts") : tr(", on loopback"));
-  so.title = title;
-  SvgLadder svg(so);
-  Measure measure;
-  TeeView tee({&measure, &svg});
-  auto sink_out = std::make_unique<OutBuffer>(nullptr);  // the views write nothing to a terminal
+// Under sudo the saved captures get their final names (rename(2)) after root is given up, so their
+// folder must let the sudo user write in it, as for `sockscope capture -w`. Asked before anything
+// is built, of a child that gives root up itself: access(2) then answers for the user, with the
+// user's groups. Run before any thread of this run exists (fork(2) copies only the calling thread).
+bool folder_writable_by_sudo_user(const std::string& path, std::string& error) {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  if (path.empty() || !sudo_user(uid, gid) || uid == 0) return true;
+  const auto slash = path.rfind('/');
+  const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const pid_t pid = ::fork();
+  if (pid < 0) return true;  // cannot ask: the rename at the end reports what goes wrong
+  if (pid == 0) {
+    std::string ignored;
+    if (!drop_privileges("", ignored)) ::_exit(2);  // the run's own drop reports it
+    ::_exit(::access(folder.c_str(), W_OK | X_OK) == 0 || errno != EACCES ? 0 : 1);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 1) return true;
+  const std::string p = views::printable(path), d = views::printable(folder);
+  std::string msg(p.size() + d.size() + 512, '\0');
+  const int n = std::snprintf(msg.data(), msg.size(),
+                              tr("%s: no permission to write in %s. Choose a folder you may write in "
+                                 "(after sudo, sockscope runs as your own user when it saves)"),
+                              p.c_str(), d.c_str());
+  msg.resize(n <= 0 ? 0 : std::min(static_cast<std::size_t>(n), msg.size() - 1));
+  error = msg;
+  return false;
+}
 
-  std::thread server([&] { server_main(su, st, tally, sink, deadline); });
-  st.wait([](const Stage& s) { return s.server_ready; }, Clock::now() + std::chrono::seconds(5));
+// One protocol's run, in two phases. prepare() does all that needs root: the server's thread enters
+// the server host and binds (and, for TCP, listens), the capture's thread enters the client host and
+// opens the capture, the client's thread enters the client host; then all three wait. run() gives
+// the go signal, waits for the end of the conversation and returns the figures; it needs no
+// privilege. cancel() calls off a run that was prepared and never run, and leaves no file.
+class ProtoRunner {
+ public:
+  ProtoRunner(const Options& opts, const Setup& su) : opts_(opts), su_(su), svg_(svg_options(su)) {
+    tally_.copies.assign(static_cast<std::size_t>(su.messages) + 1, 0);
+  }
+  ~ProtoRunner() { cancel(); }
+  ProtoRunner(const ProtoRunner&) = delete;
+  ProtoRunner& operator=(const ProtoRunner&) = delete;
 
-  std::unique_ptr<LiveSession> session;
-  std::atomic<bool> stop{false};
-  LiveSessionResult live;
-  if (!opts.write_prefix.empty()) out.pcap = opts.write_prefix + (su.tcp ? "-tcp.pcapng" : "-udp.pcapng");
-  std::thread capture;
-  if (st.wait([](const Stage& s) { return s.server_ready; }, Clock::now())) {
-    std::uint16_t port = 0;
-    {
-      std::lock_guard<std::mutex> lock(st.m);
-      port = st.port;
-    }
-    capture = std::thread([&, port] {
-      if (!enter_host(su, lab::kClientNs, st, "capture")) return;
-      LiveSessionOptions lo;
-      lo.capture.interface = su.interface;
-      // The server's port; and IPv4 fragments after the first, which carry no port (pcap-filter(7)).
-      lo.capture.filter = "port " + std::to_string(port) + " or (ip[6:2] & 0x1fff != 0)";
-      lo.write_path = out.pcap;
-      // Root is kept: the next protocol's capture and the lab need it (the files are handed to the
-      // sudo user afterwards).
-      lo.drop_privileges = false;
-      std::string err;
-      session = LiveSession::open(lo, tee, *sink_out, err);
-      if (!session) {
-        st.fail(err);
-        return;
-      }
-      if (!session->warning().empty()) out.note = session->warning();
-      st.update([](Stage& s) { s.capture_ready = true; });
-      live = session->run(stop);
-    });
-    st.wait([](const Stage& s) { return s.capture_ready; }, Clock::now() + std::chrono::seconds(10));
-  } else if (!st.has_failed()) {
-    st.fail(std::string("server: ") + tr("not ready after 5 s"));
+  bool prepare();
+  ProtoRun run();
+  void cancel();
+  // The temporary name of the capture file being written, or empty.
+  std::string partial() const { return session_ && !out_.pcap.empty() ? partial_name(out_.pcap) : std::string(); }
+  std::string error() {
+    std::lock_guard<std::mutex> lock(st_.m);
+    return st_.error;
   }
 
-  std::thread client;
-  if (!st.has_failed() && st.wait([](const Stage& s) { return s.capture_ready; }, Clock::now())) {
-    sink.attach(session.get());
-    client = std::thread([&] { client_main(su, st, first_call_ns, sent, sink, deadline); });
-  } else if (!st.has_failed()) {
-    st.fail(std::string("capture: ") + tr("not open after 10 s"));
+ private:
+  static SvgOptions svg_options(const Setup& su) {
+    SvgOptions so;
+    char title[160];
+    std::snprintf(title, sizeof title, tr("%s: %d messages of %d bytes%s"), su.tcp ? "TCP" : "UDP", su.messages,
+                  su.size, su.lab ? tr(", between the two lab hosts") : tr(", on loopback"));
+    so.title = title;
+    return so;
   }
-  if (client.joinable()) client.join();
-  server.join();
-  if (session) {
+  void capture_main(std::uint16_t port);
+
+  const Options& opts_;
+  const Setup su_;
+  Stage st_;
+  ForwardSink sink_;
+  ServerTally tally_;
+  std::int64_t first_call_ns_ = 0;
+  std::uint64_t sent_ = 0;
+  SvgLadder svg_;
+  Measure measure_;
+  TeeView tee_{{&measure_, &svg_}};
+  std::unique_ptr<OutBuffer> sink_out_ = std::make_unique<OutBuffer>(nullptr);  // the views write nothing to a terminal
+  std::unique_ptr<LiveSession> session_;
+  std::atomic<bool> stop_{false};
+  LiveSessionResult live_;
+  std::thread server_, capture_, client_;
+  ProtoRun out_;
+};
+
+void ProtoRunner::capture_main(std::uint16_t port) {
+  if (!enter_host(su_, lab::kClientNs, st_, "capture")) return;
+  LiveSessionOptions lo;
+  lo.capture.interface = su_.interface;
+  // The server's port, of this protocol only (the other protocol's capture is open at the same time,
+  // and TCP and UDP port numbers are separate: the same number may be in use by both); and IPv4
+  // fragments after the first, which carry no port (pcap-filter(7)).
+  lo.capture.filter = std::string(su_.tcp ? "tcp" : "udp") + " port " + std::to_string(port) +
+                      " or (ip[6:2] & 0x1fff != 0)";
+  lo.write_path = out_.pcap;
+  // Opened as root, and root is kept here: the other protocol's capture (and, in the lab, its
+  // threads' setns) still needs it. run() of compare.cpp gives root up once both are prepared,
+  // before the first packet is decoded.
+  lo.drop_privileges = false;
+  std::string err;
+  session_ = LiveSession::open(lo, tee_, *sink_out_, err);
+  if (!session_) {
+    st_.fail(err);
+    return;
+  }
+  if (!session_->warning().empty()) out_.note = session_->warning();
+  st_.update([](Stage& s) { s.capture_ready = true; });
+  // The kernel keeps the port's packets from now on; reading (and decoding) them waits for go.
+  Clock::time_point unused;
+  if (!st_.wait_go(unused)) return;
+  live_ = session_->run(stop_);
+}
+
+bool ProtoRunner::prepare() {
+  if (!opts_.write_prefix.empty()) out_.pcap = opts_.write_prefix + (su_.tcp ? "-tcp.pcapng" : "-udp.pcapng");
+  server_ = std::thread([this] { server_main(su_, st_, tally_, sink_); });
+  if (!st_.wait([](const Stage& s) { return s.server_ready; }, Clock::now() + std::chrono::seconds(5))) {
+    if (!st_.has_failed()) st_.fail(std::string("server: ") + tr("not ready after 5 s"));
+    return false;
+  }
+  std::uint16_t port = 0;
+  {
+    std::lock_guard<std::mutex> lock(st_.m);
+    port = st_.port;
+  }
+  capture_ = std::thread([this, port] { capture_main(port); });
+  if (!st_.wait([](const Stage& s) { return s.capture_ready; }, Clock::now() + std::chrono::seconds(10))) {
+    if (!st_.has_failed()) st_.fail(std::string("capture: ") + tr("not open after 10 s"));
+    return false;
+  }
+  client_ = std::thread([this] { client_main(su_, st_, first_call_ns_, sent_, sink_); });
+  // The client thread only enters its host before it waits: it says ready, or fails the stage.
+  return st_.wait([](const Stage& s) { return s.client_ready; }, Clock::now() + std::chrono::hours(1));
+}
+
+void ProtoRunner::cancel() {
+  if (!server_.joinable() && !capture_.joinable() && !client_.joinable() && !session_) return;
+  st_.fail("called off");  // releases the waiting threads; never reported (the run failed before)
+  stop_.store(true);
+  for (std::thread* t : {&client_, &server_, &capture_})
+    if (t->joinable()) t->join();
+  sink_.detach();
+  // Nothing was captured: the file is removed before the session would give it its final name, so
+  // a file of the same name from an earlier run stays as it was.
+  if (session_ && !out_.pcap.empty()) ::unlink(partial_name(out_.pcap).c_str());
+  session_.reset();
+}
+
+ProtoRun ProtoRunner::run() {
+  ProtoRun& out = out_;
+  Stage& st = st_;
+  if (!st.has_failed()) sink_.attach(session_.get());
+  st.update([&](Stage& s) {
+    s.go = true;
+    s.end = Clock::now() + std::chrono::milliseconds(su_.timeout_ms);
+  });
+  if (client_.joinable()) client_.join();
+  if (server_.joinable()) server_.join();
+  if (session_) {
     // The last packets (the ACK of the last FIN; in the lab a FIN re-sent after a loss) are still on
     // their way: the capture runs a little longer.
-    std::this_thread::sleep_for(std::chrono::milliseconds(su.tcp ? (su.lab ? 700 : 250) : 150));
+    std::this_thread::sleep_for(std::chrono::milliseconds(su_.tcp ? (su_.lab ? 700 : 250) : 150));
   }
-  sink.detach();
-  stop.store(true);
-  if (capture.joinable()) capture.join();
+  sink_.detach();
+  stop_.store(true);
+  if (capture_.joinable()) capture_.join();
 
-  if (session && !live.ok && !st.has_failed()) st.fail(live.error);
-  if (live.stats.dropped_kernel > 0)
-    out.note = std::to_string(live.stats.dropped_kernel) + " " +
+  if (session_ && !live_.ok && !st.has_failed()) st.fail(live_.error);
+  if (live_.stats.dropped_kernel > 0)
+    out.note = std::to_string(live_.stats.dropped_kernel) + " " +
                tr("packets were dropped by the capture (kernel buffer full): the packet figures are short");
-  session.reset();
+  session_.reset();
   {
     std::lock_guard<std::mutex> lock(st.m);
     if (st.failed) out.error = st.error;
   }
 
+  const Setup& su = su_;
+  const ServerTally& tally = tally_;
   Figures& f = out.fig;
-  f = measure.fig;
-  f.messages_sent = sent;
+  f = measure_.fig;
+  out.decode_euid = measure_.first_euid;
+  f.messages_sent = sent_;
   for (std::size_t k = 1; k < tally.copies.size(); ++k) {
     if (tally.copies[k] > 0) ++f.messages_delivered;
     if (tally.copies[k] > 1) f.messages_duplicated += tally.copies[k] - 1;
@@ -656,31 +796,29 @@ ProtoRun run_one(const Options& opts, const Setup& su) {
   f.overhead_pct = headers + f.bytes_l7 == 0 ? 0.0
                                               : 100.0 * static_cast<double>(headers) /
                                                     static_cast<double>(headers + f.bytes_l7);
-  f.first_byte_ms = tally.first_byte_ns > 0 && first_call_ns > 0
-                        ? static_cast<double>(tally.first_byte_ns - first_call_ns) / 1e6
+  f.first_byte_ms = tally.first_byte_ns > 0 && first_call_ns_ > 0
+                        ? static_cast<double>(tally.first_byte_ns - first_call_ns_) / 1e6
                         : -1.0;
 
   // UDP datagrams whose message never reached the server: the capture (at the client) saw them
   // leave; the server's own reads prove they never arrived.
-  for (LadderItem& it : measure.items) {
+  for (LadderItem& it : measure_.items) {
     char line[200];
     std::string label = it.label;
     if (!su.tcp && it.to_server && it.number >= 1 && it.number <= su.messages &&
         tally.copies[static_cast<std::size_t>(it.number)] == 0) {
       char reason[96];
       std::snprintf(reason, sizeof reason, tr("never received: message %d missing"), it.number);
-      svg.mark_lost(it.frame, reason);
+      svg_.mark_lost(it.frame, reason);
       label += std::string(" ✗ ") + tr("lost");
     }
     std::snprintf(line, sizeof line, "%3llu %s %s", static_cast<ull>(it.frame), it.to_server ? "→" : "←",
                   label.c_str());
     out.ladder.emplace_back(line);
   }
-  out.svg = svg.svg(false);
-  out.svg_doc = svg.svg(true);
-  struct stat sb {};
-  if (!out.pcap.empty() && ::stat(out.pcap.c_str(), &sb) == 0) give_to_sudo_user(out.pcap);
-  return out;
+  out.svg = svg_.svg(false);
+  out.svg_doc = svg_.svg(true);
+  return std::move(out);
 }
 
 }  // namespace
@@ -714,6 +852,14 @@ Result run(const Options& opts) {
   su.server_host = opts.lab ? lab::kServerIPv4 : "127.0.0.1";
   su.interface = opts.lab ? lab::kClientIf : "lo";
 
+  // Under sudo the captures are saved by the user (below): refused now, before anything is built,
+  // when the user may not write in their folder.
+  if (std::string err;
+      !opts.write_prefix.empty() && !folder_writable_by_sudo_user(opts.write_prefix + "-tcp.pcapng", err)) {
+    r.error = err;
+    return r;
+  }
+
   lab::Guard guard;
   if (opts.lab) {
     lab::LabOptions lo;
@@ -726,12 +872,30 @@ Result run(const Options& opts) {
     }
   }
 
-  su.tcp = true;
-  ProtoRun tcp = run_one(opts, su);
-  ProtoRun udp;
-  if (tcp.error.empty()) {
-    su.tcp = false;
-    udp = run_one(opts, su);
+  // All that needs root comes first, for both protocols: the lab's namespaces entered, the servers'
+  // sockets bound, both captures open. Then root is given up (to the sudo user, like tcpdump -Z),
+  // before the first packet is decoded; then TCP runs to its end, then UDP. The UDP capture is open
+  // while TCP runs, but its filter takes only UDP to its own server's port: it sees nothing of TCP.
+  // The lab's watchdog keeps root (lab.hpp), so the lab is removed at the end all the same.
+  ProtoRun tcp, udp;
+  std::string drop_error;
+  {
+    Setup tcp_su = su, udp_su = su;
+    tcp_su.tcp = true;
+    udp_su.tcp = false;
+    ProtoRunner tcp_run(opts, tcp_su), udp_run(opts, udp_su);
+    if (!tcp_run.prepare()) {
+      tcp.error = tcp_run.error();
+    } else if (!udp_run.prepare()) {
+      udp.error = udp_run.error();
+    } else {
+      for (const ProtoRunner* p : {&tcp_run, &udp_run}) give_to_sudo_user(p->partial());
+      if (drop_privileges("", drop_error)) {
+        tcp = tcp_run.run();
+        if (tcp.error.empty()) udp = udp_run.run();
+      }
+    }
+    // The runs that were prepared and not run are called off here, their files removed.
   }
   if (opts.lab) {
     std::string err;
@@ -740,6 +904,7 @@ Result run(const Options& opts) {
 
   r.tcp = tcp.fig;
   r.udp = udp.fig;
+  r.decode_euid = tcp.decode_euid >= 0 ? tcp.decode_euid : udp.decode_euid;
   r.tcp_pcap = tcp.pcap;
   r.udp_pcap = udp.pcap;
   r.tcp_svg = std::move(tcp.svg);
@@ -750,7 +915,9 @@ Result run(const Options& opts) {
   r.udp_ladder = std::move(udp.ladder);
   for (const std::string* n : {&tcp.note, &udp.note})
     if (!n->empty()) r.note += (r.note.empty() ? "" : "; ") + *n;
-  if (!tcp.error.empty())
+  if (!drop_error.empty())
+    r.error = drop_error;
+  else if (!tcp.error.empty())
     r.error = "TCP: " + tcp.error;
   else if (!udp.error.empty())
     r.error = "UDP: " + udp.error;

@@ -51,6 +51,9 @@ struct Result {
   std::vector<std::string> tcp_ladder, udp_ladder;  // the text ladders, one line each (for the terminal)
   std::string tcp_svg_doc, udp_svg_doc;  // the same drawings as standalone SVG documents (--svg files)
   Options options;                       // what the run was asked (render_json reports it)
+  // The effective uid when the first packet was decoded (-1: none was). Under sudo the run gives
+  // root up once both captures are open, so this is the sudo user's uid (issue 7: privileges).
+  std::int64_t decode_euid = -1;
 };
 
 Result run(const Options& opts);
