@@ -356,6 +356,7 @@ ssize_t Reporter::send(int fd, std::string_view data, int flags) {
   CallRecord r = start("send", fd, "", false);
   const ssize_t n = ::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL);
   const int err = n < 0 ? errno : 0;
+  if (n < 0 && reports(hooks_)) r.args = std::to_string(data.size()) + " bytes";
   if (n > 0 && reports(hooks_)) r.data.assign(data.substr(0, static_cast<std::size_t>(n)));
   finish(r, n, err, fd);
   errno = err;
@@ -376,6 +377,8 @@ ssize_t Reporter::sendto(int fd, std::string_view data, const SockAddr& to) {
   CallRecord r = start("sendto", fd, endpoint_text(to_endpoint(to)), false);
   const ssize_t n = ::sendto(fd, data.data(), data.size(), MSG_NOSIGNAL, to.sa(), to.len);
   const int err = n < 0 ? errno : 0;
+  // Nothing was sent: say how much was tried ("sendto(65508 bytes, ...) = -1 EMSGSIZE").
+  if (n < 0 && reports(hooks_)) r.args = std::to_string(data.size()) + " bytes, " + r.args;
   if (n > 0 && reports(hooks_)) r.data.assign(data.substr(0, static_cast<std::size_t>(n)));
   // An unconnected UDP socket has no peer of its own: the datagram's destination is the one
   // (getpeername() in finish() overrides it for a connected socket).

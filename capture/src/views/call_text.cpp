@@ -33,7 +33,8 @@ bool receives_data(const std::string& call) { return call == "recv" || call == "
 // "send("hello", 127.0.0.1:9000)": what goes between the parentheses.
 void append_call_args(std::string& out, const CallRecord& c) {
   bool any = false;
-  if (sends_data(c.call)) {
+  // A send that failed sent nothing: its arguments say how much it tried (Reporter puts "N bytes").
+  if (sends_data(c.call) && !(c.data.empty() && c.returned && c.result < 0)) {
     append_data(out, c.data);
     any = true;
   }

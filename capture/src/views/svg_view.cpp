@@ -362,6 +362,11 @@ struct SvgLadder::Impl {
     return std::string_view(arena).substr(off, len);
   }
 
+  // The sender's address: ARP's sender, else IP's source (none for other packets).
+  static IpAddr source_of(const Packet& p, const Annotation& a) {
+    return a.proto == Proto::Arp ? p.arp.sender_ip : p.ip.src;
+  }
+
   std::uint32_t section_for(std::uint32_t conn, const Packet& p, const Annotation& a) {
     auto it = section_of.find(conn);
     if (it != section_of.end()) return it->second;
@@ -379,6 +384,10 @@ struct SvgLadder::Impl {
         views::append_src(s.server, p);
         s.client_ip = p.ip.dst;
       }
+    } else if (conn == 0) {
+      // Packets outside a conversation (ARP, ICMP): the first one's sender is on the left, and an
+      // answer from the other host goes right to left.
+      s.client_ip = source_of(p, a);
     }
     const auto idx = static_cast<std::uint32_t>(sections.size());
     sections.push_back(std::move(s));
@@ -416,7 +425,9 @@ void SvgLadder::packet(const Packet& p, const Annotation& a) {
   const Section& sec = d.sections[r.section];
   if (a.dir == Direction::S2C)
     r.from_client = false;
-  else if (a.dir == Direction::C2S || sec.conn == 0)
+  else if (sec.conn == 0)
+    r.from_client = sec.client_ip.family == 0 || Impl::source_of(p, a) == sec.client_ip;
+  else if (a.dir == Direction::C2S)
     r.from_client = true;
   else
     r.from_client = p.ip.src == sec.client_ip;
@@ -655,9 +666,9 @@ std::string SvgLadder::Impl::render(bool standalone) const {
     // Who is on which line.
     y += 18;
     const bool conv = sec && sec->conn != 0;
-    tmp = conv || !sec ? tr("client") : tr("from");
+    tmp = conv || !sec ? tr("client") : tr("first sender");
     text_el(body, "ss-role", cx, y, "middle", tmp);
-    tmp = conv || !sec ? tr("server") : tr("to");
+    tmp = conv || !sec ? tr("server") : tr("the other side");
     text_el(body, "ss-role", sx, y, "middle", tmp);
     text_el(body, "ss-time", kTimeRight, y, "end", "ms");
     if (conv) {
