@@ -40,7 +40,8 @@ inline constexpr Command kChatCommand = {
     "sockscope chat tcp-server|tcp-client|udp-server|udp-client [--host H] [--port P]\n"
     "                          [--say TEXT]... [--script FILE] [--gap-ms N] [--reply] [--half-close]\n"
     "                          [--server-closes-after N] [--max-clients N] [--max-line N]\n"
-    "                          [--idle-timeout S] [--timeout-ms MS] [--quiet]",
+    "                          [--idle-timeout S] [--max-queue BYTES] [--backlog N]\n"
+    "                          [--timeout-ms MS] [--quiet]",
     SOCKSCOPE_N_("a TCP or UDP chat server or client that shows every socket call it makes"),
     cmd_chat, print_chat_help};
 
