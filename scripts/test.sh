@@ -32,7 +32,7 @@ run_ctest() {
 # Figures that tests print (the chat load test: clients, lines, lost, duplicated, peak RSS): ctest
 # keeps a passing test's output only in its log, so they are shown from there.
 show_figures() {
-  grep -h -E '^chat (load|hostile)' "$1/Testing/Temporary/LastTest.log" 2>/dev/null | sed 's/^/  /'
+  grep -h -E '^(chat (load|hostile)|\[ lab      \])' "$1/Testing/Temporary/LastTest.log" 2>/dev/null | sed 's/^/  /'
 }
 
 echo "== tests (build/)"
