@@ -25,6 +25,7 @@
 #include "sockscope/out_buffer.hpp"
 #include "sockscope/pcap_source.hpp"
 #include "sockscope/pipeline.hpp"
+#include "sockscope/svg.hpp"
 #include "sockscope/views.hpp"
 
 namespace sockscope::fuzz {
@@ -170,27 +171,6 @@ class TouchVisitor : public LayerVisitor {
   unsigned sum = 0;
 };
 
-// A view that hands everything to several views (one pass through run_annotate feeds them all).
-class TeeView : public View {
- public:
-  void add(View& v) { views_.push_back(&v); }
-  void packet(const Packet& p, const Annotation& a) override {
-    for (View* v : views_) v->packet(p, a);
-  }
-  void conversation(const ConnSummary& s) override {
-    for (View* v : views_) v->conversation(s);
-  }
-  void call(const CallRecord& c, std::uint32_t conn) override {
-    for (View* v : views_) v->call(c, conn);
-  }
-  void finish() override {
-    for (View* v : views_) v->finish();
-  }
-
- private:
-  std::vector<View*> views_;
-};
-
 // Every view kind, each into its own memory FILE*; the human view with the OSI breakdown and the
 // payload preview (the paths that print wire bytes), the ladder at a narrow and odd width.
 struct AllViews {
@@ -211,7 +191,10 @@ struct AllViews {
     views.push_back(std::make_unique<One>("ladder", ViewKind::Ladder, ladder));
     views.push_back(std::make_unique<One>("summary", ViewKind::Summary, plain));
     views.push_back(std::make_unique<One>("json", ViewKind::Json, plain));
-    for (auto& v : views) tee.add(*v->view);
+    std::vector<View*> all;
+    for (auto& v : views) all.push_back(v->view.get());
+    all.push_back(&svg);  // the picture: every wire byte must be escaped for XML as well
+    tee = std::make_unique<TeeView>(std::move(all));
   }
   // Flushes every view and checks what it wrote.
   void check() {
@@ -220,9 +203,18 @@ struct AllViews {
       v->out.flush();
       require_terminal_safe(v->mem.text(), v->name);
     }
+    // The SVG document: terminal-safe like the others, and no markup from the wire (every '<' in it
+    // opens one of the view's own elements, so none can start a script).
+    const std::string doc = svg.svg(true);
+    require_terminal_safe(doc, "svg");
+    if (doc.find("<script") != std::string::npos || doc.find("<!ENTITY") != std::string::npos) {
+      std::fprintf(stderr, "sockscope fuzz: the svg view let markup through\n");
+      std::abort();
+    }
   }
   std::vector<std::unique_ptr<One>> views;
-  TeeView tee;
+  SvgLadder svg;
+  std::unique_ptr<TeeView> tee;
 };
 
 // ---- target (a): frames through decode, reassembly, annotation, describe() and the views --------
@@ -262,14 +254,14 @@ inline void run_frames(const std::uint8_t* data, std::size_t size) {
     line.clear();
     describe(p, a, line);
     require_terminal_safe(line, "describe()");
-    views.tee.packet(p, a);
+    views.tee->packet(p, a);
     annotator.take_finished(finished);
-    for (const ConnSummary& s : finished) views.tee.conversation(s);
+    for (const ConnSummary& s : finished) views.tee->conversation(s);
     finished.clear();
   }
   annotator.finish(finished);
-  for (const ConnSummary& s : finished) views.tee.conversation(s);
-  views.tee.finish();
+  for (const ConnSummary& s : finished) views.tee->conversation(s);
+  views.tee->finish();
   views.check();
 }
 
@@ -324,7 +316,7 @@ inline CaptureOutcome run_capture(const std::uint8_t* data, std::size_t size) {
   opts.decoder.max_reassembly_bytes = 16 * 1024;
   opts.annotator.max_conversations = 8;
   opts.summary_interval = 4;
-  const PipelineResult r = run_annotate(*source, views.tee, opts);
+  const PipelineResult r = run_annotate(*source, *views.tee, opts);
   views.check();
   outcome.frames = r.frames;
   if (!r.ok) {
