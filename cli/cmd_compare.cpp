@@ -28,6 +28,8 @@ po::options_description compare_options() {
                  "the run and removed after it"))
       ("loss", po::value<int>()->value_name("PCT"),
        tr("with --lab: drop this percentage of the client's packets on the cable (0 to 100)"))
+      ("no-sack", tr("with --lab: the client does not offer SACK, so TCP recovers the textbook way (duplicate ACKs, "
+                     "then a fast retransmission) and the capture marks every re-sent segment a retransmission"))
       ("json", tr("one JSON object: {\"tcp\": {...}, \"udp\": {...}}"))
       ("html", po::value<std::string>()->value_name("FILE"),
        tr("also write one self-contained page: the table, the verdict and both ladder diagrams"))
@@ -110,6 +112,10 @@ int cmd_compare(const std::vector<std::string>& args) {
                          hint);
     opts.loss_pct = vm["loss"].as<int>();
     if (opts.loss_pct < 0 || opts.loss_pct > 100) return usage_error("compare", tr("--loss takes 0 to 100 (percent)"), hint);
+  }
+  if (vm.count("no-sack")) {
+    if (!opts.lab) return usage_error("compare", tr("--no-sack needs --lab (it is set on the lab's client host)"), hint);
+    opts.sack = false;
   }
   if (!output_name_ok(vm, "html")) return usage_error("compare", tr("--html needs a file name, e.g. --html compare.html"), hint);
   if (!output_name_ok(vm, "svg")) return usage_error("compare", tr("--svg needs a prefix, e.g. --svg compare (compare-tcp.svg, compare-udp.svg)"), hint);

@@ -864,6 +864,7 @@ Result run(const Options& opts) {
   if (opts.lab) {
     lab::LabOptions lo;
     lo.loss_pct = opts.loss_pct;
+    lo.sack = opts.sack;
     std::string err;
     const lab::UpResult up = guard.up(lo, err);
     if (up != lab::UpResult::Ok) {

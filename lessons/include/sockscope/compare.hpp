@@ -17,6 +17,7 @@ struct Options {
   int messages = 10;          // 1..10000
   int size = 32;              // bytes a message, including its number (6..60000)
   int loss_pct = 0;           // only with lab: the lab's loss rule
+  bool sack = true;           // only with lab: false turns SACK off on the client host (lab.hpp)
   bool lab = false;           // between the two lab hosts (built and removed by the run)
   std::string write_prefix;   // when set: PREFIX-tcp.pcapng and PREFIX-udp.pcapng are saved
   int timeout_ms = 20000;     // the whole run of one protocol (longer when messages * gap_ms needs it)
