@@ -28,8 +28,8 @@ po::options_description compare_options() {
                  "the run and removed after it"))
       ("loss", po::value<int>()->value_name("PCT"),
        tr("with --lab: drop this percentage of the client's packets on the cable (0 to 100)"))
-      ("no-sack", tr("with --lab: the client does not offer SACK, so TCP recovers the textbook way (duplicate ACKs, "
-                     "then a fast retransmission) and the capture marks every re-sent segment a retransmission"))
+      ("no-sack", tr("with --lab: the client does not offer SACK, so TCP recovers the textbook way: three duplicate "
+                     "ACKs, then a fast retransmission, or its timer"))
       ("json", tr("one JSON object: {\"tcp\": {...}, \"udp\": {...}}"))
       ("html", po::value<std::string>()->value_name("FILE"),
        tr("also write one self-contained page: the table, the verdict and both ladder diagrams"))

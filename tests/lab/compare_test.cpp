@@ -381,3 +381,31 @@ TEST(CompareLab, FiguresWithLossMatchARecountFromTheSavedCaptures) {
 }
 
 }  // namespace
+
+// --no-sack: the client host offers no SACK (its SYN carries no SACK-permitted option, read back from
+// the saved capture), and TCP still delivers every message.
+TEST(CompareLab, WithoutSackTheSynOffersNoSack) {
+  COMPARE_REQUIRE_ROOT();
+  E2E_REQUIRE(e2e::have_tool("ip") && e2e::have_tool("nft"), "the lab needs iproute2 and nftables");
+  auto first_syn_offers_sack = [](const std::string& pcap) {
+    const e2e::RunResult a = e2e::sockscope({"annotate", "--json", pcap});
+    EXPECT_EQ(a.status, 0) << a.err;
+    const std::string first = a.out.substr(0, a.out.find('\n'));
+    EXPECT_NE(first.find("\"flags\":\"SYN\""), std::string::npos) << first;
+    return first.find("\"sack_permitted\":true") != std::string::npos;
+  };
+  const std::string dir = sockscope::testing::temp_dir("compare-nosack");
+  const e2e::RunResult r = e2e::sockscope(
+      {"compare", "--lab", "--loss", "20", "--no-sack", "--messages", "30", "-w", dir + "/off", "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(lab_leftovers(), "") << "the run removes its lab";
+  const e2e::Json j = compare_json(r);
+  EXPECT_EQ(j["tcp"]["messages_delivered"].i64(), 30) << "TCP recovers without SACK too";
+  EXPECT_FALSE(first_syn_offers_sack(dir + "/off-tcp.pcapng"));
+  const e2e::RunResult on = e2e::sockscope({"compare", "--lab", "--messages", "2", "-w", dir + "/on", "--json"});
+  ASSERT_EQ(on.status, 0) << on.err;
+  EXPECT_TRUE(first_syn_offers_sack(dir + "/on-tcp.pcapng")) << "by default the client offers SACK";
+  const e2e::RunResult bad = e2e::sockscope({"compare", "--no-sack"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("--lab"), std::string::npos) << bad.err;
+}
