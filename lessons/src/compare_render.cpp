@@ -76,7 +76,7 @@ std::vector<Row> table_rows(const Result& r) {
   rows.push_back({nullptr, tr("overhead (headers / all)"), pct(t.overhead_pct), pct(u.overhead_pct)});
   rows.push_back({tr("time"), tr("first call to first byte (ms)"), ms(t.first_byte_ms), ms(u.first_byte_ms)});
   rows.push_back({tr("calls"), tr("reads that returned data"), num(t.recv_calls), num(u.recv_calls)});
-  rows.push_back({nullptr, tr("retransmissions"), num(t.retransmissions), num(u.retransmissions), false, false,
+  rows.push_back({tr("re-sent"), tr("retransmissions"), num(t.retransmissions), num(u.retransmissions), false, false,
                   t.retransmissions > 0, u.retransmissions > 0});
   rows.push_back({nullptr, tr("data segments re-sent (any kind)"), num(t.resent_segments), num(u.resent_segments),
                   false, false, t.resent_segments > 0, u.resent_segments > 0});
