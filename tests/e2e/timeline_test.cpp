@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <cstdint>
 #include <set>
 #include <sstream>
@@ -429,6 +431,22 @@ TEST(Timeline, ChatTraceShowsTheClientsCallsWithItsPackets) {
 }
 
 // Ctrl-C on a traced server: the chat closes, the capture drains and prints its summaries, exit 0.
+// Whether a socket listens on TCP port `port` (IPv4), per /proc/net/tcp (proc(5): state 0A is LISTEN).
+bool tcp_listening(std::uint16_t port) {
+  std::ifstream f("/proc/net/tcp");
+  std::string line;
+  std::getline(f, line);  // the column names
+  char want[8];
+  std::snprintf(want, sizeof want, ":%04X", port);
+  while (std::getline(f, line)) {
+    std::istringstream is(line);
+    std::string slot, local, remote, state;
+    is >> slot >> local >> remote >> state;
+    if (state == "0A" && local.size() > 5 && local.compare(local.size() - 5, 5, want) == 0) return true;
+  }
+  return false;
+}
+
 TEST(Timeline, ChatTraceEndsCleanlyOnCtrlC) {
   REQUIRE_ROOT();
   const std::uint16_t port = e2e::free_port(SOCK_STREAM, AF_INET);
@@ -450,7 +468,10 @@ TEST(Timeline, ChatTraceEndsCleanlyOnCtrlC) {
   ASSERT_EQ(posix_spawn(&pid, SOCKSCOPE_BINARY, &fa, nullptr, args.data(), environ), 0);
   posix_spawn_file_actions_destroy(&fa);
 
-  // Talk to it once it listens: one line, its answer, close.
+  // Talk to it once it listens (asked of the kernel, not by trying: the capture is already on, and a
+  // connect() before listen() would put a refused SYN into what the test checks): one line, its
+  // answer, close.
+  for (int i = 0; i < 500 && !tcp_listening(port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   int c = -1;
   for (int i = 0; i < 200 && c < 0; ++i) {
     c = socket(AF_INET, SOCK_STREAM, 0);
