@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -335,11 +336,28 @@ ExchangeResult run_exchange(const ExchangeOptions& opts) {
   if (opts.tcp) result.tcp_port = port_of(tcp_addr);
   if (opts.udp) result.udp_port = port_of(udp_addr);
 
+  // UDP starts once the TCP conversation has ended (the server's close(), then a moment for the
+  // client's last ACK): two conversations at the same instant on two CPUs can reach two captures of
+  // the same traffic in different orders, and the conversations are easier to read one after the other.
+  std::mutex tcp_mu;
+  std::condition_variable tcp_cv;
+  bool tcp_done = false;
   std::thread server([&] {
     if (opts.tcp) tcp_server(rec, listen_fd.get(), timeout_ms);
+    {
+      std::lock_guard<std::mutex> lock(tcp_mu);
+      tcp_done = true;
+    }
+    tcp_cv.notify_all();
     if (opts.udp && !rec.failed()) udp_server(rec, udp_fd.get());
   });
   if (opts.tcp) tcp_client(rec, tcp_addr, timeout_ms, result.tcp_client_port);
+  if (opts.tcp && opts.udp && !rec.failed()) {
+    std::unique_lock<std::mutex> lock(tcp_mu);
+    tcp_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return tcp_done; });
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   if (opts.udp && !rec.failed()) udp_client(rec, udp_addr, timeout_ms, result.udp_client_port);
   if (rec.failed()) {
     // Wake the server if it still waits in accept() or recvfrom(), rather than waiting for its timeout.
