@@ -593,15 +593,6 @@ void give_to_sudo_user(const std::string& path) {
   }
 }
 
-// The name CaptureWriter writes PATH under until the file is complete (capture_writer.cpp):
-// ".NAME.partial-PID" in the same folder.
-std::string partial_name(const std::string& path) {
-  const auto slash = path.rfind('/');
-  const std::string folder = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  return folder + "." + base + ".partial-" + std::to_string(getpid());
-}
-
 // Under sudo the saved captures get their final names (rename(2)) after root is given up, so their
 // folder must let the sudo user write in it, as for `sockscope capture -w`. Asked before anything
 // is built, of a child that gives root up itself: access(2) then answers for the user, with the
@@ -652,7 +643,7 @@ class ProtoRunner {
   ProtoRun run();
   void cancel();
   // The temporary name of the capture file being written, or empty.
-  std::string partial() const { return session_ && !out_.pcap.empty() ? partial_name(out_.pcap) : std::string(); }
+  std::string partial() const { return session_ ? session_->write_temp_path() : std::string(); }
   std::string error() {
     std::lock_guard<std::mutex> lock(st_.m);
     return st_.error;
@@ -746,7 +737,7 @@ void ProtoRunner::cancel() {
   sink_.detach();
   // Nothing was captured: the file is removed before the session would give it its final name, so
   // a file of the same name from an earlier run stays as it was.
-  if (session_ && !out_.pcap.empty()) ::unlink(partial_name(out_.pcap).c_str());
+  if (session_ && !out_.pcap.empty()) ::unlink(session_->write_temp_path().c_str());
   session_.reset();
 }
 

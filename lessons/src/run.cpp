@@ -983,13 +983,8 @@ RunResult Runner::run() {
   std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs));
   stop.store(true);
   capture.join();
+  stop_endpoints();
   for (auto& ep : endpoints_) {
-    {
-      std::lock_guard<std::mutex> lock(ep->mu);
-      ep->quit = true;
-    }
-    ep->cv.notify_all();
-    if (ep->thread.joinable()) ep->thread.join();
     // What the lesson left open is closed after the capture: it is not part of the lesson.
     for (int fd : ep->old_fds) ::close(fd);
     if (ep->conn >= 0) ::close(ep->conn);

@@ -31,6 +31,9 @@ class CaptureWriter {
   const std::string& error() const { return error_; }
   std::uint64_t written() const { return written_; }
   Format format() const { return format_; }
+  // The temporary name the frames go to until close() renames it ("FOLDER/.NAME.partial-PID"); empty
+  // once renamed. For a caller that must hand the file to another user before giving up root.
+  std::string temp_path() const;
 
  private:
   CaptureWriter() = default;

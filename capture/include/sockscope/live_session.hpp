@@ -53,6 +53,10 @@ class LiveSession final : public CallSink {
   // A warning from libpcap when the capture was opened (it runs, not quite as asked), or empty.
   const std::string& warning() const;
 
+  // With -w: the temporary name the file is written under until run() completes it
+  // (CaptureWriter::temp_path), else empty.
+  std::string write_temp_path() const;
+
  private:
   LiveSession() = default;
   struct Impl;

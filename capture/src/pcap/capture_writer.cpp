@@ -255,6 +255,10 @@ bool CaptureWriter::write(const Frame& fr, std::string_view comment) {
   return true;
 }
 
+std::string CaptureWriter::temp_path() const {
+  return file_ && !file_->closed ? file_->temp_path : std::string();
+}
+
 bool CaptureWriter::close() {
   if (!file_) return false;
   File& f = *file_;

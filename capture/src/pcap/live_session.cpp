@@ -219,6 +219,8 @@ void LiveSession::on_call(const CallRecord& call) {
 
 const std::string& LiveSession::warning() const { return impl_->cap->warning(); }
 
+std::string LiveSession::write_temp_path() const { return impl_->writer ? impl_->writer->temp_path() : std::string(); }
+
 LiveSessionResult LiveSession::run(std::atomic<bool>& stop) {
   Impl& im = *impl_;
   const std::int64_t holdback_ns = static_cast<std::int64_t>(im.opts.holdback_ms < 0 ? 0 : im.opts.holdback_ms) * 1000000LL;
