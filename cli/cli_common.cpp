@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "sockscope/escape.hpp"
-#include "sockscope/i18n.hpp"
+#include "sockscope/text/escape.hpp"
+#include "sockscope/text/i18n.hpp"
 
 namespace sockscope::cli {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "sockscope/views.hpp"
+#include "sockscope/views/views.hpp"
 
 namespace sockscope::cli {
 

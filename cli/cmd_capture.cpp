@@ -12,10 +12,10 @@
 #include <cstring>
 #include <sstream>
 
-#include "sockscope/live_capture.hpp"
-#include "sockscope/live_session.hpp"
-#include "sockscope/out_buffer.hpp"
-#include "sockscope/views.hpp"
+#include "sockscope/pcap/live_capture.hpp"
+#include "sockscope/pcap/live_session.hpp"
+#include "sockscope/views/out_buffer.hpp"
+#include "sockscope/views/views.hpp"
 
 namespace sockscope::cli {
 

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "cli_common.hpp"
-#include "sockscope/calls.hpp"
-#include "sockscope/chat.hpp"
-#include "sockscope/i18n.hpp"
+#include "sockscope/annotate/calls.hpp"
+#include "sockscope/demo/chat.hpp"
+#include "sockscope/text/i18n.hpp"
 
 namespace sockscope::cli {
 

@@ -8,8 +8,8 @@
 #include <cstring>
 #include <sstream>
 
-#include "sockscope/compare.hpp"
-#include "sockscope/live_capture.hpp"
+#include "sockscope/lessons/compare.hpp"
+#include "sockscope/pcap/live_capture.hpp"
 
 namespace sockscope::cli {
 namespace {

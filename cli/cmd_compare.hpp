@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "cli_common.hpp"
-#include "sockscope/i18n.hpp"
+#include "sockscope/text/i18n.hpp"
 
 namespace sockscope::cli {
 

@@ -26,11 +26,11 @@
 #include <sstream>
 #include <thread>
 
-#include "sockscope/chat.hpp"
-#include "sockscope/live_capture.hpp"
-#include "sockscope/live_session.hpp"
-#include "sockscope/out_buffer.hpp"
-#include "sockscope/views.hpp"
+#include "sockscope/demo/chat.hpp"
+#include "sockscope/pcap/live_capture.hpp"
+#include "sockscope/pcap/live_session.hpp"
+#include "sockscope/views/out_buffer.hpp"
+#include "sockscope/views/views.hpp"
 
 namespace sockscope::cli {
 namespace {

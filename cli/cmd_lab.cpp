@@ -7,8 +7,8 @@
 
 #include <sstream>
 
-#include "sockscope/escape.hpp"
-#include "sockscope/lab.hpp"
+#include "sockscope/text/escape.hpp"
+#include "sockscope/lessons/lab.hpp"
 
 namespace sockscope::cli {
 namespace {

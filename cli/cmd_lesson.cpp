@@ -11,9 +11,9 @@
 #include <cstring>
 #include <sstream>
 
-#include "sockscope/lesson.hpp"
-#include "sockscope/lesson_run.hpp"
-#include "sockscope/live_capture.hpp"
+#include "sockscope/lessons/lesson.hpp"
+#include "sockscope/lessons/lesson_run.hpp"
+#include "sockscope/pcap/live_capture.hpp"
 
 namespace sockscope::cli {
 namespace {

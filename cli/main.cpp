@@ -13,13 +13,13 @@
 #include <string>
 #include <vector>
 
-#include "sockscope/exchange.hpp"
-#include "sockscope/i18n.hpp"
-#include "sockscope/out_buffer.hpp"
-#include "sockscope/pcap_source.hpp"
-#include "sockscope/pipeline.hpp"
-#include "sockscope/svg.hpp"
-#include "sockscope/views.hpp"
+#include "sockscope/demo/exchange.hpp"
+#include "sockscope/text/i18n.hpp"
+#include "sockscope/views/out_buffer.hpp"
+#include "sockscope/pcap/pcap_source.hpp"
+#include "sockscope/pcap/pipeline.hpp"
+#include "sockscope/views/svg.hpp"
+#include "sockscope/views/views.hpp"
 #include "cli_common.hpp"
 #include "cmd_capture.hpp"
 #include "cmd_chat.hpp"

@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "chat_support.hpp"
-#include "sockscope/i18n.hpp"
+#include "sockscope/text/i18n.hpp"
 
 namespace sockscope::demo {
 

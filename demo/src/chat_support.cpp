@@ -1,6 +1,6 @@
 #include "chat_support.hpp"
 
-#include "sockscope/escape.hpp"
+#include "sockscope/text/escape.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -14,7 +14,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "sockscope/i18n.hpp"
+#include "sockscope/text/i18n.hpp"
 
 namespace sockscope::demo {
 

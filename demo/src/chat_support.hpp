@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "sockscope/chat.hpp"
-#include "sockscope/socket_calls.hpp"
+#include "sockscope/demo/chat.hpp"
+#include "sockscope/demo/socket_calls.hpp"
 
 namespace sockscope::demo::detail {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "chat_support.hpp"
-#include "sockscope/i18n.hpp"
+#include "sockscope/text/i18n.hpp"
 
 namespace sockscope::demo::detail {
 

@@ -1,4 +1,4 @@
-#include "sockscope/exchange.hpp"
+#include "sockscope/demo/exchange.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -14,7 +14,7 @@
 #include <cstring>
 #include <string>
 
-#include "sockscope/chat.hpp"
+#include "sockscope/demo/chat.hpp"
 
 namespace sockscope::demo {
 

@@ -14,7 +14,7 @@
 // it sees every packet the client sends, also the ones the loss rule drops after they left.
 // Steps 1 and 2 (and the client thread's move into its host) need root: they are done for both
 // protocols first, then root is given up, then step 3 on runs for TCP and then for UDP (run()).
-#include "sockscope/compare.hpp"
+#include "sockscope/lessons/compare.hpp"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -35,16 +35,16 @@
 #include <mutex>
 #include <thread>
 
-#include "sockscope/annotate.hpp"
-#include "sockscope/calls.hpp"
-#include "sockscope/chat.hpp"
-#include "sockscope/escape.hpp"
-#include "sockscope/i18n.hpp"
-#include "sockscope/lab.hpp"
-#include "sockscope/live_capture.hpp"
-#include "sockscope/live_session.hpp"
-#include "sockscope/out_buffer.hpp"
-#include "sockscope/socket_calls.hpp"
+#include "sockscope/annotate/annotate.hpp"
+#include "sockscope/annotate/calls.hpp"
+#include "sockscope/demo/chat.hpp"
+#include "sockscope/text/escape.hpp"
+#include "sockscope/text/i18n.hpp"
+#include "sockscope/lessons/lab.hpp"
+#include "sockscope/pcap/live_capture.hpp"
+#include "sockscope/pcap/live_session.hpp"
+#include "sockscope/views/out_buffer.hpp"
+#include "sockscope/demo/socket_calls.hpp"
 
 namespace sockscope::compare {
 

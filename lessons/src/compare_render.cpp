@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "sockscope/compare.hpp"
-#include "sockscope/escape.hpp"
-#include "sockscope/i18n.hpp"
+#include "sockscope/lessons/compare.hpp"
+#include "sockscope/text/escape.hpp"
+#include "sockscope/text/i18n.hpp"
 
 namespace sockscope::compare {
 

@@ -1,4 +1,4 @@
-#include "sockscope/expect.hpp"
+#include "sockscope/lessons/expect.hpp"
 
 #include <map>
 

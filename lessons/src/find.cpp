@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "sockscope/lesson_run.hpp"
+#include "sockscope/lessons/lesson_run.hpp"
 
 #ifndef SOCKSCOPE_LESSONS_SOURCE_DIR
 #define SOCKSCOPE_LESSONS_SOURCE_DIR ""

@@ -7,7 +7,7 @@
 // /run/netns/NAME; `ip netns del` unmounts it, and the kernel frees the namespace (and the veth end and
 // nftables table inside it) once no process or open file refers to it any more (network_namespaces(7)).
 // Deleting one end of a veth pair deletes the other (veth(4)).
-#include "sockscope/lab.hpp"
+#include "sockscope/lessons/lab.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -33,7 +33,7 @@
 #include <thread>
 #include <utility>
 
-#include "sockscope/i18n.hpp"
+#include "sockscope/text/i18n.hpp"
 
 namespace sockscope::lab {
 namespace {

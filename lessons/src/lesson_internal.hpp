@@ -8,11 +8,11 @@
 #include <string_view>
 #include <vector>
 
-#include "sockscope/annotate.hpp"
-#include "sockscope/calls.hpp"
-#include "sockscope/expect.hpp"
-#include "sockscope/lesson.hpp"
-#include "sockscope/packet.hpp"
+#include "sockscope/annotate/annotate.hpp"
+#include "sockscope/annotate/calls.hpp"
+#include "sockscope/lessons/expect.hpp"
+#include "sockscope/lessons/lesson.hpp"
+#include "sockscope/decode/packet.hpp"
 
 namespace sockscope::lesson::detail {
 

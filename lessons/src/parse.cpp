@@ -10,10 +10,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "sockscope/calls.hpp"
-#include "sockscope/expect.hpp"
-#include "sockscope/lab.hpp"
-#include "sockscope/lesson.hpp"
+#include "sockscope/annotate/calls.hpp"
+#include "sockscope/lessons/expect.hpp"
+#include "sockscope/lessons/lab.hpp"
+#include "sockscope/lessons/lesson.hpp"
 #include "lesson_internal.hpp"
 
 namespace sockscope::lesson {

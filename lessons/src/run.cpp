@@ -27,13 +27,13 @@
 #include <memory>
 #include <thread>
 
-#include "sockscope/i18n.hpp"
-#include "sockscope/lab.hpp"
-#include "sockscope/lesson_run.hpp"
-#include "sockscope/live_capture.hpp"
-#include "sockscope/live_session.hpp"
-#include "sockscope/socket_calls.hpp"
-#include "sockscope/svg.hpp"
+#include "sockscope/text/i18n.hpp"
+#include "sockscope/lessons/lab.hpp"
+#include "sockscope/lessons/lesson_run.hpp"
+#include "sockscope/pcap/live_capture.hpp"
+#include "sockscope/pcap/live_session.hpp"
+#include "sockscope/demo/socket_calls.hpp"
+#include "sockscope/views/svg.hpp"
 #include "lesson_internal.hpp"
 
 namespace sockscope::lesson {

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "sockscope/annotate.hpp"
-#include "sockscope/packet.hpp"
+#include "sockscope/annotate/annotate.hpp"
+#include "sockscope/decode/packet.hpp"
 
 namespace sockscope::testing {
 

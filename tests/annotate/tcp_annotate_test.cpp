@@ -4,7 +4,7 @@
 #include <string>
 
 #include "conversation.hpp"
-#include "sockscope/annotate.hpp"
+#include "sockscope/annotate/annotate.hpp"
 
 namespace sockscope {
 namespace {

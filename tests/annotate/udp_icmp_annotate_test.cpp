@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "conversation.hpp"
-#include "sockscope/annotate.hpp"
+#include "sockscope/annotate/annotate.hpp"
 
 namespace sockscope {
 namespace {

@@ -6,8 +6,8 @@
 
 #include "frame_builder.hpp"
 #include "internal.hpp"  // the checksum loops (capture/src/decode)
-#include "sockscope/annotate.hpp"
-#include "sockscope/decode.hpp"
+#include "sockscope/annotate/annotate.hpp"
+#include "sockscope/decode/decode.hpp"
 
 namespace {
 

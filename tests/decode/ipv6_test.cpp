@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "frame_builder.hpp"
-#include "sockscope/decode.hpp"
+#include "sockscope/decode/decode.hpp"
 
 using namespace sockscope;
 using namespace sockscope::test;

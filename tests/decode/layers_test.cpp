@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "frame_builder.hpp"
-#include "sockscope/decode.hpp"
-#include "sockscope/layers.hpp"
+#include "sockscope/decode/decode.hpp"
+#include "sockscope/decode/layers.hpp"
 
 using namespace sockscope;
 using namespace sockscope::test;

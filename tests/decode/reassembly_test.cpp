@@ -5,7 +5,7 @@
 #include <string>
 
 #include "frame_builder.hpp"
-#include "sockscope/decode.hpp"
+#include "sockscope/decode/decode.hpp"
 
 using namespace sockscope;
 using namespace sockscope::test;

@@ -5,9 +5,9 @@
 #include <random>
 
 #include "frame_builder.hpp"
-#include "sockscope/decode.hpp"
-#include "sockscope/layers.hpp"
-#include "../../capture/src/decode/internal.hpp"  // ones_sum, fold: the checksum arithmetic
+#include "sockscope/decode/decode.hpp"
+#include "sockscope/decode/layers.hpp"
+#include "../../capture/decode/src/internal.hpp"  // ones_sum, fold: the checksum arithmetic
 
 using namespace sockscope;
 using namespace sockscope::test;

@@ -7,8 +7,8 @@
 
 #include <cerrno>
 
-#include "sockscope/calls.hpp"
-#include "sockscope/chat.hpp"
+#include "sockscope/annotate/calls.hpp"
+#include "sockscope/demo/chat.hpp"
 
 namespace {
 

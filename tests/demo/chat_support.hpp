@@ -16,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include "sockscope/calls.hpp"
-#include "sockscope/chat.hpp"
+#include "sockscope/annotate/calls.hpp"
+#include "sockscope/demo/chat.hpp"
 
 namespace chat_test {
 

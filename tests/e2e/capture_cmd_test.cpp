@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "e2e_support.hpp"
-#include "sockscope/live_capture.hpp"
+#include "sockscope/pcap/live_capture.hpp"
 
 namespace {
 

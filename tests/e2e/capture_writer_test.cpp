@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "e2e_support.hpp"
-#include "sockscope/capture_writer.hpp"
-#include "sockscope/pcap_source.hpp"
+#include "sockscope/pcap/capture_writer.hpp"
+#include "sockscope/pcap/pcap_source.hpp"
 
 namespace {
 

@@ -23,7 +23,7 @@
 #include "json.hpp"
 #include "paths.hpp"
 #include "pcap_writer.hpp"
-#include "sockscope/pcap_source.hpp"
+#include "sockscope/pcap/pcap_source.hpp"
 
 extern char** environ;
 

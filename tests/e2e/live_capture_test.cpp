@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "e2e_support.hpp"
-#include "sockscope/live_capture.hpp"
-#include "sockscope/live_session.hpp"
-#include "sockscope/views.hpp"
+#include "sockscope/pcap/live_capture.hpp"
+#include "sockscope/pcap/live_session.hpp"
+#include "sockscope/views/views.hpp"
 
 namespace {
 

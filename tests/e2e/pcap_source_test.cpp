@@ -8,7 +8,7 @@
 
 #include "e2e_support.hpp"
 #include "fixtures.hpp"
-#include "sockscope/pipeline.hpp"
+#include "sockscope/pcap/pipeline.hpp"
 
 namespace {
 

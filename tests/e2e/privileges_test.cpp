@@ -18,9 +18,9 @@
 #include <thread>
 
 #include "e2e_support.hpp"
-#include "sockscope/live_capture.hpp"
-#include "sockscope/live_session.hpp"
-#include "sockscope/views.hpp"
+#include "sockscope/pcap/live_capture.hpp"
+#include "sockscope/pcap/live_session.hpp"
+#include "sockscope/views/views.hpp"
 
 namespace {
 

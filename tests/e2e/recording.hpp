@@ -8,7 +8,7 @@
 #include <string>
 
 #include "e2e_support.hpp"
-#include "sockscope/exchange.hpp"
+#include "sockscope/demo/exchange.hpp"
 
 namespace e2e {
 

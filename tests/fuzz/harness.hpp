@@ -19,14 +19,14 @@
 #include <string_view>
 #include <vector>
 
-#include "sockscope/annotate.hpp"
-#include "sockscope/decode.hpp"
-#include "sockscope/layers.hpp"
-#include "sockscope/out_buffer.hpp"
-#include "sockscope/pcap_source.hpp"
-#include "sockscope/pipeline.hpp"
-#include "sockscope/svg.hpp"
-#include "sockscope/views.hpp"
+#include "sockscope/annotate/annotate.hpp"
+#include "sockscope/decode/decode.hpp"
+#include "sockscope/decode/layers.hpp"
+#include "sockscope/views/out_buffer.hpp"
+#include "sockscope/pcap/pcap_source.hpp"
+#include "sockscope/pcap/pipeline.hpp"
+#include "sockscope/views/svg.hpp"
+#include "sockscope/views/views.hpp"
 
 namespace sockscope::fuzz {
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sockscope/lesson.hpp"
+#include "sockscope/lessons/lesson.hpp"
 
 namespace sockscope::fuzz {
 

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "../e2e/e2e_support.hpp"
-#include "sockscope/compare.hpp"
+#include "sockscope/lessons/compare.hpp"
 
 namespace {
 

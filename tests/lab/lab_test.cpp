@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "../e2e/e2e_support.hpp"
-#include "sockscope/lab.hpp"
+#include "sockscope/lessons/lab.hpp"
 
 namespace {
 

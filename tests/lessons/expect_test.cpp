@@ -1,7 +1,7 @@
 // Lesson expectations: matched in order on one conversation, with failures that say what was seen.
 #include <gtest/gtest.h>
 
-#include "sockscope/expect.hpp"
+#include "sockscope/lessons/expect.hpp"
 
 namespace sockscope {
 namespace {

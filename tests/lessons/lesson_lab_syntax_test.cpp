@@ -3,8 +3,8 @@
 // addresses and IP fragments.
 #include <gtest/gtest.h>
 
-#include "sockscope/lab.hpp"
-#include "sockscope/lesson.hpp"
+#include "sockscope/lessons/lab.hpp"
+#include "sockscope/lessons/lesson.hpp"
 
 namespace sockscope::lesson {
 namespace {

@@ -6,8 +6,8 @@
 #include <dirent.h>
 
 #include "paths.hpp"
-#include "sockscope/lesson.hpp"
-#include "sockscope/lesson_run.hpp"
+#include "sockscope/lessons/lesson.hpp"
+#include "sockscope/lessons/lesson_run.hpp"
 
 namespace sockscope::lesson {
 namespace {

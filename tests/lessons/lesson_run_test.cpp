@@ -7,9 +7,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "sockscope/lesson.hpp"
-#include "sockscope/lesson_run.hpp"
-#include "sockscope/live_capture.hpp"
+#include "sockscope/lessons/lesson.hpp"
+#include "sockscope/lessons/lesson_run.hpp"
+#include "sockscope/pcap/live_capture.hpp"
 
 namespace sockscope::lesson {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <deque>
 
-#include "sockscope/decode.hpp"
+#include "sockscope/decode/decode.hpp"
 
 #include <arpa/inet.h>
 

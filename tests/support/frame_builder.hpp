@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sockscope/packet.hpp"
+#include "sockscope/decode/packet.hpp"
 
 namespace sockscope::test {
 

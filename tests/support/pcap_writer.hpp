@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "sockscope/packet.hpp"
+#include "sockscope/decode/packet.hpp"
 
 namespace sockscope::test {
 

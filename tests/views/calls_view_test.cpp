@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "sockscope/escape.hpp"
+#include "sockscope/text/escape.hpp"
 #include "../e2e/json.hpp"
 #include "fixtures.hpp"
-#include "sockscope/views.hpp"
+#include "sockscope/views/views.hpp"
 
 namespace sockscope {
 namespace {

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "fixtures.hpp"
-#include "sockscope/events.hpp"
-#include "sockscope/views.hpp"
+#include "sockscope/annotate/events.hpp"
+#include "sockscope/views/views.hpp"
 
 namespace sockscope {
 namespace {

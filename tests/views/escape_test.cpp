@@ -1,4 +1,4 @@
-#include "sockscope/escape.hpp"
+#include "sockscope/text/escape.hpp"
 
 #include <gtest/gtest.h>
 

@@ -9,10 +9,10 @@
 #include <string>
 #include <string_view>
 
-#include "sockscope/annotate.hpp"
-#include "sockscope/out_buffer.hpp"
-#include "sockscope/packet.hpp"
-#include "sockscope/views.hpp"
+#include "sockscope/annotate/annotate.hpp"
+#include "sockscope/views/out_buffer.hpp"
+#include "sockscope/decode/packet.hpp"
+#include "sockscope/views/views.hpp"
 
 namespace sockscope::test {
 

@@ -21,11 +21,11 @@
 #include "frame_builder.hpp"
 #include "paths.hpp"
 #include "pcap_writer.hpp"
-#include "sockscope/annotate.hpp"
-#include "sockscope/calls.hpp"
-#include "sockscope/out_buffer.hpp"
-#include "sockscope/svg.hpp"
-#include "sockscope/views.hpp"
+#include "sockscope/annotate/annotate.hpp"
+#include "sockscope/annotate/calls.hpp"
+#include "sockscope/views/out_buffer.hpp"
+#include "sockscope/views/svg.hpp"
+#include "sockscope/views/views.hpp"
 
 extern char** environ;
 

@@ -10,9 +10,9 @@
 #include <unistd.h>
 #include <vector>
 
-#include "sockscope/escape.hpp"
+#include "sockscope/text/escape.hpp"
 #include "fixtures.hpp"
-#include "sockscope/views.hpp"
+#include "sockscope/views/views.hpp"
 
 namespace sockscope {
 namespace {

@@ -1,0 +1,42 @@
+// Decoding captured frames into Packet (packet.hpp). Never throws, never reads past the captured
+// bytes: a short or lying frame is reported in Packet::error and decoding of later frames goes on.
+// Does not include <pcap.h>: it works on bytes and a link-type number.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "sockscope/decode/packet.hpp"
+
+namespace sockscope {
+
+struct DecoderLimits {
+  // IP reassembly is bounded: at most this many datagrams in progress and this many bytes buffered;
+  // the oldest is dropped first. Incomplete datagrams older than the timeout (capture time) are dropped.
+  std::uint32_t max_pending_datagrams = 64;
+  std::uint32_t max_reassembly_bytes = 4u << 20;
+  std::int64_t fragment_timeout_ns = 30'000'000'000LL;
+};
+
+// Decodes one frame with no state: IP fragments stay fragments (ip.is_fragment), nothing is reassembled.
+void decode_frame(std::uint32_t linktype, const std::uint8_t* data, std::uint32_t caplen,
+                  std::uint32_t wirelen, Packet& out);
+
+// Stateful decoder: decode_frame plus IPv4/IPv6 reassembly. When the last missing fragment arrives,
+// that frame's Packet has ip.reassembled set and its transport fields and payload describe the whole
+// datagram (payload then points into the decoder's buffer, valid until the next call).
+class Decoder {
+ public:
+  explicit Decoder(DecoderLimits limits = {});
+  ~Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  void decode(std::uint32_t linktype, const std::uint8_t* data, std::uint32_t caplen,
+              std::uint32_t wirelen, Timestamp ts, std::uint64_t frame, Packet& out);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sockscope

@@ -1,0 +1,205 @@
+// Private helpers shared by the decoder's source files (link, IP, transport, reassembly).
+#pragma once
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "sockscope/decode/byte_reader.hpp"
+#include "sockscope/decode/packet.hpp"
+
+namespace sockscope::decode_detail {
+
+// A stretch of bytes being decoded. Two ends are kept apart, as tcpdump does: `cap_end` is where the
+// captured bytes stop, `decl_end` where the enclosing headers (frame length, IP total length, ...)
+// say the bytes stop. A header that needs bytes past decl_end contradicts its container (Malformed);
+// one that only needs bytes past cap_end was cut by the snapshot length (Truncated).
+struct Span {
+  const std::uint8_t* base = nullptr;
+  std::uint32_t cap_end = 0;      // captured bytes available from base (always <= decl_end)
+  std::uint32_t decl_end = 0;     // bytes the enclosing headers say exist from base
+  std::uint32_t report_base = 0;  // added to offsets reported in errors (frame offset of base)
+
+  ByteReader reader(std::uint32_t off, std::uint32_t n) const { return ByteReader(base + off, n); }
+};
+
+enum class Need : std::uint8_t { Ok, Truncated, Malformed };
+
+// Whether bytes [off, off + n) are available.
+inline Need need(const Span& s, std::uint32_t off, std::uint32_t n) {
+  const std::uint64_t end = std::uint64_t{off} + n;
+  if (end > s.decl_end) return Need::Malformed;
+  if (end > s.cap_end) return Need::Truncated;
+  return Need::Ok;
+}
+
+inline void set_error(Packet& p, DecodeStatus st, const char* layer, const char* what,
+                      std::uint32_t offset) {
+  if (p.error.status != DecodeStatus::Ok) return;  // the first problem is the one reported
+  p.error.status = st;
+  p.error.layer = layer;
+  p.error.what = what;
+  p.error.offset = offset;
+}
+
+inline constexpr const char* kCutShort = "the capture stopped inside this header (snapshot length)";
+
+// Reports a failed need(): Truncated with the standard words, or Malformed with `malformed_what`.
+// Returns false so callers can write `return fail_need(...)`.
+inline bool fail_need(Packet& p, Need n, const Span& s, const char* layer, const char* malformed_what,
+                      std::uint32_t off) {
+  if (n == Need::Truncated)
+    set_error(p, DecodeStatus::Truncated, layer, kCutShort, s.report_base + off);
+  else if (n == Need::Malformed)
+    set_error(p, DecodeStatus::Malformed, layer, malformed_what, s.report_base + off);
+  return n == Need::Ok;
+}
+
+// Set by SOCKSCOPE_SLOW_PATHS=1 in the environment (read once): the decoder then uses the plain
+// reference loops instead of the fast ones. Only for tests/perf, which prove that both give the
+// same output on a generated capture; never needed in use.
+inline bool slow_paths() {
+  static const bool on = [] {
+    const char* v = std::getenv("SOCKSCOPE_SLOW_PATHS");
+    return v != nullptr && v[0] == '1' && v[1] == '\0';
+  }();
+  return on;
+}
+
+// RFC 1071 one's-complement sum, the plain way: one 16-bit big-endian word at a time, an odd last
+// byte padded with zero. Not yet folded or complemented. The reference for ones_sum_fast.
+inline std::uint32_t ones_sum_plain(const std::uint8_t* p, std::uint32_t n, std::uint32_t sum = 0) {
+  std::uint64_t acc = sum;
+  std::uint32_t i = 0;
+  for (; i + 1 < n; i += 2) acc += (std::uint32_t{p[i]} << 8) | p[i + 1];
+  if (i < n) acc += std::uint32_t{p[i]} << 8;
+  while (acc >> 32) acc = (acc & 0xffffffffu) + (acc >> 32);
+  return static_cast<std::uint32_t>(acc);
+}
+
+// The same sum, fast. Words are added in host order and swapped once at the end: the
+// one's-complement sum does not depend on byte order except for that swap (RFC 1071 section 2(B)),
+// and any grouping gives the same folded result because 2^16 = 1 (mod 2^16 - 1).
+//  - With SSE2 (baseline on x86-64): 32 bytes an iteration, each 16-bit word zero-extended into a
+//    32-bit lane of four accumulators; a lane gains less than 2^16 per iteration, so blocks of at
+//    most 65535 iterations cannot overflow it.
+//  - Elsewhere, and for the tail: 32-bit words into four 64-bit accumulators (independent chains the
+//    CPU adds in parallel; 2^32 additions of 32-bit words cannot overflow 64 bits).
+inline std::uint32_t ones_sum_fast(const std::uint8_t* p, std::uint32_t n, std::uint32_t sum = 0) {
+  std::uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  std::uint32_t i = 0;
+#ifdef __SSE2__
+  const __m128i low16 = _mm_set1_epi32(0xffff);
+  while (n - i >= 32) {
+    const std::uint32_t iterations = std::min<std::uint32_t>((n - i) / 32, 65535);
+    __m128i v0 = _mm_setzero_si128(), v1 = v0, v2 = v0, v3 = v0;
+    for (std::uint32_t k = 0; k < iterations; ++k, i += 32) {
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      const __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 16));
+      v0 = _mm_add_epi32(v0, _mm_and_si128(x, low16));
+      v1 = _mm_add_epi32(v1, _mm_srli_epi32(x, 16));
+      v2 = _mm_add_epi32(v2, _mm_and_si128(y, low16));
+      v3 = _mm_add_epi32(v3, _mm_srli_epi32(y, 16));
+    }
+    // Lanes up to 2^32 - 1: widen to 64 bits before adding them together.
+    alignas(16) std::uint32_t lanes[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(lanes), v0);
+    _mm_store_si128(reinterpret_cast<__m128i*>(lanes + 4), v1);
+    _mm_store_si128(reinterpret_cast<__m128i*>(lanes + 8), v2);
+    _mm_store_si128(reinterpret_cast<__m128i*>(lanes + 12), v3);
+    for (std::uint32_t lane : lanes) a0 += lane;
+  }
+#endif
+  for (; i + 16 <= n; i += 16) {
+    std::uint32_t w[4];
+    std::memcpy(w, p + i, 16);
+    a0 += w[0];
+    a1 += w[1];
+    a2 += w[2];
+    a3 += w[3];
+  }
+  for (; i + 4 <= n; i += 4) {
+    std::uint32_t w;
+    std::memcpy(&w, p + i, 4);
+    a0 += w;
+  }
+  std::uint64_t acc = (a0 & 0xffffffffu) + (a0 >> 32) + (a1 & 0xffffffffu) + (a1 >> 32) +
+                      (a2 & 0xffffffffu) + (a2 >> 32) + (a3 & 0xffffffffu) + (a3 >> 32);
+  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  std::uint32_t host16 = static_cast<std::uint32_t>(acc);
+  if constexpr (std::endian::native == std::endian::little)
+    host16 = ((host16 & 0xff) << 8) | (host16 >> 8);
+  sum += host16;
+  for (; i + 1 < n; i += 2) sum += (std::uint32_t{p[i]} << 8) | p[i + 1];
+  if (i < n) sum += std::uint32_t{p[i]} << 8;
+  return sum;
+}
+
+inline std::uint32_t ones_sum(const std::uint8_t* p, std::uint32_t n, std::uint32_t sum = 0) {
+  return slow_paths() ? ones_sum_plain(p, n, sum) : ones_sum_fast(p, n, sum);
+}
+
+inline std::uint16_t fold(std::uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<std::uint16_t>(sum);
+}
+
+// What the transport checksum is computed over besides the segment (RFC 793 3.1, RFC 8200 8.1).
+struct Pseudo {
+  const IpAddr* src = nullptr;
+  const IpAddr* dst = nullptr;
+  bool usable = true;  // false when an IPv6 routing header hides the final destination
+};
+
+inline std::uint32_t pseudo_sum(const Pseudo& ph, std::uint8_t proto, std::uint32_t length) {
+  const std::uint32_t alen = ph.src->family == 6 ? 16 : 4;
+  std::uint32_t sum = ones_sum(ph.src->b.data(), alen);
+  sum = ones_sum(ph.dst->b.data(), alen, sum);
+  sum += proto;
+  sum += length >> 16;
+  sum += length & 0xffff;
+  return sum;
+}
+
+// True for IPv6 next-header values that are extension headers walked by the decoder.
+inline bool is_ipv6_ext(std::uint8_t nh) {
+  switch (nh) {
+    case 0:    // hop-by-hop options
+    case 43:   // routing
+    case 44:   // fragment
+    case 51:   // authentication header
+    case 60:   // destination options
+    case 135:  // mobility
+    case 139:  // HIP
+    case 140:  // shim6
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Decodes the transport header at `off` in s (TCP, UDP, ICMP, ICMPv6; anything else is Other).
+// `fragment`: this is the first fragment of a larger datagram, so lengths beyond it are not checked
+// and the checksum cannot be verified. `frame_off` is where s's bytes sit in the frame (for offsets).
+void decode_transport(Packet& p, std::uint8_t proto, const Span& s, std::uint32_t off,
+                      const Pseudo& ph, bool fragment);
+
+// Decodes an IPv4 or IPv6 packet at `off`; version must match (Malformed otherwise).
+void decode_ipv4(Packet& p, const Span& s, std::uint32_t off);
+void decode_ipv6(Packet& p, const Span& s, std::uint32_t off);
+
+// Walks IPv6 extension headers starting with next-header `nh` at `off`, until the upper layer or,
+// when stop_at_fragment, the fragment header (left unconsumed, nh == 44). Records them in v6.
+// Returns Need::Ok, or the failure (already reported to p with `layer`).
+struct ExtWalk {
+  std::uint8_t nh = 0;
+  std::uint32_t off = 0;
+  bool routing_pending = false;  // a routing header with segments left > 0
+};
+Need walk_ipv6_ext(Packet& p, const Span& s, ExtWalk& w, bool stop_at_fragment);
+
+}  // namespace sockscope::decode_detail

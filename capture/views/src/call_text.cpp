@@ -1,0 +1,127 @@
+// Socket calls as the timeline shows them: the call, its arguments, its result, errno in words and the
+// socket's state as the kernel reports it. Shared by the human and the ladder view.
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "sockscope/text/escape.hpp"
+#include "format.hpp"
+#include "sockscope/text/i18n.hpp"
+#include "view_common.hpp"
+
+namespace sockscope::views {
+namespace {
+
+constexpr std::size_t kCallPreviewBytes = 40;  // of data sent or received
+
+void append_data(std::string& out, const std::string& data) {
+  out += '"';
+  escape_text(out, reinterpret_cast<const std::uint8_t*>(data.data()), data.size(), kCallPreviewBytes);
+  out += '"';
+}
+
+// Arguments come from the endpoint, but may hold what a peer sent or a name a user typed: escaped,
+// quotes kept as they are (they are part of the syntax the endpoint wrote).
+void append_args(std::string& out, const std::string& args) {
+  escape_text(out, reinterpret_cast<const std::uint8_t*>(args.data()), args.size(), kCallPreviewBytes * 2, false,
+              false);
+}
+
+bool sends_data(const std::string& call) { return call == "send" || call == "sendto"; }
+bool receives_data(const std::string& call) { return call == "recv" || call == "recvfrom"; }
+
+// "send("hello", 127.0.0.1:9000)": what goes between the parentheses.
+void append_call_args(std::string& out, const CallRecord& c) {
+  bool any = false;
+  // A send that failed sent nothing: its arguments say how much it tried (Reporter puts "N bytes").
+  if (sends_data(c.call) && !(c.data.empty() && c.returned && c.result < 0)) {
+    append_data(out, c.data);
+    any = true;
+  }
+  if (!c.args.empty()) {
+    if (any) out += ", ";
+    append_args(out, c.args);
+  }
+}
+
+}  // namespace
+
+const char* errno_explained(int err) {
+  switch (err) {
+    case ECONNREFUSED: return tr("nobody listens on that port");
+    case ECONNRESET: return tr("the peer reset the connection (RST)");
+    case EPIPE: return tr("the connection is closed for sending");
+    case ETIMEDOUT: return tr("no answer in time");
+    case EAGAIN: return tr("nothing arrived in time");
+    case EADDRINUSE: return tr("another socket already uses that address and port");
+    case EADDRNOTAVAIL: return tr("that address is not one of this machine's");
+    case EHOSTUNREACH: return tr("no route to that host");
+    case ENETUNREACH: return tr("no route to that network");
+    case EACCES: return tr("not allowed: ports below 1024 need root");
+    case EINTR: return tr("interrupted by a signal");
+    case ENOTCONN: return tr("the socket is not connected");
+    case EBADF: return tr("not an open socket");
+    case EMSGSIZE: return tr("too long for one datagram");
+    case EINVAL: return tr("an argument is not valid here");
+    default: break;
+  }
+  return nullptr;
+}
+
+void append_call_text(std::string& out, const CallRecord& c) {
+  escape_text(out, reinterpret_cast<const std::uint8_t*>(c.call.data()), c.call.size(), 32, false, false);
+  out += '(';
+  // A blocking call that returned had its arguments on its first line; only its result matters now.
+  if (!c.returned || !c.blocking) append_call_args(out, c);
+  out += ')';
+  if (!c.returned) {
+    out += " ...";
+    return;
+  }
+  out += " = ";
+  appendf(out, "%lld", static_cast<long long>(c.result));
+  if (call_failed(c)) {
+    out += ' ';
+    out += errno_name(c.err);
+    if (const char* why = errno_explained(c.err)) {
+      out += " (";
+      out += why;
+      out += ')';
+    }
+  } else if (c.call == "accept") {
+    if (c.has_peer) {
+      out += ' ';
+      out += tr("from");
+      out += ' ';
+      append_endpoint(out, c.peer.ip, c.peer.port);
+    }
+  } else if (receives_data(c.call)) {
+    if (c.result > 0 || !c.data.empty()) {
+      out += ' ';
+      append_data(out, c.data);
+    }
+    if (c.call == "recvfrom" && c.has_peer) {
+      out += ' ';
+      out += tr("from");
+      out += ' ';
+      append_endpoint(out, c.peer.ip, c.peer.port);
+    }
+    // recv(2): "When a stream socket peer has performed an orderly shutdown, the return value will be
+    // 0 (the traditional end-of-file return)". A datagram of zero bytes is just that.
+    if (c.result == 0 && c.proto != Proto::Udp) {
+      out += " (";
+      out += tr("the peer closed: end of stream");
+      out += ')';
+    }
+  }
+  if (!c.kernel_state.empty()) {
+    out += "  [";
+    out += tr("kernel:");
+    out += ' ';
+    escape_text(out, reinterpret_cast<const std::uint8_t*>(c.kernel_state.data()), c.kernel_state.size(), 32, false,
+                false);
+    out += ']';
+  }
+}
+
+}  // namespace sockscope::views

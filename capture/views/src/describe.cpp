@@ -1,0 +1,322 @@
+// describe(): one plain-English sentence per packet, built from the annotator's events and numbers.
+// Every sentence is a whole catalogue entry with printf placeholders, so a translator can reorder it
+// ("%1$s"); fragments are only ever joined with "; ".
+#include <cstdio>
+#include <string>
+
+#include "sockscope/text/escape.hpp"
+#include "format.hpp"
+#include "sockscope/text/i18n.hpp"
+#include "sockscope/views/views.hpp"
+
+namespace sockscope {
+namespace {
+
+using views::appendf_tr;
+
+using ull = unsigned long long;
+
+// The state an endpoint reached, or the state RFC 9293 says it reaches in the usual case.
+const char* state_or(TcpState s, const char* usual) {
+  return s == TcpState::Unknown ? usual : tcp_state_name(s);
+}
+
+TcpState sender_state(const Annotation& a) {
+  return a.dir == Direction::S2C ? a.server_state : a.client_state;
+}
+
+// "4" or "4, 6, 8" or "4, 6, 8, …": the frames an ACK covers, into a stack buffer.
+void frame_list(const Annotation& a, char* buf, std::size_t size) {
+  const std::size_t n = a.acked_frame_count < a.acked_frames.size() ? a.acked_frame_count : a.acked_frames.size();
+  std::size_t len = 0;
+  buf[0] = '\0';
+  for (std::size_t i = 0; i < n && len < size; ++i) {
+    const int w = std::snprintf(buf + len, size - len, i ? ", %llu" : "%llu", static_cast<ull>(a.acked_frames[i]));
+    if (w < 0) break;
+    len += static_cast<std::size_t>(w);
+  }
+  if (a.acked_frames_more && len < size) std::snprintf(buf + len, size - len, ", \xe2\x80\xa6");
+}
+
+class Sentence {
+ public:
+  explicit Sentence(std::string& out) : out_(out) { out_.clear(); }
+  // Starts the next fragment; fragments join with "; ".
+  std::string& next() {
+    if (!out_.empty()) out_ += "; ";
+    return out_;
+  }
+
+ private:
+  std::string& out_;
+};
+
+void describe_handshake(const Packet& p, const Annotation& a, Sentence& s) {
+  const EventSet& ev = a.events;
+  if (ev.has(Event::Handshake1)) {
+    const std::uint32_t isn = a.isn_client_known ? a.isn_client : p.tcp.seq;
+    appendf_tr(s.next(), tr("handshake 1/3: the client asks to open a connection; its ISN is %u"), isn);
+  }
+  if (ev.has(Event::Handshake2)) {
+    const std::uint32_t isn = a.isn_server_known ? a.isn_server : p.tcp.seq;
+    appendf_tr(s.next(), tr("handshake 2/3: the server agrees; ack = client ISN + 1; its own ISN is %u"), isn);
+  }
+  if (ev.has(Event::Handshake3))
+    s.next() += tr("handshake 3/3: the client confirms; both sides are ESTABLISHED");
+}
+
+void describe_data_ack(const Packet& p, const Annotation& a, Sentence& s) {
+  const EventSet& ev = a.events;
+  const char* who = views::sender_role(a.dir);
+  if (ev.has(Event::Data)) {
+    if (a.has_rel && a.data_last >= a.data_first)
+      appendf_tr(s.next(), tr("data: bytes %u..%u"), a.data_first, a.data_last);
+    else
+      appendf_tr(s.next(), tr("data: %u bytes"), p.payload_len);
+  }
+  if (ev.has(Event::Ack)) {
+    const bool bytes = a.acked_last >= a.acked_first && (a.acked_last != 0 || a.acked_frame_count != 0);
+    if (bytes && a.acked_frame_count > 0) {
+      char frames[160];
+      frame_list(a, frames, sizeof frames);
+      const char* fmt = a.acked_frame_count == 1 && !a.acked_frames_more
+                            ? tr("ack: the %s has bytes %u..%u (frame %s)")
+                            : tr("ack: the %s has bytes %u..%u (frames %s)");
+      appendf_tr(s.next(), fmt, who, a.acked_first, a.acked_last, frames);
+    } else if (bytes) {
+      appendf_tr(s.next(), tr("ack: the %s has bytes %u..%u"), who, a.acked_first, a.acked_last);
+    } else {
+      appendf_tr(s.next(), tr("ack: the %s acknowledges everything before byte %u"), who, a.rel_ack);
+    }
+  }
+}
+
+void describe_close(const Packet& p, const Annotation& a, Sentence& s) {
+  const EventSet& ev = a.events;
+  const char* who = views::sender_role(a.dir);
+  const char* other = views::receiver_role(a.dir);
+  const TcpState st = sender_state(a);
+  if (ev.has(Event::Teardown1))
+    appendf_tr(s.next(), tr("teardown 1/4: the %s is done sending (%s)"), who, state_or(st, "FIN-WAIT-1"));
+  // RFC 9293 3.6: the second FIN may carry the ACK of the first, so the "four-way" close often
+  // shows as three segments on Linux.
+  const bool merged = ev.has(Event::Teardown2) && ev.has(Event::Teardown3);
+  if (merged) {
+    appendf_tr(s.next(),
+               tr("teardown 2/4 and 3/4 in one segment: the %s acknowledges the FIN and closes at once, "
+                  "so Linux shows three segments, not four"),
+               who);
+  } else if (ev.has(Event::Teardown2)) {
+    appendf_tr(s.next(), tr("teardown 2/4: the %s acknowledges the FIN (%s)"), who, state_or(st, "CLOSE-WAIT"));
+  } else if (ev.has(Event::Teardown3)) {
+    appendf_tr(s.next(), tr("teardown 3/4: the %s is done sending too (%s)"), who, state_or(st, "LAST-ACK"));
+  }
+  if (ev.has(Event::Teardown4))
+    appendf_tr(s.next(), tr("teardown 4/4: the %s acknowledges the last FIN and waits in %s; the %s is CLOSED"),
+               who, state_or(st, "TIME-WAIT"), other);
+  if (ev.has(Event::SimultaneousClose))
+    s.next() += tr("simultaneous close: both sides sent FIN before either FIN was acknowledged (CLOSING)");
+  if (ev.has(Event::HalfClose))
+    appendf_tr(s.next(), tr("half-close: the %s still sends data after the %s's FIN"), who, other);
+
+  if (ev.has(Event::Refused)) {
+    appendf_tr(s.next(), tr("refused: RST answers the SYN: nobody listens on port %u"),
+               static_cast<unsigned>(p.tcp.sport));
+  } else if (ev.has(Event::Abort)) {
+    appendf_tr(s.next(), tr("abort: the %s resets the connection (it was %s); bytes in flight are lost"), who,
+               state_or(a.rst_sender_state, "ESTABLISHED"));
+  } else if (ev.has(Event::Rst)) {
+    appendf_tr(s.next(), tr("rst: the %s resets the connection"), who);
+  }
+}
+
+void describe_analysis(const Annotation& a, Sentence& s) {
+  const EventSet& ev = a.events;
+  const char* who = views::sender_role(a.dir);
+  const char* other = views::receiver_role(a.dir);
+  char ms[32];
+  views::format_ms(ms, sizeof ms, a.since_original_ns);
+  const ull orig = a.original_frame;
+  if (ev.has(Event::SpuriousRetransmission)) {
+    if (orig)
+      appendf_tr(s.next(), tr("spurious retransmission of frame %llu: the %s already had these bytes"), orig, other);
+    else
+      appendf_tr(s.next(), tr("spurious retransmission: the %s already had these bytes"), other);
+  } else if (ev.has(Event::FastRetransmission)) {
+    if (orig)
+      appendf_tr(s.next(), tr("fast retransmission of frame %llu after %s ms: duplicate ACKs asked for it"), orig, ms);
+    else
+      s.next() += tr("fast retransmission: duplicate ACKs asked for these bytes again");
+  } else if (ev.has(Event::Retransmission)) {
+    if (orig)
+      appendf_tr(s.next(), tr("retransmission of frame %llu after %s ms"), orig, ms);
+    else
+      s.next() += tr("retransmission: these bytes were sent before");
+  }
+  if (ev.has(Event::OutOfOrder)) {
+    if (orig)
+      // The bytes were seen before: a re-send that came within one round trip of newer bytes, which
+      // Wireshark's timing rule (followed here) names out-of-order. Say both, so it is not misread.
+      appendf_tr(s.next(), tr("out-of-order (Wireshark's rule: within one round trip of newer bytes), but these bytes were sent before, in frame %llu: a quick re-send"), orig);
+    else
+      s.next() += tr("out-of-order: these bytes belong before bytes already sent");
+  }
+  if (ev.has(Event::LostSegment))
+    s.next() += tr("lost segment: bytes before these are missing from the capture");
+  if (ev.has(Event::AckUnseen))
+    appendf_tr(s.next(), tr("ack-unseen: the %s acknowledges bytes this capture never saw"), who);
+  if (ev.has(Event::DupAck)) {
+    if (a.has_rel)
+      appendf_tr(s.next(), tr("dup ack #%u of frame %llu: the %s still waits for byte %u"), a.dup_ack_count,
+                 static_cast<ull>(a.dup_ack_of), who, a.rel_ack);
+    else
+      appendf_tr(s.next(), tr("dup ack #%u of frame %llu"), a.dup_ack_count, static_cast<ull>(a.dup_ack_of));
+  }
+  if (ev.has(Event::ZeroWindow))
+    appendf_tr(s.next(), tr("zero window: the %s's receive buffer is full; the %s must stop sending"), who, other);
+  if (ev.has(Event::ZeroWindowProbe))
+    appendf_tr(s.next(), tr("zero-window probe: the %s checks whether the %s's window has opened"), who, other);
+  if (ev.has(Event::WindowUpdate))
+    appendf_tr(s.next(), tr("window update: the %s can take %u bytes again"), who, a.window);
+  if (ev.has(Event::WindowFull))
+    appendf_tr(s.next(), tr("window full: the %s has sent all that the %s's window allows"), who, other);
+  if (ev.has(Event::Keepalive))
+    appendf_tr(s.next(), tr("keepalive: the %s checks that the idle connection is still there"), who);
+  if (ev.has(Event::KeepaliveAck))
+    appendf_tr(s.next(), tr("keepalive-ack: the %s answers that it is still there"), who);
+  if (ev.has(Event::PortReuse))
+    s.next() += tr("port-reuse: a new connection on the same addresses and ports as an earlier one");
+}
+
+void describe_ip_udp_icmp(const Packet& p, const Annotation& a, Sentence& s) {
+  const EventSet& ev = a.events;
+  if (ev.has(Event::Datagram))
+    appendf_tr(s.next(), tr("UDP datagram %llu from the %s: no handshake, no ACK"),
+               static_cast<ull>(a.datagram_index), views::sender_role(a.dir));
+  if (ev.has(Event::IpFragment)) {
+    const bool v6 = p.ip.version == 6;
+    const unsigned off = v6 ? p.ip.v6.frag_offset : p.ip.v4.frag_offset;
+    const bool more = v6 ? p.ip.v6.frag_more : p.ip.v4.mf;
+    if (more)
+      appendf_tr(s.next(), tr("IP fragment: bytes from %u of datagram id %u; more fragments follow"), off,
+                 p.ip.frag_key);
+    else
+      appendf_tr(s.next(), tr("IP fragment: the last part, from byte %u, of datagram id %u"), off, p.ip.frag_key);
+  }
+  if (ev.has(Event::Reassembled)) {
+    const unsigned n = a.fragment_count ? a.fragment_count : p.ip.frag_count;
+    appendf_tr(s.next(), tr("reassembled: this fragment completes the datagram (%u fragments)"), n);
+  }
+  if (ev.has(Event::IcmpUnreachable)) {
+    const ull q = a.quotes_frame;
+    if (p.icmp.port_unreachable) {
+      if (q)
+        appendf_tr(s.next(), tr("ICMP port unreachable: answers frame %llu"), q);
+      else
+        s.next() += tr("ICMP port unreachable: the datagram it answers is not in this capture");
+      if (p.icmp.quoted_ports)
+        appendf_tr(s.next(), tr("nothing listens on port %u"), static_cast<unsigned>(p.icmp.quoted_dport));
+    } else {
+      if (q)
+        appendf_tr(s.next(), tr("ICMP destination unreachable (code %u): answers frame %llu"),
+                   static_cast<unsigned>(p.icmp.code), q);
+      else
+        appendf_tr(s.next(), tr("ICMP destination unreachable (code %u): the datagram it answers is not in this capture"),
+                   static_cast<unsigned>(p.icmp.code));
+    }
+  }
+}
+
+void describe_errors(const Packet& p, const Annotation& a, Sentence& s) {
+  const EventSet& ev = a.events;
+  if (ev.has(Event::Malformed) || p.error.status != DecodeStatus::Ok) {
+    // Decoder strings are static, but they are escaped anyway: this text reaches terminals.
+    std::string layer, what;
+    views::escape_text(layer, p.error.layer ? p.error.layer : "?");
+    views::escape_text(what, p.error.what ? p.error.what : "?");
+    if (p.error.status == DecodeStatus::Truncated)
+      appendf_tr(s.next(), tr("malformed: %s: %s (byte %u): the capture kept only %u of %u bytes"),
+                 layer.c_str(), what.c_str(), p.error.offset, p.caplen, p.wirelen);
+    else if (p.error.status == DecodeStatus::Malformed)
+      appendf_tr(s.next(), tr("malformed: %s: %s (byte %u)"), layer.c_str(), what.c_str(), p.error.offset);
+    else
+      s.next() += tr("malformed: the bytes do not parse");
+  }
+  if (ev.has(Event::ChecksumBad)) {
+    const char* which = p.transport == Transport::Tcp   ? "TCP"
+                        : p.transport == Transport::Udp ? "UDP"
+                        : p.transport == Transport::Icmp ? (p.icmp.v6 ? "ICMPv6" : "ICMP")
+                                                         : "IP";
+    if (p.ip.version == 4 && !p.ip.v4.checksum_ok) which = "IPv4 header";
+    if (a.checksum_offload_likely)
+      appendf_tr(s.next(),
+                 tr("checksum-bad: the %s checksum is wrong (likely checksum offload: the sender is this host)"),
+                 which);
+    else
+      appendf_tr(s.next(), tr("checksum-bad: the %s checksum is wrong"), which);
+  }
+}
+
+// Packets without events still get a sentence.
+void describe_plain(const Packet& p, Sentence& s) {
+  std::string& out = s.next();
+  switch (p.transport) {
+    case Transport::Tcp:
+      if (p.tcp.has(tcpflag::kAck) && p.payload_len == 0)
+        out += tr("ack: nothing new acknowledged");
+      else
+        out += tr("TCP segment");
+      return;
+    case Transport::Udp:
+      out += tr("UDP datagram: no handshake, no ACK");
+      return;
+    case Transport::Icmp: {
+      const unsigned t = p.icmp.type;
+      const bool req = p.icmp.v6 ? t == 128 : t == 8;
+      const bool rep = p.icmp.v6 ? t == 129 : t == 0;
+      if (req)
+        appendf_tr(out, tr("ICMP echo request (ping) id %u seq %u"), static_cast<unsigned>(p.icmp.id),
+                   static_cast<unsigned>(p.icmp.seq));
+      else if (rep)
+        appendf_tr(out, tr("ICMP echo reply id %u seq %u"), static_cast<unsigned>(p.icmp.id),
+                   static_cast<unsigned>(p.icmp.seq));
+      else
+        appendf_tr(out, tr("ICMP type %u code %u"), t, static_cast<unsigned>(p.icmp.code));
+      return;
+    }
+    case Transport::Arp: {
+      std::string x, y;
+      if (p.arp.op == 1) {
+        views::append_ip(x, p.arp.target_ip);
+        views::append_ip(y, p.arp.sender_ip);
+        appendf_tr(out, tr("ARP: who has %s? tell %s"), x.c_str(), y.c_str());
+      } else {
+        views::append_ip(x, p.arp.sender_ip);
+        views::append_mac(y, p.arp.sender_mac);
+        appendf_tr(out, tr("ARP: %s is at %s"), x.c_str(), y.c_str());
+      }
+      return;
+    }
+    default:
+      if (p.ip.version != 0)
+        appendf_tr(out, tr("IP protocol %u: not decoded further"), static_cast<unsigned>(p.ip.proto));
+      else
+        appendf_tr(out, tr("not an IP packet (EtherType 0x%04x)"), static_cast<unsigned>(p.link.ethertype));
+      return;
+  }
+}
+
+}  // namespace
+
+void describe(const Packet& p, const Annotation& a, std::string& out) {
+  Sentence s(out);
+  describe_handshake(p, a, s);
+  describe_close(p, a, s);
+  describe_analysis(a, s);  // "retransmission of frame 7 ...; data: bytes 1..5" reads in that order
+  describe_data_ack(p, a, s);
+  describe_ip_udp_icmp(p, a, s);
+  describe_errors(p, a, s);
+  if (out.empty()) describe_plain(p, s);
+}
+
+}  // namespace sockscope

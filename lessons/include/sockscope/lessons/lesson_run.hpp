@@ -1,0 +1,57 @@
+// Running a lesson: a live capture on loopback, the lesson's endpoints making their calls (each in
+// its own thread, so a call that waits does not hold up the others), narration and pauses on the
+// same timeline as the packets, quizzes graded from this run's capture, and every expectation
+// checked at the end. Finding lessons: by name in the lessons folder, or by path.
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "sockscope/lessons/lesson.hpp"
+#include "sockscope/views/views.hpp"
+
+namespace sockscope::lesson {
+
+struct RunOptions {
+  // Pauses wait for Enter and quizzes read an answer from `in`; otherwise (--auto, no terminal) the
+  // lesson runs straight through and prints each quiz's answer.
+  bool interactive = false;
+  ViewKind view = ViewKind::Human;  // Human, Ladder or Json
+  ViewOptions view_options;
+  std::string write_path;           // -w FILE.pcapng
+  std::string svg_path;             // --svg FILE.svg: the ladder diagram of the run
+  std::FILE* out = stdout;
+  std::FILE* in = stdin;
+  // Under sudo, continue as the invoking user once the capture is open (as tcpdump -Z does).
+  bool drop_privileges = true;
+};
+
+struct Check {
+  int line = 0;
+  std::string source;   // the lesson line
+  std::string label;    // its plain words (after " -- "), or empty
+  bool ok = false;
+  std::string message;  // what was seen; on failure what was expected and what the capture showed
+  std::vector<std::uint64_t> frames;
+};
+
+struct RunResult {
+  bool ran = false;     // false: the lesson could not start (no capture rights, no free port...)
+  std::string error;    // why it could not start, one line
+  std::vector<Check> checks;
+  int quiz_asked = 0, quiz_right = 0;
+  bool ok() const;      // ran, and every check held
+};
+
+RunResult run_lesson(const Lesson& lesson, const RunOptions& opts);
+
+// Folders searched for lessons, in order: $SOCKSCOPE_LESSONS, the source tree's lessons/ (a compile
+// definition), next to the binary (build/../lessons), and an installed share/sockscope/lessons.
+std::vector<std::string> lesson_dirs(const std::string& exe_path);
+// The *.lesson files of the first folder that has any, sorted by name (their number prefix).
+std::vector<std::string> lesson_files(const std::vector<std::string>& dirs);
+// A path that exists, or a lesson's name ("handshake") or number ("3", "03"). Empty with an error.
+std::string find_lesson(const std::string& name_or_path, const std::vector<std::string>& dirs, std::string& error);
+
+}  // namespace sockscope::lesson
