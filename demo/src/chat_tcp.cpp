@@ -84,9 +84,11 @@ class TcpServer {
       return 1;
     }
     const Endpoint local = local_endpoint(lfd_);
+    // The limit is raised before the room is announced: a client that connects as soon as it reads
+    // "listening on" finds the room as large as it will be.
+    max_clients_ = raise_descriptor_limit(o_.max_clients);
     // Not translated: scripts and tests read the port from this first line.
     say_line(h_, "listening on " + endpoint_text(local));
-    max_clients_ = raise_descriptor_limit(o_.max_clients);
     if (max_clients_ < o_.max_clients)
       notice(h_, fmt(tr("this process may open too few descriptors for %s clients (ulimit -n): the room takes at most %lld"),
                      std::to_string(o_.max_clients), static_cast<long long>(max_clients_)));

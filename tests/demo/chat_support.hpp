@@ -139,6 +139,25 @@ inline bool eventually(const std::function<bool()>& pred, int ms = 1500) {
   return pred();
 }
 
+// Waits until done(), for as long as progress() keeps changing: fails only when progress() stood
+// still for stall_ms. A bound derived from the work: a busy machine is slower, not stuck.
+inline bool eventually_progressing(const std::function<bool()>& done, const std::function<long()>& progress,
+                                   int stall_ms = 5000) {
+  long last = progress();
+  auto last_change = std::chrono::steady_clock::now();
+  while (!done()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const long now = progress();
+    if (now != last) {
+      last = now;
+      last_change = std::chrono::steady_clock::now();
+    } else if (std::chrono::steady_clock::now() - last_change > std::chrono::milliseconds(stall_ms)) {
+      return done();
+    }
+  }
+  return true;
+}
+
 inline ChatOptions server_options(ChatKind kind, const std::string& host = "127.0.0.1") {
   ChatOptions o;
   o.kind = kind;

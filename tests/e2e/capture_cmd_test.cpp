@@ -181,6 +181,7 @@ TEST(CaptureCmd, WithoutPrivilegesSaysHowToGrantThem) {
   E2E_REQUIRE(geteuid() == 0, "switching to nobody for this test needs root");
   const std::string dir = sockscope::testing::temp_dir("capture-noroot-" + std::to_string(getpid()));
   const std::string out = dir + "/out", err = dir + "/err";
+  const std::string binary = sockscope::testing::binary_for_other_users();
   const pid_t pid = fork();
   if (pid == 0) {
     const int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -188,7 +189,7 @@ TEST(CaptureCmd, WithoutPrivilegesSaysHowToGrantThem) {
     dup2(o, 1);
     dup2(e, 2);
     if (setgroups(0, nullptr) != 0 || setgid(65534) != 0 || setuid(65534) != 0) _exit(126);
-    execl(SOCKSCOPE_BINARY, SOCKSCOPE_BINARY, "capture", "--count", "1", static_cast<char*>(nullptr));
+    execl(binary.c_str(), binary.c_str(), "capture", "--count", "1", static_cast<char*>(nullptr));
     _exit(127);
   }
   int st = 0;
@@ -277,7 +278,8 @@ TEST(CaptureCmd, CountStopsAndPcapReadsBackWithTheSameEvents) {
 TEST(CaptureCmd, UnderSudoRunsAsTheInvokingUser) {
   REQUIRE_CAPTURE();
   E2E_REQUIRE(geteuid() == 0, "dropping to the sudo user needs root");
-  const std::string dir = sockscope::testing::temp_dir("capture-sudo-" + std::to_string(getpid()));
+  // The invoking user must reach the folder, wherever the clone is (/root is mode 700).
+  const std::string dir = sockscope::testing::shared_temp_dir("capture-sudo-" + std::to_string(getpid()));
   const std::string mine = dir + "/nobody";
   std::filesystem::create_directory(mine);
   ASSERT_EQ(chown(mine.c_str(), 65534, 65534), 0);
