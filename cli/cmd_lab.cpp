@@ -17,7 +17,7 @@ po::options_description up_options() {
   po::options_description d(tr("Options of sockscope lab up"), 100, 50);
   d.add_options()
       ("mtu", po::value<int>()->value_name("N")->default_value(1500),
-       tr("the link's MTU in bytes, on both ends (68 to 65535): the largest IP packet that crosses it whole"))
+       tr("the link's MTU in bytes, on both ends (68 to 65535): the largest IP packet that crosses it whole; below 1280 the hosts have no IPv6"))
       ("loss", po::value<int>()->value_name("PCT")->default_value(0),
        tr("drop this share (0 to 100 percent) of the client's TCP and UDP packets at random, on arrival at the server"))
       ("drop-syn", po::value<int>()->value_name("N")->default_value(0),
@@ -84,10 +84,11 @@ void print_json(const lab::LabStatus& s) {
 
 std::string or_unknown(const std::string& s) { return s.empty() ? std::string("?") : printable(s); }
 
-void print_host(const char* role, const lab::HostInfo& h) {
+void print_host(const char* role, const lab::HostInfo& h, bool ipv6) {
   std::printf(tr("  %-12s namespace %s, interface %s\n"), role, printable(h.ns).c_str(), printable(h.interface).c_str());
+  const std::string v6 = ipv6 || !h.ipv6.empty() ? or_unknown(h.ipv6) : std::string(tr("none"));
   std::printf(tr("  %-12s MAC %s, IPv4 %s, IPv6 %s%s\n"), "", or_unknown(h.mac).c_str(), or_unknown(h.ipv4).c_str(),
-              or_unknown(h.ipv6).c_str(), h.up ? "" : tr(" (interface down)"));
+              v6.c_str(), h.up ? "" : tr(" (interface down)"));
 }
 
 void print_human(const lab::LabStatus& s, bool just_built) {
@@ -107,16 +108,23 @@ void print_human(const lab::LabStatus& s, bool just_built) {
   // A picture of the two hosts and the cable (the names and addresses are fixed: lab.hpp).
   std::printf("    %-37s%s\n", tr("client host"), tr("server host"));
   std::printf("    %-37s%s\n", lab::kClientNs, lab::kServerNs);
-  std::printf("    %-10s %-26s%-10s %s\n", lab::kClientIPv4, lab::kClientIPv6, lab::kServerIPv4, lab::kServerIPv6);
+  // Below IPv6's minimum MTU the hosts have IPv4 only (lab.hpp): no IPv6 address is shown.
+  const bool ipv6 = lab::has_ipv6(s.options.mtu);
+  std::printf("    %-10s %-26s%-10s %s\n", lab::kClientIPv4, ipv6 ? lab::kClientIPv6 : "", lab::kServerIPv4,
+              ipv6 ? lab::kServerIPv6 : "");
   std::printf("    [%s]======= the cable ======[%s]\n\n", lab::kClientIf, lab::kServerIf);
   if (geteuid() != 0) {
     std::printf("%s\n", tr("(Run as root to see the addresses, MACs and rule counters: sudo sockscope lab status)"));
     return;
   }
-  print_host(tr("client host"), s.client);
-  print_host(tr("server host"), s.server);
+  print_host(tr("client host"), s.client, ipv6);
+  print_host(tr("server host"), s.server, ipv6);
   std::printf(tr("  %-12s a veth pair, MTU %d bytes on both ends (the largest IP packet that crosses it whole)\n"),
               tr("the cable"), s.options.mtu);
+  if (!ipv6)
+    std::printf(tr("  %-12s none: IPv6 needs an MTU of at least %d bytes (RFC 8200), and Linux removes IPv6 from a "
+                   "link with a smaller one\n"),
+                "IPv6", lab::kIPv6MinMtu);
   if (s.options.loss_pct >= 100)
     std::printf(tr("  %-12s every TCP and UDP packet of the client is dropped where it reaches the server\n"
                    "  %-12s (an nftables rule in %s): a capture at the client still sees them leave\n"),

@@ -38,11 +38,21 @@ void call_failed(const ChatHooks& hooks, const ChatOptions& opts, const char* ca
     case EADDRINUSE:
       std::snprintf(buf, sizeof buf, "%s", tr("address already in use: another program listens on this port. Stop it, or choose another port (--port, 0 lets the kernel choose)"));
       break;
+    // connect() binds a socket that is not bound yet to a free local port (connect(2)): EADDRNOTAVAIL
+    // there means none is left; from bind() it means the address is not this machine's.
     case EADDRNOTAVAIL:
-      std::snprintf(buf, sizeof buf, "%s", tr("this machine has no such address. Use 127.0.0.1, ::1 or one of its own addresses"));
+      std::snprintf(buf, sizeof buf, "%s",
+                    std::strcmp(call, "connect") == 0
+                        ? tr("no free local port: every port of net.ipv4.ip_local_port_range is in use towards that server. Wait for closed connections to leave TIME-WAIT, or widen the range")
+                        : tr("this machine has no such address. Use 127.0.0.1, ::1 or one of its own addresses"));
       break;
+    // bind(2): ports below net.ipv4.ip_unprivileged_port_start need CAP_NET_BIND_SERVICE; elsewhere
+    // EACCES is a broadcast address without SO_BROADCAST, or a local firewall rule (connect(2)).
     case EACCES:
-      std::snprintf(buf, sizeof buf, "%s", tr("permission denied: ports below 1024 need root. Choose a port above 1023"));
+      std::snprintf(buf, sizeof buf, "%s",
+                    std::strcmp(call, "bind") == 0
+                        ? tr("permission denied: ports below 1024 (net.ipv4.ip_unprivileged_port_start) need root or CAP_NET_BIND_SERVICE. Choose a port above 1023")
+                        : tr("permission denied: a broadcast address needs the SO_BROADCAST option, or a local firewall rule refused it"));
       break;
     case ENETUNREACH:
     case EHOSTUNREACH:

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <utility>
 
 #include "sockscope/text/i18n.hpp"
 
@@ -352,11 +353,28 @@ int Reporter::connect(int fd, const SockAddr& a) {
   return rc;
 }
 
+namespace {
+
+// The flags a send() or recv() was given, as the call is written: "MSG_DONTWAIT|MSG_NOSIGNAL".
+std::string flags_text(int flags) {
+  std::string s;
+  for (const auto& [bit, name] : {std::pair{MSG_DONTWAIT, "MSG_DONTWAIT"}, std::pair{MSG_WAITALL, "MSG_WAITALL"},
+                                  std::pair{MSG_NOSIGNAL, "MSG_NOSIGNAL"}})
+    if (flags & bit) s += (s.empty() ? "" : "|") + std::string(name);
+  return s;
+}
+
+}  // namespace
+
 ssize_t Reporter::send(int fd, std::string_view data, int flags) {
-  CallRecord r = start("send", fd, "", false);
-  const ssize_t n = ::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL);
+  // MSG_NOSIGNAL: a send() on a connection the peer reset fails with EPIPE, and without the flag the
+  // kernel also raises SIGPIPE, which ends a program that does not handle it (send(2)). The timeline
+  // shows the flags, so a learner sees why these endpoints survive that.
+  flags |= MSG_NOSIGNAL;
+  CallRecord r = start("send", fd, flags_text(flags), false);
+  const ssize_t n = ::send(fd, data.data(), data.size(), flags);
   const int err = n < 0 ? errno : 0;
-  if (n < 0 && reports(hooks_)) r.args = std::to_string(data.size()) + " bytes";
+  if (n < 0 && reports(hooks_)) r.args = std::to_string(data.size()) + " bytes, " + r.args;
   if (n > 0 && reports(hooks_)) r.data.assign(data.substr(0, static_cast<std::size_t>(n)));
   finish(r, n, err, fd);
   errno = err;
@@ -364,7 +382,7 @@ ssize_t Reporter::send(int fd, std::string_view data, int flags) {
 }
 
 ssize_t Reporter::recv(int fd, char* buf, std::size_t len, int flags) {
-  CallRecord r = start("recv", fd, (flags & MSG_WAITALL) ? "MSG_WAITALL" : "", true);
+  CallRecord r = start("recv", fd, flags_text(flags), true);
   const ssize_t n = ::recv(fd, buf, len, flags);
   const int err = n < 0 ? errno : 0;
   if (n > 0 && reports(hooks_)) r.data.assign(buf, static_cast<std::size_t>(n));
@@ -375,7 +393,8 @@ ssize_t Reporter::recv(int fd, char* buf, std::size_t len, int flags) {
 
 ssize_t Reporter::sendto(int fd, std::string_view data, const SockAddr& to) {
   CallRecord r = start("sendto", fd, endpoint_text(to_endpoint(to)), false);
-  const ssize_t n = ::sendto(fd, data.data(), data.size(), MSG_NOSIGNAL, to.sa(), to.len);
+  // No MSG_NOSIGNAL: only stream sockets raise SIGPIPE (net/core/stream.c), never a UDP one.
+  const ssize_t n = ::sendto(fd, data.data(), data.size(), 0, to.sa(), to.len);
   const int err = n < 0 ? errno : 0;
   // Nothing was sent: say how much was tried ("sendto(65508 bytes, ...) = -1 EMSGSIZE").
   if (n < 0 && reports(hooks_)) r.args = std::to_string(data.size()) + " bytes, " + r.args;
@@ -389,11 +408,11 @@ ssize_t Reporter::sendto(int fd, std::string_view data, const SockAddr& to) {
   return n;
 }
 
-ssize_t Reporter::recvfrom(int fd, char* buf, std::size_t len, SockAddr& from) {
-  CallRecord r = start("recvfrom", fd, "", true);
+ssize_t Reporter::recvfrom(int fd, char* buf, std::size_t len, SockAddr& from, int flags) {
+  CallRecord r = start("recvfrom", fd, flags_text(flags), true);
   from = SockAddr{};
   from.len = sizeof from.ss;
-  const ssize_t n = ::recvfrom(fd, buf, len, 0, from.sa(), &from.len);
+  const ssize_t n = ::recvfrom(fd, buf, len, flags, from.sa(), &from.len);
   const int err = n < 0 ? errno : 0;
   if (n > 0 && reports(hooks_)) r.data.assign(buf, static_cast<std::size_t>(n));
   if (n >= 0) {

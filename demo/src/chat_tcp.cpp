@@ -198,7 +198,10 @@ class TcpServer {
       const int err = errno;
       if (err == EINTR || err == EAGAIN) return;
       if (err == ECONNRESET)
-        notice(h_, fmt(tr("%s reset the connection (RST): it left without closing"), c.label));
+        // RST means the connection ended at once (RFC 9293 3.5.3): what it means, not why. A peer
+        // that closes with unread bytes sends one too (RFC 1122 4.2.2.13), as does SO_LINGER {1, 0}.
+        notice(h_, fmt(tr("%s reset the connection (RST): it ended at once, without the orderly close of a FIN"),
+                       c.label));
       else
         call_failed(h_, o_, "recv", err, c.label);
       close_now(c);  // nothing queued for it can arrive any more

@@ -199,7 +199,7 @@ void tcp_server(Recorder& rec, int listen_fd, int timeout_ms) {
     }
     rec.step(true, "recv", "recv() = " + std::to_string(n) + " " + quoted(std::string_view(buf, expect.size())));
     if (!send_all(conn.get(), kTcpServerLines[i])) return rec.fail(true, "send", errno);
-    rec.step(true, "send", "send(" + quoted(kTcpServerLines[i]) + ") = " +
+    rec.step(true, "send", "send(" + quoted(kTcpServerLines[i]) + ", MSG_NOSIGNAL) = " +
                                std::to_string(kTcpServerLines[i].size()));
   }
   // The client closes next: recv() returns 0 at the end of the stream (its FIN arrived).
@@ -244,7 +244,7 @@ void tcp_client(Recorder& rec, const Address& server, int timeout_ms, std::uint1
   char buf[256];
   for (std::size_t i = 0; i < kTcpClientLines.size(); ++i) {
     if (!send_all(fd.get(), kTcpClientLines[i])) return rec.fail(false, "send", errno);
-    rec.step(false, "send", "send(" + quoted(kTcpClientLines[i]) + ") = " +
+    rec.step(false, "send", "send(" + quoted(kTcpClientLines[i]) + ", MSG_NOSIGNAL) = " +
                                 std::to_string(kTcpClientLines[i].size()));
     const std::string_view expect = kTcpServerLines[i];
     const ssize_t n = recv_all(fd.get(), buf, expect.size());

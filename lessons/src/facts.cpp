@@ -219,12 +219,17 @@ Value packet_field(const Facts& f, const Term& t) {
     if (p->quotes_frame) v.frames.push_back(p->quotes_frame);
   } else if (k == "flags") {
     if (need_tcp()) v.is_text = true, v.text = flags_text(p->tcp_flags);
-  } else if (k == "ip-id" || k == "frag-offset" || k == "mf" || k == "df") {
+  } else if (k == "ip-id" || k == "frag-offset" || k == "raw-frag-offset" || k == "mf" || k == "df") {
     if (p->ip_version == 0) {
       v.ok = false;
       v.why = "frame " + std::to_string(p->frame) + " is not an IP packet";
     }
-    v.n = k == "ip-id" ? p->ip_id : k == "frag-offset" ? p->frag_offset : k == "mf" ? p->mf : p->df;
+    // The header's offset field counts 8-byte units (RFC 791, RFC 8200); frag-offset is in bytes.
+    v.n = k == "ip-id"             ? p->ip_id
+          : k == "frag-offset"     ? p->frag_offset
+          : k == "raw-frag-offset" ? p->frag_offset / 8
+          : k == "mf"              ? p->mf
+                                   : p->df;
   } else if (k == "src-mac" || k == "dst-mac") {
     if (!p->has_macs) {
       v.ok = false;

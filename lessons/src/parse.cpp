@@ -64,8 +64,8 @@ bool is_packet_field(std::string_view f) {
   static const char* const kFields[] = {"frame", "seq", "ack", "raw-seq", "raw-ack", "len", "win", "raw-win",
                                         "sport", "dport", "mss", "wscale", "ttl", "ip-header", "transport-header",
                                         "link-header", "wire-len", "udp-length", "ip-proto", "ip-version",
-                                        "time-us", "time-ms", "quotes", "flags", "ip-id", "frag-offset", "mf",
-                                        "df", "src-mac", "dst-mac", "arp-op"};
+                                        "time-us", "time-ms", "quotes", "flags", "ip-id", "frag-offset",
+                                        "raw-frag-offset", "mf", "df", "src-mac", "dst-mac", "arp-op"};
   return std::any_of(std::begin(kFields), std::end(kFields), [&](const char* k) { return f == k; });
 }
 
@@ -258,8 +258,8 @@ bool parse_expr(const std::string& text, const Lesson& lesson, Expr& out, std::s
         if (!is_packet_field(term.field)) {
           error = "'" + term.field + "' is not a field of a packet (frame, seq, ack, raw-seq, raw-ack, len, win, "
                   "raw-win, sport, dport, mss, wscale, ttl, ip-header, transport-header, link-header, wire-len, "
-                  "udp-length, ip-proto, ip-version, time-us, time-ms, quotes, flags, ip-id, frag-offset, mf, df, "
-                  "src-mac, dst-mac, arp-op)";
+                  "udp-length, ip-proto, ip-version, time-us, time-ms, quotes, flags, ip-id, frag-offset, "
+                  "raw-frag-offset, mf, df, src-mac, dst-mac, arp-op)";
           return false;
         }
       }
@@ -629,6 +629,11 @@ class Parser {
         } else if (lesson_.lab.on && t != lab::kServerIPv4 && t != lab::kServerIPv6) {
           error("'" + t + "' is not the lab's server host",
                 std::string("in a lab lesson a server has ") + lab::kServerIPv4 + " (the default) or " + lab::kServerIPv6);
+        } else if (lesson_.lab.on && t == lab::kServerIPv6 && !lab::has_ipv6(lesson_.lab.mtu)) {
+          error("'" + t + "': a lab with mtu " + std::to_string(lesson_.lab.mtu) + " has no IPv6",
+                "IPv6 needs an MTU of at least " + std::to_string(lab::kIPv6MinMtu) +
+                    " bytes (RFC 8200), and Linux removes it from a smaller link: use " + lab::kServerIPv4 +
+                    " or a larger mtu");
         } else if (!lesson_.lab.on && t != "127.0.0.1" && t != "::1" && t.rfind("127.", 0) != 0) {
           error("'" + t + "' is not a loopback address",
                 "lessons run on loopback: 127.0.0.1 or ::1 (a 'lab' line before the endpoints puts them on two hosts)");

@@ -497,17 +497,8 @@ void Runner::execute(Endpoint_& ep, const Step& st) {
   } else if (c == "recv") {
     std::string buf(st.size, '\0');
     const int fd = data_fd();
-    int flags = 0;
-    if (st.nowait && fd >= 0) {
-      flags = ::fcntl(fd, F_GETFL);
-      ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-    }
-    set(fd >= 0 ? rep.recv(fd, buf.data(), buf.size(), st.all ? MSG_WAITALL : 0) : (errno = EBADF, -1));
-    if (st.nowait && fd >= 0) {
-      const int saved = errno;
-      ::fcntl(fd, F_SETFL, flags);
-      errno = saved;
-    }
+    const int flags = (st.all ? MSG_WAITALL : 0) | (st.nowait ? MSG_DONTWAIT : 0);
+    set(fd >= 0 ? rep.recv(fd, buf.data(), buf.size(), flags) : (errno = EBADF, -1));
   } else if (c == "sendto") {
     demo::SockAddr to = ep.addr;
     if (!st.to.empty()) to = endpoint(st.to)->addr;
@@ -532,11 +523,8 @@ void Runner::execute(Endpoint_& ep, const Step& st) {
     if (ensure_socket() && (d.role == Role::Client || ep.bound || do_bind())) {
       std::string buf(st.size, '\0');
       demo::SockAddr from;
-      const int flags = st.nowait ? ::fcntl(ep.sock, F_GETFL) : 0;
-      if (st.nowait) ::fcntl(ep.sock, F_SETFL, flags | O_NONBLOCK);
-      const ssize_t n = rep.recvfrom(ep.sock, buf.data(), buf.size(), from);
+      const ssize_t n = rep.recvfrom(ep.sock, buf.data(), buf.size(), from, st.nowait ? MSG_DONTWAIT : 0);
       set(n);
-      if (st.nowait) ::fcntl(ep.sock, F_SETFL, flags);
       if (n >= 0) {
         ep.last_peer = from;
         ep.have_peer = true;

@@ -217,4 +217,9 @@ TEST(LayerMap, ReassembledDatagramIsMarked) {
   EXPECT_EQ(r.layers[0].fields.at("reassembled").u, 1u);
   EXPECT_EQ(r.layers[0].fields.at("fragments").u, 2u);
   EXPECT_EQ(r.layers[2].fields.at("length").u, 100u);
+  // The last fragment's offset: in bytes, and as the header holds it, in units of 8 bytes.
+  const std::uint64_t bytes = r.layers[0].fields.at("frag_offset").u;
+  EXPECT_GT(bytes, 0u);
+  EXPECT_EQ(bytes % 8, 0u);
+  EXPECT_EQ(r.layers[0].fields.at("frag_offset_raw").u, bytes / 8);
 }

@@ -172,7 +172,7 @@ TEST_F(ChatCli, ServerAndClientWithSayLines) {
   const std::string p = std::to_string(port);
   EXPECT_NE(cerr.find("client  socket(AF_INET, SOCK_STREAM) = "), std::string::npos) << cerr;
   EXPECT_NE(cerr.find("client  connect(127.0.0.1:" + p + ") = 0  [ESTABLISHED]"), std::string::npos) << cerr;
-  EXPECT_NE(cerr.find("client  send(\"hello\\n\") = 6"), std::string::npos) << cerr;
+  EXPECT_NE(cerr.find("client  send(\"hello\\n\", MSG_NOSIGNAL) = 6"), std::string::npos) << cerr;
   EXPECT_NE(cerr.find("client  close() = 0"), std::string::npos) << cerr;
   EXPECT_NE(client.out().find("hi there"), std::string::npos) << client.out();
   EXPECT_NE(client.out().find("see you"), std::string::npos) << client.out();

@@ -83,7 +83,7 @@ TEST(Cli, EveryViewRunsOnTheSameCapture) {
 TEST(Cli, ExchangeRunsOnLoopback) {
   const e2e::RunResult r = e2e::sockscope({"exchange"});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_NE(r.out.find("send(\"hello\") = 5"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("send(\"hello\", MSG_NOSIGNAL) = 5"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("recv() = 0"), std::string::npos) << r.out;
   const e2e::RunResult v6 = e2e::sockscope({"exchange", "--host", "::1"});
   EXPECT_EQ(v6.status, 0) << v6.err;

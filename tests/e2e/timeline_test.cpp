@@ -297,7 +297,7 @@ TEST(Timeline, HumanDemoTellsTheWholeStory) {
   const auto r = e2e::sockscope({"demo", "tcp", "--color", "never"});
   ASSERT_EQ(r.status, 0) << r.err;
   for (const char* s : {"handshake 1/3", "handshake 2/3", "handshake 3/3", "data", "ack", "teardown",
-                        "connect(127.0.0.1:", "accept() = ", "send(\"hello\\n\") = 6", "close() = 0", "What you saw"})
+                        "connect(127.0.0.1:", "accept() = ", "send(\"hello\\n\", MSG_NOSIGNAL) = 6", "close() = 0", "What you saw"})
     EXPECT_NE(r.out.find(s), std::string::npos) << "missing [" << s << "] in:\n" << r.out;
   // Nothing raw for the terminal: no escape sequences when colour is off.
   EXPECT_EQ(r.out.find('\x1b'), std::string::npos);

@@ -267,6 +267,25 @@ TEST_F(LabNet, HostsHaveTheirAddressesMacsAndMtu) {
   EXPECT_EQ(s.dropped_packets, 0u);
 }
 
+// Linux removes IPv6 from a link whose MTU is below 1280 (RFC 8200's minimum): the lab then has, and
+// says it has, IPv4 only.
+TEST_F(LabNet, BelowTheIpv6MinimumMtuTheHostsHaveNoIpv6) {
+  REQUIRE_ROOT();
+  const e2e::RunResult up = e2e::sockscope({"lab", "up", "--mtu", "1000"});
+  ASSERT_EQ(up.status, 0) << up.out << up.err;
+  EXPECT_EQ(up.out.find("fd77::"), std::string::npos) << up.out;
+  EXPECT_NE(up.out.find("IPv6 none"), std::string::npos) << up.out;
+  EXPECT_NE(up.out.find("1280"), std::string::npos) << up.out;
+  const lab::LabStatus s = lab::status();
+  EXPECT_EQ(s.client.mtu, 1000);
+  EXPECT_EQ(s.client.ipv6, "");
+  EXPECT_EQ(s.server.ipv6, "");
+  const e2e::RunResult addr = e2e::run({"ip", "-n", lab::kServerNs, "-6", "addr", "show", "dev", lab::kServerIf});
+  EXPECT_EQ(addr.out.find("fd77::"), std::string::npos) << addr.out;
+  const e2e::RunResult j = e2e::sockscope({"lab", "status", "--json"});
+  EXPECT_NE(j.out.find("\"ipv6\":\"\""), std::string::npos) << j.out;
+}
+
 TEST_F(LabNet, UdpOverIpv4AndTcpOverIpv6CrossTheCable) {
   REQUIRE_ROOT();
   lab::Guard g;

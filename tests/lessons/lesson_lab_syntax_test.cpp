@@ -100,16 +100,17 @@ TEST(LessonLabSyntax, FieldsAndSelectorsForTheLink) {
       "expect datagram.dst-mac == arp#2.src-mac\n"
       "expect arp#2.arp-op == 2\n"
       "expect ip-fragment#2.frag-offset == 1480\n"
+      "expect ip-fragment#2.raw-frag-offset == 185\n"
       "expect ip-fragment#3.mf + ip-fragment#1.df == 0\n"
       "expect ip-fragment#2.ip-id == ip-fragment#1.ip-id\n"
       "expect count server.recvfrom ok < count client.sendto\n");
-  ASSERT_EQ(l.steps.size(), 8u);
+  ASSERT_EQ(l.steps.size(), 9u);
   const Step& arp = l.steps[1];
   ASSERT_EQ(arp.lhs.terms.size(), 1u);
   EXPECT_EQ(arp.lhs.terms[0].packet.proto, Proto::Arp);
   EXPECT_TRUE(arp.lhs.terms[0].packet.any);
   EXPECT_EQ(arp.rhs.terms[0].text, "FF:FF:FF:FF:FF:FF");
-  const Step& count = l.steps[7];
+  const Step& count = l.steps[8];
   EXPECT_TRUE(count.lhs.terms[0].ok_only);
   EXPECT_FALSE(count.rhs.terms[0].ok_only);
   // A MAC address is a word: it cannot be added.

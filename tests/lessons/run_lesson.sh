@@ -8,9 +8,10 @@ if [ "$(id -u)" != 0 ]; then
   if [ "${CI:-}" = true ]; then echo "not root: lessons need a live capture (CI=true, so this fails)"; exit 1; fi
   echo "skipped: not root, and a lesson needs a live capture"; exit 77
 fi
-# Some phenomena depend on the kernel's timers (Linux delays an ACK by about 40 ms, which makes the
-# three-segment close and Nagle's wait): on a machine busy with other tests a lesson can miss the
-# window. Such a run is tried once more, and says so; a lesson that fails twice fails the test.
+# Some phenomena depend on the kernel's timers (Linux delays an ACK by 40 ms or more, which makes
+# Nagle's wait): on a machine busy with other tests a lesson can miss the window. Such a run is tried
+# once more, and says so; a lesson that fails twice fails the test. (A lesson must not check what a
+# timer race decides: lesson 05 reports whether its close took three segments or four.)
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 if "$bin" lesson run "$lesson" --auto --color never </dev/null >"$out" 2>&1; then

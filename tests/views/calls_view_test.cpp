@@ -147,6 +147,36 @@ TEST(CallsHumanView, SaysWhatEachCallDid) {
     EXPECT_NE(t.find(s), std::string::npos) << "missing [" << s << "] in:\n" << t;
 }
 
+// An errno is explained for the call that got it: EAGAIN after MSG_DONTWAIT is "would wait", after a
+// blocking call its timeout; EADDRNOTAVAIL from connect() is a lack of local ports, not of an address.
+TEST(CallsHumanView, ErrnoIsExplainedForTheCallThatGotIt) {
+  Captured cap;
+  ViewOptions vo;
+  auto v = make_view(ViewKind::Human, cap.out(), vo);
+  auto failed = [&](const char* call, const char* args, int err) {
+    CallRecord c = done(CallRole::Client, 100, call, -1, args);
+    c.err = err;
+    v->call(c, 0);
+  };
+  failed("recv", "MSG_DONTWAIT", EAGAIN);
+  failed("recv", "", EAGAIN);
+  failed("send", "6 bytes, MSG_DONTWAIT|MSG_NOSIGNAL", EAGAIN);
+  failed("connect", "127.0.0.1:9000", EADDRNOTAVAIL);
+  failed("bind", "10.9.9.9:9000", EADDRNOTAVAIL);
+  failed("bind", "0.0.0.0:80", EACCES);
+  failed("sendto", "255.255.255.255:9000", EACCES);
+  v->finish();
+  const std::string t = cap.text();
+  for (const char* s : {"recv(MSG_DONTWAIT) = -1 EAGAIN (nothing to read yet, and MSG_DONTWAIT said not to wait)",
+                        "recv() = -1 EAGAIN (nothing arrived before the socket's receive timeout (SO_RCVTIMEO)",
+                        "send(6 bytes, MSG_DONTWAIT|MSG_NOSIGNAL) = -1 EAGAIN (the send buffer is full, and MSG_DONTWAIT said not to wait)",
+                        "connect(127.0.0.1:9000) = -1 EADDRNOTAVAIL (no free local port",
+                        "bind(10.9.9.9:9000) = -1 EADDRNOTAVAIL (that address is not one of this machine's)",
+                        "bind(0.0.0.0:80) = -1 EACCES (not allowed: ports below 1024 (net.ipv4.ip_unprivileged_port_start) need root or CAP_NET_BIND_SERVICE)",
+                        "= -1 EACCES (not allowed: a broadcast address needs the SO_BROADCAST option"})
+    EXPECT_NE(t.find(s), std::string::npos) << "missing [" << s << "] in:\n" << t;
+}
+
 TEST(CallsHumanView, ClientCallsLeftServerCallsRightInTimelineOrder) {
   Captured cap;
   ViewOptions vo;

@@ -91,8 +91,8 @@ TEST(Describe, Teardown2And3InOneSegmentExplainsTheThreeSegmentClose) {
   Annotation a = tcp_annotation(false, {Event::Teardown2, Event::Teardown3});
   a.fin_carries_ack = true;
   EXPECT_EQ(text(p, a),
-            "teardown 2/4 and 3/4 in one segment: the server acknowledges the FIN and closes at once, so Linux "
-            "shows three segments, not four");
+            "teardown 2/4 and 3/4 in one segment: the server acknowledges the FIN and sends its own in the same "
+            "segment, so this close takes three segments, not four");
 }
 
 TEST(Describe, Teardown4IsTimeWait) {

@@ -228,7 +228,9 @@ void visit_ipv4(const Packet& p, Emit& e) {
   e.hex("id", v4.id, o + 4, 2);
   e.b("df", v4.df, o + 6, 1);
   e.b("mf", v4.mf, o + 6, 1);
+  // The offset field counts 8-byte units (RFC 791): frag_offset in bytes, frag_offset_raw as sent.
   e.u("frag_offset", v4.frag_offset, o + 6, 2);
+  e.u("frag_offset_raw", v4.frag_offset / 8u, o + 6, 2);
   e.u("ttl", v4.ttl, o + 8, 1);
   e.u("proto", v4.proto, o + 9, 1);
   e.hex("checksum", v4.checksum, o + 10, 2);
@@ -268,6 +270,7 @@ void visit_ipv6(const Packet& p, Emit& e) {
   if (v6.has_fragment) {
     e.hex("frag_id", v6.frag_id, o, 0);
     e.u("frag_offset", v6.frag_offset, o, 0);
+    e.u("frag_offset_raw", v6.frag_offset / 8u, o, 0);  // 8-byte units, as in IPv4 (RFC 8200 4.5)
     e.b("mf", v6.frag_more, o, 0);
   }
   if (ip.reassembled) {

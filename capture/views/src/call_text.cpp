@@ -46,18 +46,40 @@ void append_call_args(std::string& out, const CallRecord& c) {
 
 }  // namespace
 
-const char* errno_explained(int err) {
-  switch (err) {
+const char* errno_explained(const CallRecord& c) {
+  const bool receives = receives_data(c.call) || c.call == "accept";
+  // The endpoints write the flags a call was given into its arguments (MSG_DONTWAIT|MSG_NOSIGNAL).
+  const bool dontwait = c.args.find("MSG_DONTWAIT") != std::string::npos;
+  switch (c.err) {
     case ECONNREFUSED: return tr("nobody listens on that port");
     case ECONNRESET: return tr("the peer reset the connection (RST)");
     case EPIPE: return tr("the connection is closed for sending");
     case ETIMEDOUT: return tr("no answer in time");
-    case EAGAIN: return tr("nothing arrived in time");
+    // EAGAIN is "this would have to wait": with MSG_DONTWAIT (or a non-blocking socket) at once, on a
+    // blocking socket only when its timeout ran out (SO_RCVTIMEO, SO_SNDTIMEO: socket(7)).
+    case EAGAIN:
+      if (dontwait)
+        return receives ? tr("nothing to read yet, and MSG_DONTWAIT said not to wait")
+                        : tr("the send buffer is full, and MSG_DONTWAIT said not to wait");
+      if (receives) return tr("nothing arrived before the socket's receive timeout (SO_RCVTIMEO), or the socket does not wait (O_NONBLOCK)");
+      if (sends_data(c.call)) return tr("the send buffer stayed full until the socket's send timeout (SO_SNDTIMEO), or the socket does not wait (O_NONBLOCK)");
+      return tr("the call would have to wait, and this socket does not (O_NONBLOCK or a timeout)");
     case EADDRINUSE: return tr("another socket already uses that address and port");
-    case EADDRNOTAVAIL: return tr("that address is not one of this machine's");
+    // connect() on a socket that is not bound binds it to a free local port first (connect(2)).
+    case EADDRNOTAVAIL:
+      return c.call == "connect" ? tr("no free local port: every port of net.ipv4.ip_local_port_range is in use towards that address")
+                                 : tr("that address is not one of this machine's");
     case EHOSTUNREACH: return tr("no route to that host");
     case ENETUNREACH: return tr("no route to that network");
-    case EACCES: return tr("not allowed: ports below 1024 need root");
+    // bind(2): a port below net.ipv4.ip_unprivileged_port_start (1024 unless changed) needs
+    // CAP_NET_BIND_SERVICE; connect(2), send(2): a broadcast address needs SO_BROADCAST (socket(7)),
+    // or a local firewall rule refused the packet.
+    case EACCES:
+      if (c.call == "bind")
+        return tr("not allowed: ports below 1024 (net.ipv4.ip_unprivileged_port_start) need root or CAP_NET_BIND_SERVICE");
+      if (sends_data(c.call) || c.call == "connect")
+        return tr("not allowed: a broadcast address needs the SO_BROADCAST option, or a local firewall rule refused it");
+      return tr("not allowed (permission denied)");
     case EINTR: return tr("interrupted by a signal");
     case ENOTCONN: return tr("the socket is not connected");
     case EBADF: return tr("not an open socket");
@@ -83,7 +105,7 @@ void append_call_text(std::string& out, const CallRecord& c) {
   if (call_failed(c)) {
     out += ' ';
     out += errno_name(c.err);
-    if (const char* why = errno_explained(c.err)) {
+    if (const char* why = errno_explained(c)) {
       out += " (";
       out += why;
       out += ')';

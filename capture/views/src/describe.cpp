@@ -98,13 +98,13 @@ void describe_close(const Packet& p, const Annotation& a, Sentence& s) {
   const TcpState st = sender_state(a);
   if (ev.has(Event::Teardown1))
     appendf_tr(s.next(), tr("teardown 1/4: the %s is done sending (%s)"), who, state_or(st, "FIN-WAIT-1"));
-  // RFC 9293 3.6: the second FIN may carry the ACK of the first, so the "four-way" close often
-  // shows as three segments on Linux.
+  // RFC 9293 3.6: the second FIN may carry the ACK of the first. Any stack may do it (annotate reads
+  // other systems' captures too); Linux does when the program closes before its delayed ACK is due.
   const bool merged = ev.has(Event::Teardown2) && ev.has(Event::Teardown3);
   if (merged) {
     appendf_tr(s.next(),
-               tr("teardown 2/4 and 3/4 in one segment: the %s acknowledges the FIN and closes at once, "
-                  "so Linux shows three segments, not four"),
+               tr("teardown 2/4 and 3/4 in one segment: the %s acknowledges the FIN and sends its own in "
+                  "the same segment, so this close takes three segments, not four"),
                who);
   } else if (ev.has(Event::Teardown2)) {
     appendf_tr(s.next(), tr("teardown 2/4: the %s acknowledges the FIN (%s)"), who, state_or(st, "CLOSE-WAIT"));

@@ -141,7 +141,18 @@ void OsiBlock::begin_layer(Osi osi, const char* name, std::uint32_t offset, std:
 void OsiBlock::field(const Field& f) {
   if (used_ == 0 || in_payload_) return;
   std::string& t = lines_[used_ - 1].text;
+  const std::string_view key = f.key ? f.key : "?";
+  // The fragment offset is the one field the header holds in units (of 8 bytes): shown as on the
+  // wire, with its value in bytes beside it, once ("frag_offset 185 (in 8-byte units: byte 1480)").
+  if (key == "frag_offset") return;
   t += "  ";
+  if (key == "frag_offset_raw") {
+    t += "frag_offset ";
+    append_field_text(t, f);
+    t += ' ';
+    appendf_tr(t, tr("(in 8-byte units: byte %llu)"), static_cast<unsigned long long>(f.u * 8));
+    return;
+  }
   escape_text(t, f.key ? f.key : "?");
   t += ' ';
   append_field_text(t, f);

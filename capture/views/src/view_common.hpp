@@ -57,8 +57,10 @@ struct TimelineStart {
 //   send("hello") = 5    accept() = 4 from 127.0.0.1:51514    recv() = 0 (the peer closed: end of stream)
 //   connect() = -1 ECONNREFUSED (nobody listens on that port)
 void append_call_text(std::string& out, const CallRecord& c);
-// Plain words for the errno values a chat meets; nullptr for the others.
-const char* errno_explained(int err);
+// Plain words for the errno a call failed with, for that call (EAGAIN after MSG_DONTWAIT is not
+// EAGAIN after a timeout; EADDRNOTAVAIL from connect() is not EADDRNOTAVAIL from bind()); nullptr for
+// the values a chat does not meet.
+const char* errno_explained(const CallRecord& c);
 // The call failed: the result is negative (the convention of the socket API, with errno set).
 inline bool call_failed(const CallRecord& c) { return c.returned && c.result < 0; }
 

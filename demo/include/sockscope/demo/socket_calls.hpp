@@ -48,11 +48,14 @@ class Reporter {
   int listen(int fd, int backlog);
   int accept(int fd, SockAddr& peer);  // reported at start and at return
   int connect(int fd, const SockAddr& a);  // reported at start and at return
+  // Always with MSG_NOSIGNAL added (no SIGPIPE on a reset connection: EPIPE instead); the timeline
+  // shows the flags with the call.
   ssize_t send(int fd, std::string_view data, int flags);
-  // Reported at start and at return. flags: 0, or MSG_WAITALL (wait for n bytes or the end of the stream).
+  // Reported at start and at return. flags: 0, MSG_WAITALL (wait for n bytes or the end of the stream),
+  // MSG_DONTWAIT (do not wait); shown with the call.
   ssize_t recv(int fd, char* buf, std::size_t n, int flags = 0);
   ssize_t sendto(int fd, std::string_view data, const SockAddr& to);
-  ssize_t recvfrom(int fd, char* buf, std::size_t n, SockAddr& from);  // start and return
+  ssize_t recvfrom(int fd, char* buf, std::size_t n, SockAddr& from, int flags = 0);  // start and return
   int shutdown(int fd, int how);
   int close(int fd);
 

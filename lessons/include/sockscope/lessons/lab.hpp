@@ -25,6 +25,12 @@ inline constexpr const char* kClientIPv6 = "fd77::1";
 inline constexpr const char* kServerIPv6 = "fd77::2";
 inline constexpr const char* kNftTable = "sockscope";     // table inet sockscope, in kServerNs
 
+// IPv6 needs links of at least 1280 bytes (RFC 8200 section 5). Linux removes IPv6 from an interface
+// whose MTU is set below that (and refuses IPv6 addresses there), so a lab with a smaller MTU has
+// IPv4 only.
+inline constexpr int kIPv6MinMtu = 1280;
+inline constexpr bool has_ipv6(int mtu) { return mtu >= kIPv6MinMtu; }
+
 struct LabOptions {
   int mtu = 1500;        // both ends of the link (68..65535)
   int loss_pct = 0;      // 0..100: share of the client's TCP and UDP packets dropped at random
