@@ -404,7 +404,7 @@ void server_main(const Setup& su, Stage& st, ServerTally& tally, CallSink& sink)
     // The stream: messages end with '\n'. A message is "merged" when one recv() returned bytes of it
     // and of another message: TCP keeps no boundaries (RFC 9293 section 3.8: a byte stream).
     std::string line;
-    std::uint64_t stream_pos = 0, newlines = 0;  // bytes and complete messages so far
+    std::uint64_t newlines = 0;  // complete messages so far
     std::vector<bool> merged;                    // by position in the stream (0-based message index)
     for (;;) {
       const int rw = wait_readable(conn, ms_left(deadline), st);
@@ -436,7 +436,6 @@ void server_main(const Setup& su, Stage& st, ServerTally& tally, CallSink& sink)
           line += c;  // the number is all we read of a message
         }
       }
-      stream_pos += len;
       if (last_msg > first_msg) {
         if (merged.size() <= last_msg) merged.resize(last_msg + 1, false);
         for (std::uint64_t k = first_msg; k <= last_msg; ++k) merged[k] = true;
