@@ -66,7 +66,7 @@ po::options_description chat_options() {
       ("idle-timeout", po::value<int>()->value_name("S")->default_value(600),
        tr("server: close a client that said nothing for S seconds"))
       ("max-queue", po::value<unsigned>()->value_name("BYTES")->default_value(256 * 1024),
-       tr("TCP server: bytes that may wait for a client that does not read; past them it is disconnected"))
+       tr("TCP server: bytes that may wait for a client that reads slowly; past them the room waits for it, and disconnects it if it reads nothing for 3 s"))
       ("backlog", po::value<int>()->value_name("N")->default_value(16),
        tr("TCP server: listen() backlog, connections the kernel completes before accept() takes them"))
       ("timeout-ms", po::value<int>()->value_name("MS")->default_value(10000),

@@ -27,6 +27,9 @@ constexpr int kAcceptBurst = 64;
 constexpr std::size_t kSpareDescriptors = 16;
 // A drained output queue keeps its memory up to this much; more is given back.
 constexpr std::size_t kKeptQueueCapacity = 64 * 1024;
+// A client whose queue is full and whose socket takes nothing for this long is disconnected: it is
+// not reading. One that is only slower than the senders holds the room back instead (flow control).
+constexpr std::int64_t kStuckMs = 3000;
 
 // One client of the room.
 struct Conn {
@@ -40,6 +43,9 @@ struct Conn {
   std::string out;
   std::size_t out_sent = 0;
   bool blocked = false;   // its send buffer was full: wait for POLLOUT before sending again
+  // Since when its queue has been full (at least max_queue bytes) and its socket took nothing: -1
+  // while it is not full or the socket is taking bytes.
+  std::int64_t full_since = -1;
   std::size_t next_reply = 0, replies = 0;
   std::int64_t last_ms = 0;
   bool dead = false;
@@ -117,15 +123,21 @@ class TcpServer {
       send_to(c, fmt(tr("idle for %s s: closing the connection"), std::to_string(o_.idle_timeout_s)) + "\n");
       if (!c.dead) close_conn(c);
     }
+    for (Conn& c : conns_)
+      if (!c.dead && c.full_since >= 0 && now - c.full_since >= kStuckMs) disconnect_not_reading(c, 0);
     reap();
     if (quit_) return;
 
+    // Flow control: while some client's queue is full, the room reads nobody's lines (the senders'
+    // kernels hold them, and TCP's window stops the senders) until that client has taken them, or
+    // has been disconnected for not reading.
+    const bool reading = std::none_of(conns_.begin(), conns_.end(), [this](const Conn& c) { return full(c); });
     std::vector<pollfd> pfds;
     const bool accepting = now >= accept_paused_until_;
     pfds.push_back({accepting ? lfd_ : -1, POLLIN, 0});
     pfds.push_back({lines_.stdin_fd(), POLLIN, 0});
     for (const Conn& c : conns_)
-      pfds.push_back({c.fd, static_cast<short>(c.pending() > 0 ? POLLIN | POLLOUT : POLLIN), 0});
+      pfds.push_back({c.fd, static_cast<short>((reading ? POLLIN : 0) | (c.pending() > 0 ? POLLOUT : 0)), 0});
     const int rc = ::poll(pfds.data(), pfds.size(), poll_timeout(now, lines_.ms_until_due(now), -1));
     if (rc <= 0) {  // timeout, or EINTR (Ctrl-C): the loop checks the stop flag
       flush_all();
@@ -292,19 +304,15 @@ class TcpServer {
       if (!c.dead && &c != except) send_to(c, text);
   }
 
-  // Queues text for c; it leaves in the next flush. A client whose queue would pass max_queue has
-  // not read for a long while (its socket buffers in both kernels are full too): it is disconnected,
-  // so it can neither stall the room nor make the server hold ever more for it.
+  bool full(const Conn& c) const { return !c.dead && c.pending() >= o_.max_queue; }
+
+  // Queues text for c; it leaves in the next flush. A full queue (max_queue) stops the room reading
+  // (see step), so a queue passes it only by what one turn of the loop adds; twice max_queue is the
+  // hard bound on what the server holds for one client, whatever happens.
   void send_to(Conn& c, const std::string& text) {
     if (c.dead) return;
-    if (c.pending() + text.size() > o_.max_queue) {
-      notice(h_, fmt(tr("%s does not read what it is sent: %lld bytes wait for it, over the limit (--max-queue): disconnecting it"),
-                     c.label, static_cast<long long>(c.pending() + text.size())));
-      // A reset (SO_LINGER 0, socket(7)): close() would otherwise leave the unread bytes in the
-      // kernel, still waiting for a reader that does not come.
-      const linger reset{1, 0};
-      rep_.setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset, "SOL_SOCKET, SO_LINGER, {1, 0}");
-      close_now(c);
+    if (c.pending() + text.size() > 2 * o_.max_queue) {
+      disconnect_not_reading(c, text.size());
       return;
     }
     if (c.out_sent > 0 && c.out_sent >= c.out.size() / 2) {
@@ -312,6 +320,19 @@ class TcpServer {
       c.out_sent = 0;
     }
     c.out.append(text);
+    if (full(c) && c.full_since < 0) c.full_since = mono_ms();
+  }
+
+  // A client that does not read (its socket buffers in both kernels are full, and its queue too):
+  // disconnected, so it can neither stall the room nor make the server hold ever more for it.
+  void disconnect_not_reading(Conn& c, std::size_t more) {
+    notice(h_, fmt(tr("%s does not read what it is sent: %lld bytes wait for it, over the limit (--max-queue): disconnecting it"),
+                   c.label, static_cast<long long>(c.pending() + more)));
+    // A reset (SO_LINGER 0, socket(7)): close() would otherwise leave the unread bytes in the
+    // kernel, still waiting for a reader that does not come.
+    const linger reset{1, 0};
+    rep_.setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset, "SOL_SOCKET, SO_LINGER, {1, 0}");
+    close_now(c);
   }
 
   // One send() of everything queued for c. MSG_DONTWAIT: the room never waits for one client; what
@@ -322,6 +343,8 @@ class TcpServer {
     const ssize_t n = rep_.send(c.fd, rest, MSG_DONTWAIT);
     if (n >= 0) {
       c.out_sent += static_cast<std::size_t>(n);
+      // Bytes taken: the client reads. A queue still full counts its time from now.
+      if (n > 0) c.full_since = full(c) ? mono_ms() : -1;
       if (c.pending() == 0) {
         c.out.clear();
         c.out_sent = 0;

@@ -404,6 +404,50 @@ TEST(ChatHostile, ASlowReaderIsDisconnectedWithAReasonAndTheRoomGoesOn) {
   EXPECT_EQ(server.stop(), 0) << server.err();
 }
 
+// A client that reads, only more slowly than the writers write: the room waits for it (the server
+// stops reading lines while its queue is full, and TCP's window holds the writer back) instead of
+// cutting it off. It gets every line, in order.
+TEST(ChatHostile, AReaderSlowerThanTheWriterHoldsTheRoomBackAndIsNotCutOff) {
+  constexpr int kQueue = 16 * 1024;
+  chat_proc::ServerProc server;
+  ASSERT_TRUE(server.start("chat_slower", {"--quiet", "--max-line", "1024", "--max-queue", std::to_string(kQueue)}))
+      << server.err();
+  const int reader = raw_connect(server.port());
+  const int writer = raw_connect(server.port());
+  ASSERT_GE(reader, 0);
+  ASSERT_GE(writer, 0);
+  ASSERT_TRUE(server.wait_out("(2 in the room)", 3000)) << server.out();
+  // 1 MiB of numbered lines from a thread; the reader takes 4 KiB at a time with a pause between.
+  constexpr int kLines = 1024;
+  std::thread writing([&] {
+    const std::string pad(1000, 'z');
+    std::string all;
+    for (int i = 0; i < kLines; ++i) all += "L" + std::to_string(i) + " " + pad + "\n";
+    send_all(writer, all);
+  });
+  const std::string writer_label = label_of(writer);
+  std::string got;
+  char buf[4096];
+  long lines = 0;
+  const bool all_in_order = eventually_progressing(
+      [&] { return lines == kLines; },
+      [&] {
+        pollfd p{reader, POLLIN, 0};
+        if (::poll(&p, 1, 0) == 1) {
+          const ssize_t n = ::recv(reader, buf, sizeof buf, 0);
+          if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+        }
+        return lines = in_order_lines(got, writer_label);
+      },
+      10000);
+  writing.join();
+  EXPECT_TRUE(all_in_order) << lines << " of " << kLines << " lines in order";
+  ::close(writer);
+  ::close(reader);
+  EXPECT_EQ(server.stop(), 0) << server.err();
+  EXPECT_EQ(server.out().find("does not read what it is sent"), std::string::npos) << server.out().substr(0, 2000);
+}
+
 // ---- Limits set by flags ----
 
 TEST(ChatHostile, IdleTimeoutFlagClosesOnlyTheSilentClient) {

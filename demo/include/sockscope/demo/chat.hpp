@@ -42,9 +42,10 @@ struct ChatOptions {
   std::size_t max_line = 4096;      // longer lines are cut and the client warned
   int idle_timeout_s = 600;
   int timeout_ms = 10000;           // every blocking call gives up after this (scripted runs)
-  // TCP server: bytes waiting in the server for one client that does not read fast enough. One
-  // more line over this and the client is disconnected (a reset), so one slow reader can neither
-  // stall the room nor grow the server's memory: at most max_clients * max_queue bytes wait.
+  // TCP server: bytes waiting in the server for one client that does not read fast enough. At this
+  // the room stops reading lines until the client takes some; one whose socket takes nothing for 3 s
+  // is disconnected (a reset), so a client that never reads can neither stall the room for long nor
+  // grow the server's memory: at most 2 * max_clients * max_queue bytes wait.
   std::size_t max_queue = 256 * 1024;
   // TCP server: listen(2)'s backlog, the connections the kernel completes before accept() takes
   // them. A burst of many clients at once needs more than the default.
