@@ -5,13 +5,9 @@
 // RFC 9293 section 3.3.2 as far as the wire shows them; the summary follows Zeek's conn.log
 // (history letters and conn_state).
 #include <algorithm>
-#include <bit>
-#include <cstdlib>
-#include <cstring>
-#include <type_traits>
-#include <unordered_map>
 
-#include "conv_index.hpp"
+#include "conv_table.hpp"
+#include "history.hpp"
 #include "sockscope/annotate/annotate.hpp"
 #include "sockscope/annotate/seqnum.hpp"
 
@@ -19,401 +15,26 @@ namespace sockscope {
 
 namespace {
 
-constexpr int kClient = 0;
-constexpr int kServer = 1;
+using namespace annotate_detail;
 
 // Wireshark's default out-of-order threshold when no RTT is known (tcp_analyze_seq's ooo_thres).
 constexpr std::int64_t kOutOfOrderThresholdNs = 3'000'000;
 // Wireshark calls a retransmission "fast" when it follows the second dup ACK within 20 ms.
 constexpr std::int64_t kFastRetransmitWindowNs = 20'000'000;
 
-using annotate_detail::BlockPool;
-using annotate_detail::ConvIndex;
-
-struct FlowKey {
-  IpAddr a, b;  // a <= b (normalised so both directions find the same conversation)
-  std::uint16_t pa = 0, pb = 0;
-  std::uint8_t proto = 0;
-  std::uint8_t zero = 0;  // fills what would be padding, so the bytes compare as one block
-  friend bool operator==(const FlowKey& x, const FlowKey& y) { return std::memcmp(&x, &y, sizeof x) == 0; }
-};
-static_assert(std::has_unique_object_representations_v<FlowKey>, "FlowKey must have no padding");
-
-struct FlowKeyHash {
-  // Eight bytes at a time with a multiply-xorshift mix (the murmur3 finaliser): fast, and good
-  // enough to spread 4-tuples that differ only in a port or the last address byte.
-  static std::uint64_t load64(const std::uint8_t* p) {
-    std::uint64_t v;
-    std::memcpy(&v, p, 8);
-    return v;
-  }
-  static std::uint64_t mix(std::uint64_t h) {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-  }
-  std::size_t operator()(const FlowKey& k) const noexcept {
-    std::uint64_t h = (std::uint64_t{k.pa} << 32) | (std::uint64_t{k.pb} << 16) | k.proto;
-    h = mix(h ^ load64(k.a.b.data()));
-    h = mix(h ^ load64(k.b.b.data()));
-    if (k.a.family == 6) {
-      h = mix(h ^ load64(k.a.b.data() + 8));
-      h = mix(h ^ load64(k.b.b.data() + 8));
-    }
-    return static_cast<std::size_t>(h);
-  }
-};
-
-// The address bytes [at, at + 8) as a big-endian number: comparing two of them orders the bytes as
-// memcmp would (lexicographically), without a library call per packet.
-std::uint64_t be64_at(const IpAddr& ip, std::size_t at) {
-  std::uint64_t v;
-  std::memcpy(&v, ip.b.data() + at, 8);
-  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
-  return v;
-}
-
-bool endpoint_less(const IpAddr& ia, std::uint16_t pa, const IpAddr& ib, std::uint16_t pb) {
-  if (ia.family != ib.family) return ia.family < ib.family;
-  const std::uint64_t a0 = be64_at(ia, 0), b0 = be64_at(ib, 0);
-  if (a0 != b0) return a0 < b0;
-  const std::uint64_t a1 = be64_at(ia, 8), b1 = be64_at(ib, 8);
-  if (a1 != b1) return a1 < b1;
-  return pa < pb;
-}
-
-FlowKey make_key(const IpAddr& src, std::uint16_t sport, const IpAddr& dst, std::uint16_t dport,
-                 std::uint8_t proto) {
-  FlowKey k;
-  k.proto = proto;
-  if (endpoint_less(src, sport, dst, dport)) {
-    k.a = src, k.pa = sport, k.b = dst, k.pb = dport;
-  } else {
-    k.a = dst, k.pa = dport, k.b = src, k.pb = sport;
-  }
-  return k;
-}
-
-// A segment a side sent, remembered to name the frames an ACK covers and the original of a
-// retransmission. A small ring: old entries are overwritten.
-struct SentSeg {
-  SeqNum seq, end;  // sequence space [seq, end) incl. SYN/FIN
-  std::uint64_t frame = 0;
-  std::int64_t ts = 0;
-  std::uint32_t payload = 0;
-};
-constexpr std::size_t kSegRing = 12;
-
-struct IpIdFrame {
-  std::uint16_t ip_id = 0;
-  std::uint64_t frame = 0;
-};
-constexpr std::size_t kIpIdRing = 4;
-
-// What both UDP and TCP keep per direction.
-struct ConvDirection {
-  std::uint64_t last_frame = 0;
-  // The last IPv4 ids sent, to find the datagram an ICMP error quotes.
-  std::array<IpIdFrame, kIpIdRing> ipids{};
-  std::uint8_t ipid_head = 0;
-  // History bookkeeping (Zeek): letters seen once, and the counted letters c g t w.
-  std::uint32_t once_mask = 0;
-  std::array<std::uint32_t, 4> letter_count{};
-};
-
-// TCP only, per direction.
-struct TcpEndpoint {
-  // Sequence space
-  bool isn_known = false;  // saw this side's SYN
-  bool base_set = false;   // a base for relative numbers exists (ISN, or inferred mid-stream)
-  SeqNum base;             // the ISN (relative 0)
-  bool next_known = false;
-  SeqNum next;             // highest seq + len seen from this side (Wireshark's nextseq)
-  std::int64_t next_ts = 0;
-  // What this side has acknowledged
-  bool ack_known = false;
-  SeqNum last_ack;
-  std::uint64_t last_ack_frame = 0;  // frame of the last ACK that was not a duplicate
-  std::int64_t last_ack_ts = 0;      // time of the last ACK of any kind
-  std::uint32_t dup_acks = 0;
-  std::uint32_t last_win_raw = 0;
-  bool win_known = false;
-  // Window scale (RFC 7323 2.2): used only when both SYNs carried the option.
-  bool wscale_offered = false;
-  std::uint8_t wscale = 0;
-  // FIN
-  bool fin_sent = false;
-  SeqNum fin_seq;
-  std::uint64_t fin_frame = 0;
-  bool fin_acked = false;
-  bool last_was_keepalive = false;
-  bool sent_rst = false;
-  bool sent_syn = false, sent_synack = false;
-  TcpState state = TcpState::Unknown;
-  // The segments sent, a ring
-  std::array<SentSeg, kSegRing> segs{};
-  std::uint8_t seg_head = 0, seg_count = 0;
-  // History bookkeeping (Zeek): the last seq for f/h/r/s.
-  std::uint32_t seq_letter_mask = 0;
-  std::array<std::uint32_t, 4> letter_seq{};  // f h r s
-};
-
-constexpr std::uint32_t kNoTcp = 0xffffffffu;
-
-// One conversation. TCP's state (two TcpEndpoints and the connection's progress, about 1 KiB) lives apart in
-// a TcpConnection, so a UDP conversation, which has no end on the wire and is held until it idles out,
-// costs only this (about 0.5 KiB).
-struct Conv {
-  std::uint32_t id = 0;
-  std::uint32_t tcp = kNoTcp;  // index of its TcpConnection
-  FlowKey key;
-  ConnSummary sum;
-  std::array<ConvDirection, 2> dir;
-  bool in_use = false;
-  bool closed = false;  // both FINs acknowledged, or a RST
-  std::uint8_t history_len = 0;
-  std::int64_t last_ts = 0;
-};
-
-struct TcpConnection {
-  std::array<TcpEndpoint, 2> end;
-  bool syn_seen = false, synack_seen = false, handshake_done = false;
-  bool fin_any = false;
-  int first_fin_side = -1;
-  bool teardown2_seen = false, teardown4_seen = false;
-  bool simultaneous = false;
-  bool three_segment = false;
-  bool rst_seen = false, refused = false;
-  std::uint64_t rst_frame = 0;
-  std::array<std::uint64_t, 4> teardown_frames{};  // frames of teardown 1..4 (0 = not seen)
-  // The initial round trip, as Wireshark's tcp.analysis.initial_rtt: from the most recent SYN (a
-  // re-sent SYN restarts it) to the first segment with ACK and without SYN; 0 until then.
-  std::int64_t rtt_ns = 0;
-  std::int64_t syn_ts = 0;
-};
-
-std::uint32_t rel(SeqNum v, SeqNum base) { return v.v - base.v; }
-
 }  // namespace
 
 struct Annotator::Impl {
-  AnnotatorLimits limits;
-  // key -> slot. The flat table (conv_index.hpp); std::unordered_map instead when the environment
-  // sets SOCKSCOPE_SLOW_PATHS=1, so tests/perf can show that both give the same output.
-  const bool slow_paths;
-  ConvIndex index;
-  std::unordered_map<FlowKey, std::uint32_t, FlowKeyHash> slow_index;
-  BlockPool<Conv> slots;
-  BlockPool<TcpConnection> tcps;
-  std::uint32_t open = 0;
-  std::vector<ConnSummary> finished;
-  std::vector<std::uint32_t> victims;  // sweep's scratch, reused
-  // finish_some(): the slots still to release, in order of id
-  bool finishing = false;
-  std::vector<std::uint32_t> closing;
-  std::size_t closing_next = 0;
-  std::uint32_t next_id = 1;
-  std::int64_t last_sweep_ts = 0;
-  std::uint64_t packets_since_sweep = 0;
+  ConvTable table;
 
-  explicit Impl(AnnotatorLimits l) : limits(l), slow_paths(env_slow_paths()) {
-    if (slow_paths) slow_index.reserve(1024);
-  }
-
-  static bool env_slow_paths() {
-    const char* v = std::getenv("SOCKSCOPE_SLOW_PATHS");
-    return v != nullptr && v[0] == '1' && v[1] == '\0';
-  }
-
-  // ---- conversation table -------------------------------------------------------------------
-
-  // The slot of the conversation with this key, ConvIndex::kNone if none.
-  std::uint32_t find(const FlowKey& key, std::uint64_t hash) const {
-    if (slow_paths) {
-      auto it = slow_index.find(key);
-      return it == slow_index.end() ? ConvIndex::kNone : it->second;
-    }
-    return index.find(hash, [&](std::uint32_t slot) { return slots[slot].key == key; });
-  }
-
-  TcpConnection& tcp_of(Conv& c) { return tcps[c.tcp]; }
-  const TcpConnection& tcp_of(const Conv& c) const { return tcps[c.tcp]; }
-
-  Conv& new_conv(const FlowKey& key, std::uint64_t hash, Proto proto, const Endpoint& client,
-                 const Endpoint& server, const Packet& p) {
-    if (open >= limits.max_conversations) evict_oldest();
-    const std::uint32_t slot = slots.acquire();
-    Conv& c = slots[slot];
-    if (proto == Proto::Tcp) c.tcp = tcps.acquire();
-    c.in_use = true;
-    c.id = next_id++;
-    c.key = key;
-    c.sum.conn = c.id;
-    c.sum.proto = proto;
-    c.sum.client = client;
-    c.sum.server = server;
-    c.sum.first_frame = p.frame;
-    c.sum.first_ts = p.ts;
-    if (slow_paths) slow_index.emplace(key, slot);
-    else index.insert(hash, slot);
-    ++open;
-    return c;
-  }
-
-  void release(std::uint32_t slot) {
-    Conv& c = slots[slot];
-    finalize_summary(c);
-    finished.push_back(c.sum);
-    if (slow_paths) slow_index.erase(c.key);
-    else index.erase(FlowKeyHash{}(c.key), slot);
-    if (c.tcp != kNoTcp) tcps.release(c.tcp);
-    c.tcp = kNoTcp;
-    c.in_use = false;
-    slots.release(slot);
-    --open;
-  }
-
-  // Beyond max_conversations: the least recently active goes first (the oldest of those that tie).
-  void evict_oldest() {
-    std::uint32_t best = 0;
-    bool found = false;
-    for (std::uint32_t i = 0; i < slots.size(); ++i) {
-      const Conv& c = slots[i];
-      if (!c.in_use) continue;
-      if (!found || c.last_ts < slots[best].last_ts ||
-          (c.last_ts == slots[best].last_ts && c.id < slots[best].id))
-        best = i, found = true;
-    }
-    if (found) release(best);
-  }
-
-  // Releases conversations that ended (closed and quiet) or went idle, judged by capture time.
-  // Rare path (once per capture second or 65536 packets): a scan of the slots.
-  void sweep(std::int64_t now) {
-    victims.clear();
-    for (std::uint32_t i = 0; i < slots.size(); ++i) {
-      const Conv& c = slots[i];
-      if (!c.in_use) continue;
-      std::int64_t quiet = now - c.last_ts;
-      std::int64_t idle = c.sum.proto == Proto::Udp ? limits.udp_idle_timeout_ns : limits.idle_timeout_ns;
-      if ((c.closed && quiet > limits.closed_linger_ns) || quiet > idle) victims.push_back(i);
-    }
-    std::sort(victims.begin(), victims.end(),
-              [this](std::uint32_t a, std::uint32_t b) { return slots[a].id < slots[b].id; });
-    for (auto s : victims) release(s);
-  }
-
-  void maybe_sweep(std::int64_t now) {
-    ++packets_since_sweep;
-    if (now - last_sweep_ts >= 1'000'000'000LL || packets_since_sweep >= 65536) {
-      if (last_sweep_ts != 0) sweep(now);
-      last_sweep_ts = now;
-      packets_since_sweep = 0;
-    }
-  }
-
-  // ---- history (Zeek conn.log) --------------------------------------------------------------
-
-  void add_letter(Conv& c, int side, char lower) {
-    if (c.history_len + 1u >= c.sum.history.size()) return;
-    char ch = side == kClient ? static_cast<char>(lower - 'a' + 'A') : lower;
-    c.sum.history[c.history_len++] = ch;
-    c.sum.history[c.history_len] = '\0';
-  }
-  // a, d, i, q: at most once per direction.
-  void letter_once(Conv& c, int side, char l) {
-    std::uint32_t bit = 1u << (l - 'a');
-    if (c.dir[side].once_mask & bit) return;
-    c.dir[side].once_mask |= bit;
-    add_letter(c, side, l);
-  }
-  // f, h, r, s: again only with a new sequence number.
-  void letter_seq(Conv& c, int side, char l, std::uint32_t seq) {
-    int i = l == 'f' ? 0 : l == 'h' ? 1 : l == 'r' ? 2 : 3;
-    TcpEndpoint& s = tcp_of(c).end[side];
-    if ((s.seq_letter_mask & (1u << i)) && s.letter_seq[i] == seq) return;
-    s.seq_letter_mask |= 1u << i;
-    s.letter_seq[i] = seq;
-    add_letter(c, side, l);
-  }
-  // c, g, t, w: first time, then at 10, 100, 1000 ... (log scale).
-  void letter_count(Conv& c, int side, char l) {
-    int i = l == 'c' ? 0 : l == 'g' ? 1 : l == 't' ? 2 : 3;
-    std::uint32_t n = ++c.dir[side].letter_count[i];
-    if (n == 1 || n == 10 || n == 100 || n == 1000 || n == 10000) add_letter(c, side, l);
-  }
-
-  // ---- summaries ----------------------------------------------------------------------------
-
-  static void add_close_frame(ConnSummary& s, std::uint64_t f) {
-    if (f == 0) return;
-    for (std::uint8_t i = 0; i < s.close_frame_count; ++i)
-      if (s.close_frames[i] == f) return;
-    if (s.close_frame_count < s.close_frames.size()) s.close_frames[s.close_frame_count++] = f;
-  }
-
-  void finalize_summary(Conv& c) {
-    ConnSummary& s = c.sum;
-    s.client_state = s.server_state = TcpState::Unknown;  // no states without TCP
-    if (s.proto == Proto::Udp) {
-      s.conn_state = s.datagrams_s2c > 0 ? ConnState::SF : ConnState::S0;
-      if (s.datagrams_c2s == 0) s.conn_state = ConnState::SHR;
-      return;
-    }
-    if (s.proto != Proto::Tcp || c.tcp == kNoTcp) return;
-    const TcpConnection& k = tcp_of(c);
-    s.client_state = k.end[kClient].state;
-    s.server_state = k.end[kServer].state;
-    s.handshake_complete = k.handshake_done;
-    // close kind and frames
-    s.close_frame_count = 0;
-    if (k.refused) {
-      s.close = CloseKind::Refused;
-      add_close_frame(s, k.rst_frame);
-    } else if (k.rst_seen) {
-      s.close = CloseKind::Rst;
-      add_close_frame(s, k.rst_frame);
-    } else if (k.fin_any) {
-      bool both = k.end[kClient].fin_sent && k.end[kServer].fin_sent;
-      if (!both) s.close = CloseKind::HalfClosed;
-      else if (k.simultaneous) s.close = CloseKind::Simultaneous;
-      else if (k.three_segment) s.close = CloseKind::Fin3;
-      else s.close = CloseKind::Fin4;
-      for (auto f : k.teardown_frames) add_close_frame(s, f);
-    } else {
-      s.close = CloseKind::Open;
-    }
-    // conn_state (Zeek)
-    const TcpEndpoint& o = k.end[kClient];
-    const TcpEndpoint& r = k.end[kServer];
-    if (!k.syn_seen) {
-      if (k.synack_seen && r.sent_rst) s.conn_state = ConnState::RSTRH;
-      else if (k.synack_seen && r.fin_sent) s.conn_state = ConnState::SHR;
-      else s.conn_state = ConnState::OTH;
-    } else if (!k.synack_seen) {
-      if (r.sent_rst) s.conn_state = ConnState::REJ;
-      else if (o.sent_rst) s.conn_state = ConnState::RSTOS0;
-      else if (o.fin_sent) s.conn_state = ConnState::SH;
-      else s.conn_state = ConnState::S0;
-    } else {
-      if (o.sent_rst) s.conn_state = ConnState::RSTO;
-      else if (r.sent_rst) s.conn_state = ConnState::RSTR;
-      else if (o.fin_sent && r.fin_sent) s.conn_state = ConnState::SF;
-      else if (o.fin_sent) s.conn_state = ConnState::S2;
-      else if (r.fin_sent) s.conn_state = ConnState::S3;
-      else s.conn_state = ConnState::S1;
-    }
-  }
+  explicit Impl(AnnotatorLimits limits) : table(limits) {}
 
   // ---- per packet ---------------------------------------------------------------------------
 
   Annotation annotate(const Packet& p) {
     Annotation a;
     std::int64_t now = p.ts.ns();
-    maybe_sweep(now);
+    table.maybe_sweep(now);
 
     if (p.error.status != DecodeStatus::Ok) a.events.add(Event::Malformed);
     if (p.ip.version == 4 && !p.ip.v4.checksum_ok) a.events.add(Event::ChecksumBad);  // IPv4 header
@@ -466,12 +87,12 @@ struct Annotator::Impl {
     a.proto = Proto::Udp;
     const FlowKey key = make_key(p.ip.src, p.udp.sport, p.ip.dst, p.udp.dport, 17);
     const std::uint64_t hash = FlowKeyHash{}(key);
-    const std::uint32_t slot = find(key, hash);
+    const std::uint32_t slot = table.find(key, hash);
     Conv* c;
     if (slot == ConvIndex::kNone) {
-      c = &new_conv(key, hash, Proto::Udp, Endpoint{p.ip.src, p.udp.sport}, Endpoint{p.ip.dst, p.udp.dport}, p);
+      c = &table.open_conv(key, hash, Proto::Udp, Endpoint{p.ip.src, p.udp.sport}, Endpoint{p.ip.dst, p.udp.dport}, p);
     } else {
-      c = &slots[slot];
+      c = &table.slots[slot];
     }
     int side = (c->sum.client.ip == p.ip.src && c->sum.client.port == p.udp.sport) ? kClient : kServer;
     a.conn = c->id;
@@ -499,9 +120,9 @@ struct Annotator::Impl {
     std::uint8_t proto = p.icmp.quoted_proto;
     if (proto != 6 && proto != 17) return;
     const FlowKey key = make_key(p.icmp.quoted_src, p.icmp.quoted_sport, p.icmp.quoted_dst, p.icmp.quoted_dport, proto);
-    const std::uint32_t slot = find(key, FlowKeyHash{}(key));
+    const std::uint32_t slot = table.find(key, FlowKeyHash{}(key));
     if (slot == ConvIndex::kNone) return;
-    const Conv& c = slots[slot];
+    const Conv& c = table.slots[slot];
     int side = (c.sum.client.ip == p.icmp.quoted_src && c.sum.client.port == p.icmp.quoted_sport) ? kClient : kServer;
     const ConvDirection& s = c.dir[side];
     a.quotes_conn = c.id;
@@ -543,17 +164,17 @@ struct Annotator::Impl {
     const TcpInfo& t = p.tcp;
     const FlowKey key = make_key(p.ip.src, t.sport, p.ip.dst, t.dport, 6);
     const std::uint64_t hash = FlowKeyHash{}(key);
-    const std::uint32_t slot = find(key, hash);
+    const std::uint32_t slot = table.find(key, hash);
     bool syn_only = t.has(tcpflag::kSyn) && !t.has(tcpflag::kAck);
     if (slot != ConvIndex::kNone) {
-      Conv& c = slots[slot];
-      const TcpConnection& k = tcp_of(c);
+      Conv& c = table.slots[slot];
+      const TcpConnection& k = table.tcp_of(c);
       // A new SYN with another ISN on a known 4-tuple: the old connection is over, the ports are reused.
       const TcpEndpoint& cs = k.end[kClient];
       bool new_isn = !cs.isn_known || cs.base.v != t.seq;
       bool midstream = !cs.isn_known && !k.end[kServer].isn_known;
       if (syn_only && new_isn && (c.closed || k.fin_any || k.rst_seen || k.handshake_done || midstream)) {
-        release(slot);
+        table.release(slot);
         a.events.add(Event::PortReuse);
       } else {
         return c;
@@ -567,7 +188,7 @@ struct Annotator::Impl {
       // Mid-stream: guess the server is the side on a well-known (lower) port.
       if (t.sport < 1024 && t.dport >= 1024) client = dst, server = src;
     }
-    return new_conv(key, hash, Proto::Tcp, client, server, p);
+    return table.open_conv(key, hash, Proto::Tcp, client, server, p);
   }
 
   // One TCP segment and what the analysis steps share about it: the segment's fields, its direction
@@ -617,7 +238,7 @@ struct Annotator::Impl {
 
   Segment make_segment(const Packet& p, Annotation& a, Conv& conv, std::int64_t now) {
     const TcpInfo& t = p.tcp;
-    TcpConnection& tcp = tcp_of(conv);
+    TcpConnection& tcp = table.tcp_of(conv);
     const int from = (conv.sum.client.ip == p.ip.src && conv.sum.client.port == t.sport) ? kClient : kServer;
     const bool syn = t.has(tcpflag::kSyn), fin = t.has(tcpflag::kFin);
     return Segment{p, t, a, conv, tcp, from, 1 - from, tcp.end[from], tcp.end[1 - from],
@@ -818,7 +439,7 @@ struct Annotator::Impl {
       tcp.syn_ts = g.now;
       tcp.syn_seen = true;
       s.sent_syn = true;
-      letter_seq(g.conv, g.from, 's', g.t.seq);
+      letter_seq(g.conv, g.sender, g.from, 's', g.t.seq);
       if (g.fin || g.rst) letter_once(g.conv, g.from, 'q');
       s.state = TcpState::SynSent;
       if (r.state == TcpState::Unknown) r.state = TcpState::Listen;
@@ -827,7 +448,7 @@ struct Annotator::Impl {
       g.a.events.add(Event::Handshake2);
       tcp.synack_seen = true;
       s.sent_synack = true;
-      letter_seq(g.conv, g.from, 'h', g.t.seq);
+      letter_seq(g.conv, g.sender, g.from, 'h', g.t.seq);
       if (g.fin || g.rst) letter_once(g.conv, g.from, 'q');
       s.state = TcpState::SynReceived;
       if (r.state == TcpState::SynSent || r.state == TcpState::Unknown) r.state = TcpState::Established;
@@ -881,7 +502,7 @@ struct Annotator::Impl {
     s.fin_sent = true;
     s.fin_seq = g.seq + g.payload + (g.syn ? 1u : 0u);
     s.fin_frame = g.p.frame;
-    letter_seq(g.conv, g.from, 'f', g.t.seq);
+    letter_seq(g.conv, g.sender, g.from, 'f', g.t.seq);
     if (!tcp.fin_any) {
       tcp.fin_any = true;
       tcp.first_fin_side = g.from;
@@ -942,7 +563,7 @@ struct Annotator::Impl {
     TcpConnection& tcp = g.tcp;
     g.a.events.add(Event::Rst);
     g.a.rst_sender_state = g.sender_state_before;
-    letter_seq(g.conv, g.from, 'r', g.t.seq);
+    letter_seq(g.conv, g.sender, g.from, 'r', g.t.seq);
     g.sender.sent_rst = true;
     if (tcp.syn_seen && !tcp.synack_seen && g.from == kServer && !tcp.rst_seen) {
       g.a.events.add(Event::Refused);
@@ -990,8 +611,8 @@ Annotator::~Annotator() = default;
 Annotation Annotator::annotate(const Packet& p) { return impl_->annotate(p); }
 
 void Annotator::take_finished(std::vector<ConnSummary>& out) {
-  out.insert(out.end(), impl_->finished.begin(), impl_->finished.end());
-  impl_->finished.clear();
+  out.insert(out.end(), impl_->table.finished.begin(), impl_->table.finished.end());
+  impl_->table.finished.clear();
 }
 
 void Annotator::finish(std::vector<ConnSummary>& out) {
@@ -1000,33 +621,18 @@ void Annotator::finish(std::vector<ConnSummary>& out) {
 }
 
 bool Annotator::finish_some(std::vector<ConnSummary>& out, std::size_t max) {
-  Impl& m = *impl_;
-  if (!m.finishing) {
-    // The open conversations in order of id, once; then released a step at a time.
-    m.finishing = true;
-    m.closing.clear();
-    m.closing_next = 0;
-    for (std::uint32_t i = 0; i < m.slots.size(); ++i)
-      if (m.slots[i].in_use) m.closing.push_back(i);
-    std::sort(m.closing.begin(), m.closing.end(),
-              [&m](std::uint32_t a, std::uint32_t b) { return m.slots[a].id < m.slots[b].id; });
-  }
-  for (std::size_t n = 0; n < max && m.closing_next < m.closing.size(); ++n)
-    m.release(m.closing[m.closing_next++]);
+  const bool more = impl_->table.finish_some(max);
   take_finished(out);
-  if (m.closing_next < m.closing.size()) return true;
-  m.finishing = false;
-  m.closing.clear();
-  return false;
+  return more;
 }
 
-std::size_t Annotator::open_conversations() const { return impl_->open; }
+std::size_t Annotator::open_conversations() const { return impl_->table.open; }
 
 std::uint32_t Annotator::conversation_of(Proto proto, const Endpoint& a, const Endpoint& b) const {
   if (proto != Proto::Tcp && proto != Proto::Udp) return 0;
   const FlowKey key = make_key(a.ip, a.port, b.ip, b.port, proto == Proto::Tcp ? 6 : 17);
-  const std::uint32_t slot = impl_->find(key, FlowKeyHash{}(key));
-  return slot == ConvIndex::kNone ? 0 : impl_->slots[slot].id;
+  const std::uint32_t slot = impl_->table.find(key, FlowKeyHash{}(key));
+  return slot == ConvIndex::kNone ? 0 : impl_->table.slots[slot].id;
 }
 
 }  // namespace sockscope
