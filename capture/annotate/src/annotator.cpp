@@ -267,9 +267,12 @@ struct Annotator::Impl {
       s.base = g.seq;
       if (g.t.has_wscale) s.wscale_offered = true, s.wscale = g.t.wscale;
     }
-    if (!s.base_set) {
+    // Mid-stream: the first byte seen is byte 1, as in Wireshark. Not from a RST: a side whose first
+    // segment is a RST has no numbering to start (a RST refusing a SYN carries seq 0, RFC 9293
+    // 3.10.7.1), so its raw number is shown.
+    if (!s.base_set && !g.rst) {
       s.base_set = true;
-      s.base = g.seq - 1;  // mid-stream: the first byte seen is byte 1, as in Wireshark
+      s.base = g.seq - 1;
     }
     if (g.has_ack && !r.base_set) {
       r.base_set = true;
@@ -279,7 +282,7 @@ struct Annotator::Impl {
     const TcpEndpoint& client = g.tcp.end[kClient];
     const TcpEndpoint& server = g.tcp.end[kServer];
     a.has_rel = true;
-    a.rel_seq = rel(g.seq, s.base);
+    a.rel_seq = s.base_set ? rel(g.seq, s.base) : g.seq.v;
     a.rel_ack = g.has_ack ? rel(g.ack, r.base) : 0;
     a.isn_client = client.base.v;
     a.isn_server = server.base.v;
@@ -297,6 +300,7 @@ struct Annotator::Impl {
     if (s.next_known && !g.syn && !g.fin && !g.rst && g.payload <= 1 && g.seq == s.next - 1) {
       v.keepalive = true;
       a.events.add(Event::Keepalive);
+      a.keepalive_is_zero_window_probe = r.win_known && r.last_win_raw == 0;
     }
     if (!v.keepalive && s.next_known && !g.syn && !g.rst && g.payload == 1 && g.seq == s.next &&
         r.win_known && r.last_win_raw == 0)
