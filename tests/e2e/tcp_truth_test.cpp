@@ -27,6 +27,17 @@ std::string write(const std::string& name, const std::vector<TcpSpec>& segs) {
   return path;
 }
 
+// The JSON line of one frame of `annotate --json` on this capture (a null Json if missing).
+e2e::Json packet_line(const std::string& path, std::int64_t frame) {
+  const e2e::RunResult j = e2e::sockscope({"annotate", "--json", path});
+  EXPECT_EQ(j.status, 0) << j.err;
+  std::string error;
+  for (const e2e::Json& l : e2e::json_lines(j.out, error))
+    if (l["type"].str() == "packet" && l["frame"].i64() == frame) return l;
+  ADD_FAILURE() << "no packet line for frame " << frame << error;
+  return e2e::Json{};
+}
+
 // A closed port answers a SYN with RST,ACK, seq 0 (RFC 9293 3.10.7.1): the server never chose an ISN,
 // so there is no relative number to give; the views show the 0 that is on the wire, not "seq 1".
 TEST(TcpTruth, RefusingRstShowsItsRawSequenceNumberZero) {
@@ -42,20 +53,10 @@ TEST(TcpTruth, RefusingRstShowsItsRawSequenceNumberZero) {
   rst.window = 0;
   const std::string path = write("refused", {syn, rst});
 
-  const e2e::RunResult j = e2e::sockscope({"annotate", "--json", path});
-  ASSERT_EQ(j.status, 0) << j.err;
-  std::string error;
-  const auto lines = e2e::json_lines(j.out, error);
-  ASSERT_EQ(error, "");
-  bool seen = false;
-  for (const e2e::Json& l : lines) {
-    if (l["type"].str() != "packet" || l["frame"].i64() != 2) continue;
-    seen = true;
-    EXPECT_TRUE(e2e::has_event(l, "refused"));
-    EXPECT_EQ(l["seq"].i64(), 0);
-    EXPECT_EQ(l["ack"].i64(), 1);  // the client's ISN + 1: relative to a known ISN
-  }
-  EXPECT_TRUE(seen);
+  const e2e::Json l = packet_line(path, 2);
+  EXPECT_TRUE(e2e::has_event(l, "refused"));
+  EXPECT_EQ(l["seq"].i64(), 0);
+  EXPECT_EQ(l["ack"].i64(), 1);  // the client's ISN + 1: relative to a known ISN
 
   const e2e::RunResult h = e2e::sockscope({"annotate", "--color", "never", path});
   ASSERT_EQ(h.status, 0) << h.err;
@@ -77,21 +78,11 @@ TEST(TcpTruth, LinuxZeroWindowProbeIsCalledOneAndMapsToWiresharksKeepAlive) {
   segs.push_back(probe);                                      // 6: the probe
   const std::string path = write("zero-window-probe", segs);
 
-  const e2e::RunResult j = e2e::sockscope({"annotate", "--json", path});
-  ASSERT_EQ(j.status, 0) << j.err;
-  std::string error;
-  const auto lines = e2e::json_lines(j.out, error);
-  ASSERT_EQ(error, "");
-  bool seen = false;
-  for (const e2e::Json& l : lines) {
-    if (l["type"].str() != "packet" || l["frame"].i64() != 6) continue;
-    seen = true;
-    EXPECT_TRUE(e2e::has_event(l, "keepalive"));
-    EXPECT_NE(l["text"].str().find("zero-window probe"), std::string::npos) << l["text"].str();
-    EXPECT_NE(l["text"].str().find("Wireshark labels it Keep-Alive"), std::string::npos);
-    EXPECT_EQ(l["text"].str().find("idle"), std::string::npos);
-  }
-  EXPECT_TRUE(seen);
+  const e2e::Json l = packet_line(path, 6);
+  EXPECT_TRUE(e2e::has_event(l, "keepalive"));
+  EXPECT_NE(l["text"].str().find("zero-window probe"), std::string::npos) << l["text"].str();
+  EXPECT_NE(l["text"].str().find("Wireshark labels it Keep-Alive"), std::string::npos);
+  EXPECT_EQ(l["text"].str().find("idle"), std::string::npos);
 
   if (!e2e::have_tool("tshark")) return;
   const e2e::RunResult t = e2e::run({"tshark", "-n", "-r", path, "-Y", "tcp.analysis.keep_alive", "-T", "fields",
