@@ -91,4 +91,26 @@ TEST(TcpTruth, LinuxZeroWindowProbeIsCalledOneAndMapsToWiresharksKeepAlive) {
   EXPECT_EQ(t.out, "6\n");
 }
 
+// A pure ACK carries its sender's next sequence number (RFC 9293 3.4): after a gap it is the first
+// segment to show it, and the data after it continues from there. Only the ACK is "previous segment
+// not captured", in Wireshark and here.
+TEST(TcpTruth, PureAckAfterAGapMovesTheNextExpectedNumber) {
+  TcpFlow f("192.0.2.1", 40000, "192.0.2.2", 9000, 1000, 5000);
+  std::vector<TcpSpec> segs = f.handshake();                            // 1-3
+  segs.push_back(f.c2s(tf::kPsh | tf::kAck, std::string(100, 'x')));  // 4: bytes 1..100
+  f.c2s(tf::kPsh | tf::kAck, std::string(100, 'x'));                   //    bytes 101..200: not captured
+  segs.push_back(f.c2s(tf::kAck));                                      // 5: pure ACK, seq 201
+  segs.push_back(f.c2s(tf::kPsh | tf::kAck, std::string(100, 'x')));  // 6: bytes 201..300
+  const std::string path = write("pure-ack-gap", segs);
+
+  EXPECT_TRUE(e2e::has_event(packet_line(path, 5), "lost-segment"));
+  EXPECT_FALSE(e2e::has_event(packet_line(path, 6), "lost-segment"));
+
+  if (!e2e::have_tool("tshark")) return;
+  const e2e::RunResult t = e2e::run({"tshark", "-n", "-r", path, "-Y", "tcp.analysis.lost_segment", "-T", "fields",
+                                     "-e", "frame.number"});
+  ASSERT_EQ(t.status, 0) << t.err;
+  EXPECT_EQ(t.out, "5\n");
+}
+
 }  // namespace

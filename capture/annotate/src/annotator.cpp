@@ -596,7 +596,9 @@ struct Annotator::Impl {
         s.next_known = true;
       }
       push_seg(s, g.seq, end, g.p.frame, g.now, g.payload);
-    } else if (!s.next_known && !g.rst) {
+    } else if ((!s.next_known || g.seq > s.next) && !g.rst) {
+      // A segment without data (a pure ACK) still carries the next sequence number: after a gap it
+      // moves the next expected point, as in Wireshark, so only the first segment after it is "lost".
       s.next = g.seq;
       s.next_ts = g.now;
       s.next_known = true;
