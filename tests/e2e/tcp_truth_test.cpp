@@ -113,4 +113,36 @@ TEST(TcpTruth, PureAckAfterAGapMovesTheNextExpectedNumber) {
   EXPECT_EQ(t.out, "5\n");
 }
 
+// Bytes the receiver already acknowledged, sent again soon after newer bytes: Wireshark's spurious
+// retransmission takes precedence over its out-of-order timing rule.
+TEST(TcpTruth, AcknowledgedBytesSentAgainAreASpuriousRetransmission) {
+  TcpFlow f("192.0.2.1", 40000, "192.0.2.2", 9000, 1000, 5000);
+  std::vector<TcpSpec> segs = f.handshake();                 // 1-3, 1 ms apart
+  const TcpSpec first = f.c2s(tf::kPsh | tf::kAck, std::string(10, 'x'));
+  segs.push_back(first);                                     // 4: bytes 1..10
+  segs.push_back(f.c2s(tf::kPsh | tf::kAck, std::string(10, 'y')));  // 5: bytes 11..20
+  segs.push_back(f.s2c(tf::kAck));                           // 6: ack 21
+  segs.push_back(first);                                     // 7: bytes 1..10 again, within a round trip
+  std::vector<e2e::PcapRecord> recs;
+  const std::uint32_t at_us[] = {0, 1000, 2000, 3000, 3100, 3200, 3300};
+  for (std::size_t i = 0; i < segs.size(); ++i) {
+    e2e::PcapRecord r;
+    r.ts = sockscope::Timestamp{1'700'000'000, at_us[i] * 1000u};
+    r.data = sockscope::test::ethernet_frame(sockscope::test::tcp_packet(segs[i]));
+    recs.push_back(std::move(r));
+  }
+  const std::string path = sockscope::testing::temp_dir("tcp-truth-spurious") + "/spurious.pcap";
+  ASSERT_TRUE(sockscope::test::write_capture(path, sockscope::test::CaptureFormat::PcapNano, 1, recs));
+
+  const e2e::Json l = packet_line(path, 7);
+  EXPECT_TRUE(e2e::has_event(l, "spurious-retransmission"));
+  EXPECT_FALSE(e2e::has_event(l, "out-of-order"));
+
+  if (!e2e::have_tool("tshark")) return;
+  const e2e::RunResult t = e2e::run({"tshark", "-n", "-r", path, "-Y", "tcp.analysis.spurious_retransmission",
+                                     "-T", "fields", "-e", "frame.number"});
+  ASSERT_EQ(t.status, 0) << t.err;
+  EXPECT_EQ(t.out, "7\n");
+}
+
 }  // namespace

@@ -317,15 +317,17 @@ struct Annotator::Impl {
       a.since_original_ns = g.now - orig->ts;
     }
     const std::int64_t ooo_threshold = g.tcp.rtt_ns > 0 ? g.tcp.rtt_ns : kOutOfOrderThresholdNs;
-    if (r.dup_acks >= 2 && r.ack_known && r.last_ack == g.seq &&
-        g.now - r.last_ack_ts < kFastRetransmitWindowNs) {
+    // Bytes the receiver already acknowledged come first, as in Wireshark: a spurious retransmission,
+    // however soon it follows newer bytes.
+    if (g.payload > 0 && r.ack_known && g.seq + g.seg_len <= r.last_ack) {
+      a.events.add(Event::SpuriousRetransmission);
+      v.retransmission = true;
+    } else if (r.dup_acks >= 2 && r.ack_known && r.last_ack == g.seq &&
+               g.now - r.last_ack_ts < kFastRetransmitWindowNs) {
       a.events.add(Event::FastRetransmission);
       v.retransmission = true;
     } else if (g.now - s.next_ts < ooo_threshold && g.seq + g.seg_len != s.next) {
       a.events.add(Event::OutOfOrder);
-    } else if (g.payload > 0 && r.ack_known && g.seq + g.seg_len <= r.last_ack) {
-      a.events.add(Event::SpuriousRetransmission);
-      v.retransmission = true;
     } else {
       v.retransmission = true;
     }
