@@ -180,7 +180,12 @@ void describe_analysis(const Annotation& a, Sentence& s) {
     appendf_tr(s.next(), tr("window update: the %s can take %u bytes again"), who, a.window);
   if (ev.has(Event::WindowFull))
     appendf_tr(s.next(), tr("window full: the %s has sent all that the %s's window allows"), who, other);
-  if (ev.has(Event::Keepalive))
+  if (ev.has(Event::Keepalive) && a.keepalive_is_zero_window_probe)
+    appendf_tr(s.next(),
+               tr("zero-window probe: the %1$s asks whether the %2$s's window has opened, with the number of "
+                  "a byte already acknowledged and no data (Linux's form; Wireshark labels it Keep-Alive)"),
+               who, other);
+  else if (ev.has(Event::Keepalive))
     appendf_tr(s.next(), tr("keepalive: the %s checks that the idle connection is still there"), who);
   if (ev.has(Event::KeepaliveAck))
     appendf_tr(s.next(), tr("keepalive-ack: the %s answers that it is still there"), who);

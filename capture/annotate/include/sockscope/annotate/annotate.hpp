@@ -63,6 +63,10 @@ struct Annotation {
   std::uint64_t original_frame = 0;
   std::int64_t since_original_ns = 0;
 
+  // keepalive sent while the receiver's last advertised window was 0: Linux's zero-window probe
+  // (seq = SND.UNA - 1, no data), which Wireshark labels Keep-Alive
+  bool keepalive_is_zero_window_probe = false;
+
   // dup-ack
   std::uint64_t dup_ack_of = 0;
   std::uint32_t dup_ack_count = 0;
