@@ -12,7 +12,7 @@
 namespace sockscope::cli {
 
 // Words the user typed, echoed in messages (escape.hpp: controls, C1, bidi overrides, invalid UTF-8).
-std::string printable(const std::string& s) { return views::printable(s, 600); }
+std::string printable(const std::string& s) { return text::printable(s, 600); }
 
 int usage_error(const char* where, const std::string& raw_what, const char* help_hint) {
   const std::string what = printable(raw_what);

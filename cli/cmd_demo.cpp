@@ -1,3 +1,4 @@
+#include "sockscope/text/format.hpp"
 // sockscope demo tcp|udp: the embedded first run. A chat server and a chat client talk on loopback in
 // two threads while a live capture watches their port; every socket call and every packet lands on
 // one timeline, explained. Before it, what to look for; after it, what happened, by frame number.
@@ -162,20 +163,10 @@ std::string frame_list(const std::array<std::uint64_t, N>& frames, std::size_t c
   return s;
 }
 
-// The same for a format string from the catalogue (tr()): translators keep the placeholders.
-std::string fmt_tr(const char* f, ...) {
-  char buf[1024];
-  va_list ap;
-  va_start(ap, f);
-  std::vsnprintf(buf, sizeof buf, f, ap);
-  va_end(ap);
-  return buf;
-}
-
 void intro(OutBuffer& out, bool tcp, std::uint16_t port) {
   std::string s;
   if (tcp) {
-    s += fmt_tr(tr("sockscope demo: a TCP chat server and client on 127.0.0.1 port %u, and a live capture of "
+    s += text::format(tr("sockscope demo: a TCP chat server and client on 127.0.0.1 port %u, and a live capture of "
                    "everything between them."),
                 static_cast<unsigned>(port));
     s += '\n';
@@ -184,7 +175,7 @@ void intro(OutBuffer& out, bool tcp, std::uint16_t port) {
     s += tr("Watch connect() start the handshake, accept() return after it, each send() become a data segment "
             "and an ACK, and close() send a FIN.");
   } else {
-    s += fmt_tr(tr("sockscope demo: a UDP chat server and client on 127.0.0.1 port %u, and a live capture of "
+    s += text::format(tr("sockscope demo: a UDP chat server and client on 127.0.0.1 port %u, and a live capture of "
                    "everything between them."),
                 static_cast<unsigned>(port));
     s += '\n';
@@ -210,32 +201,32 @@ void recap(OutBuffer& out, bool tcp, const RecapView& r) {
   if (tcp && conv) {
     if (conv->handshake_complete) {
       s += "  ";
-      s += fmt_tr(tr("frames %s: the three-way handshake (SYN, SYN-ACK, ACK)."),
+      s += text::format(tr("frames %s: the three-way handshake (SYN, SYN-ACK, ACK)."),
                   frame_list(conv->handshake_frames, conv->handshake_frame_count).c_str());
       if (r.connect_after_ && r.accept_after_)
-        s += ' ' + fmt_tr(tr("connect() returned after frame %llu, accept() after frame %llu."),
+        s += ' ' + text::format(tr("connect() returned after frame %llu, accept() after frame %llu."),
                           static_cast<ull>(r.connect_after_), static_cast<ull>(r.accept_after_));
       s += '\n';
     }
     s += "  ";
-    s += fmt_tr(tr("%llu segments carried the lines (%llu bytes from the client, %llu from the server); "
+    s += text::format(tr("%llu segments carried the lines (%llu bytes from the client, %llu from the server); "
                    "%llu segments acknowledged bytes (ACK)."),
                 static_cast<ull>(r.data_segments_), static_cast<ull>(conv->bytes_c2s),
                 static_cast<ull>(conv->bytes_s2c), static_cast<ull>(r.acks_));
     s += '\n';
     if (conv->close_frame_count > 0) {
       s += "  ";
-      s += fmt_tr(tr("frames %s: the close (%s)."), frame_list(conv->close_frames, conv->close_frame_count).c_str(),
+      s += text::format(tr("frames %s: the close (%s)."), frame_list(conv->close_frames, conv->close_frame_count).c_str(),
                   close_kind_name(conv->close));
       if (r.first_fin_ != 0)
-        s += ' ' + fmt_tr(r.first_closer_ == CallRole::Client ? tr("The client closed first: its FIN is frame %llu.")
+        s += ' ' + text::format(r.first_closer_ == CallRole::Client ? tr("The client closed first: its FIN is frame %llu.")
                                                               : tr("The server closed first: its FIN is frame %llu."),
                           static_cast<ull>(r.first_fin_));
       s += '\n';
     }
     if (!r.client_close_state_.empty() && !r.server_close_state_.empty()) {
       s += "  ";
-      s += fmt_tr(tr("Right after close(), the kernel said: client %s, server %s."), r.client_close_state_.c_str(),
+      s += text::format(tr("Right after close(), the kernel said: client %s, server %s."), r.client_close_state_.c_str(),
                   r.server_close_state_.c_str());
       s += '\n';
     }
@@ -245,7 +236,7 @@ void recap(OutBuffer& out, bool tcp, const RecapView& r) {
     const bool client_waits = client_now == "TIME-WAIT", server_waits = server_now == "TIME-WAIT";
     if (client_waits || server_waits) {
       s += "  ";
-      s += fmt_tr(client_waits ? tr("Now the kernel still holds the client's side in TIME-WAIT (60 s on Linux): the "
+      s += text::format(client_waits ? tr("Now the kernel still holds the client's side in TIME-WAIT (60 s on Linux): the "
                                     "side that closes first waits (RFC 9293, 3.6), so a late segment cannot "
                                     "confuse a new connection on the same ports.")
                                : tr("Now the kernel still holds the server's side in TIME-WAIT (60 s on Linux): the "
@@ -255,7 +246,7 @@ void recap(OutBuffer& out, bool tcp, const RecapView& r) {
     }
   } else if (!tcp && r.datagrams_ > 0) {
     s += "  ";
-    s += fmt_tr(tr("frames %llu to %llu: %llu datagrams for %llu sendto() calls, one each; no handshake before "
+    s += text::format(tr("frames %llu to %llu: %llu datagrams for %llu sendto() calls, one each; no handshake before "
                    "them, no ACK after them, nothing to close on the wire."),
                 static_cast<ull>(r.first_datagram_), static_cast<ull>(r.last_datagram_),
                 static_cast<ull>(r.datagrams_), static_cast<ull>(r.sendtos_));

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "sockscope/text/escape.hpp"
+#include "sockscope/text/json.hpp"
 #include "sockscope/lessons/lab.hpp"
 
 namespace sockscope::cli {
@@ -38,48 +39,26 @@ po::options_description status_options() {
   return d;
 }
 
-void json_host(std::string& o, const char* key, const lab::HostInfo& h) {
-  o += '"';
-  o += key;
-  o += "\":{\"namespace\":";
-  views::json_string(o, h.ns);
-  o += ",\"interface\":";
-  views::json_string(o, h.interface);
-  o += ",\"mac\":";
-  views::json_string(o, h.mac);
-  o += ",\"ipv4\":";
-  views::json_string(o, h.ipv4);
-  o += ",\"ipv6\":";
-  views::json_string(o, h.ipv6);
-  o += ",\"mtu\":" + std::to_string(h.mtu);
-  o += ",\"up\":";
-  o += h.up ? "true" : "false";
-  o += '}';
+text::Json json_host(const lab::HostInfo& h) {
+  return {{"namespace", h.ns}, {"interface", h.interface}, {"mac", h.mac}, {"ipv4", h.ipv4},
+          {"ipv6", h.ipv6},    {"mtu", h.mtu},             {"up", h.up}};
 }
 
 // One object: {"type":"lab","up":...,"partial":...,"client":{...},"server":{...},"mtu":...,
 // "loss_pct":...,"drop_syn":...,"delay_ms":...,"dropped_packets":...,"leftovers":[...]}.
 void print_json(const lab::LabStatus& s) {
-  std::string o = "{\"type\":\"lab\",\"up\":";
-  o += s.exists && !s.partial ? "true" : "false";
-  o += ",\"partial\":";
-  o += s.partial ? "true" : "false";
-  o += ',';
-  json_host(o, "client", s.client);
-  o += ',';
-  json_host(o, "server", s.server);
-  o += ",\"mtu\":" + std::to_string(s.options.mtu);
-  o += ",\"loss_pct\":" + std::to_string(s.options.loss_pct);
-  o += ",\"drop_syn\":" + std::to_string(s.options.drop_syn);
-  o += ",\"delay_ms\":" + std::to_string(s.options.delay_ms);
-  o += ",\"dropped_packets\":" + std::to_string(s.dropped_packets);
-  o += ",\"leftovers\":[";
-  for (std::size_t i = 0; i < s.leftovers.size(); ++i) {
-    if (i) o += ',';
-    views::json_string(o, s.leftovers[i]);
-  }
-  o += "]}\n";
-  std::fputs(o.c_str(), stdout);
+  const text::Json j{{"type", "lab"},
+                     {"up", s.exists && !s.partial},
+                     {"partial", s.partial},
+                     {"client", json_host(s.client)},
+                     {"server", json_host(s.server)},
+                     {"mtu", s.options.mtu},
+                     {"loss_pct", s.options.loss_pct},
+                     {"drop_syn", s.options.drop_syn},
+                     {"delay_ms", s.options.delay_ms},
+                     {"dropped_packets", s.dropped_packets},
+                     {"leftovers", s.leftovers}};
+  std::fputs((text::json_dump(j) + "\n").c_str(), stdout);
 }
 
 std::string or_unknown(const std::string& s) { return s.empty() ? std::string("?") : printable(s); }

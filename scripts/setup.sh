@@ -12,6 +12,8 @@ packages=(
   build-essential cmake pkg-config
   libpcap-dev
   libboost-program-options-dev
+  libfmt-dev          # {fmt}: printf syntax with positional %1$s (fmt::sprintf) for translators, and type checks
+  nlohmann-json3-dev  # JSON reading (ip -j, nft -j, the tests) and writing off the per-packet path
   libgtest-dev tcpdump tshark python3
   iproute2 nftables ethtool gettext  # the two-host lab: namespaces, veth, loss rules, offloads off
   librsvg2-bin                 # the tests render the SVG pictures to PNG (rsvg-convert) to prove them valid

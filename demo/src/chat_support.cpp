@@ -1,3 +1,4 @@
+#include "sockscope/text/format.hpp"
 #include "chat_support.hpp"
 
 #include "sockscope/text/escape.hpp"
@@ -94,7 +95,7 @@ namespace sockscope::demo::detail {
 std::string escape(std::string_view s, std::size_t max_bytes) {
   // The same escaping as every view (escape.hpp): one definition of "safe for a terminal".
   std::string out;
-  views::escape_text(out, reinterpret_cast<const std::uint8_t*>(s.data()), s.size(), max_bytes);
+  text::escape_text(out, reinterpret_cast<const std::uint8_t*>(s.data()), s.size(), max_bytes);
   return out;
 }
 
@@ -559,18 +560,6 @@ int poll_timeout(std::int64_t now, std::int64_t due_in, std::int64_t deadline) {
   if (due_in >= 0) t = std::min(t, due_in);
   if (deadline >= 0) t = std::min(t, std::max<std::int64_t>(0, deadline - now));
   return static_cast<int>(t);
-}
-
-std::string fmt(const char* format, const std::string& a) {
-  char buf[512];
-  std::snprintf(buf, sizeof buf, format, a.c_str());
-  return buf;
-}
-
-std::string fmt(const char* format, const std::string& a, long long n) {
-  char buf[512];
-  std::snprintf(buf, sizeof buf, format, a.c_str(), n);
-  return buf;
 }
 
 void maybe_prompt(const ChatOptions& opts, const ChatHooks& hooks) {

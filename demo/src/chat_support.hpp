@@ -85,10 +85,6 @@ inline constexpr int kSliceMs = 100;
 // (monotonic ms, -1 none) comes first.
 int poll_timeout(std::int64_t now, std::int64_t due_in, std::int64_t deadline);
 
-// printf-style sentences (translated formats keep their %s / %lld).
-std::string fmt(const char* format, const std::string& a);
-std::string fmt(const char* format, const std::string& a, long long n);
-
 // The prompt at a terminal.
 void maybe_prompt(const ChatOptions& opts, const ChatHooks& hooks);
 

@@ -1,3 +1,4 @@
+#include "sockscope/text/format.hpp"
 // The TCP chat: a poll()-based chat room server (one thread, many clients, as in the classic
 // select/poll servers) and a client. Lines end with '\n': TCP is a byte stream (RFC 9293 section
 // 3.1), so the newline is what tells where a message ends, not the segments that carried it.
@@ -96,7 +97,7 @@ class TcpServer {
     // Not translated: scripts and tests read the port from this first line.
     say_line(h_, "listening on " + endpoint_text(local));
     if (max_clients_ < o_.max_clients)
-      notice(h_, fmt(tr("this process may open too few descriptors for %s clients (ulimit -n): the room takes at most %lld"),
+      notice(h_, text::format(tr("this process may open too few descriptors for %s clients (ulimit -n): the room takes at most %lld"),
                      std::to_string(o_.max_clients), static_cast<long long>(max_clients_)));
     if (h_.on_ready != nullptr) h_.on_ready(h_.ready_ctx, local);
     maybe_prompt(o_, h_);
@@ -119,8 +120,8 @@ class TcpServer {
     while (!quit_ && lines_.next_scripted(now, line)) own_line(line);
     for (Conn& c : conns_) {
       if (c.dead || now - c.last_ms < static_cast<std::int64_t>(o_.idle_timeout_s) * 1000) continue;
-      notice(h_, fmt(tr("%s said nothing for %lld s: closing its connection"), c.label, o_.idle_timeout_s));
-      send_to(c, fmt(tr("idle for %s s: closing the connection"), std::to_string(o_.idle_timeout_s)) + "\n");
+      notice(h_, text::format(tr("%s said nothing for %lld s: closing its connection"), c.label, o_.idle_timeout_s));
+      send_to(c, text::format(tr("idle for %s s: closing the connection"), std::to_string(o_.idle_timeout_s)) + "\n");
       if (!c.dead) close_conn(c);
     }
     for (Conn& c : conns_)
@@ -192,15 +193,15 @@ class TcpServer {
     c.last_ms = now;
     if (live_count() >= max_clients_) {
       // One line so the newcomer knows why, then close (RFC 9293: a FIN, not a RST).
-      rep_.send(fd, fmt(tr("room full (%s clients): try again later"), std::to_string(max_clients_)) + "\n",
+      rep_.send(fd, text::format(tr("room full (%s clients): try again later"), std::to_string(max_clients_)) + "\n",
                 MSG_DONTWAIT);
       rep_.close(fd);
-      notice(h_, fmt(tr("%s turned away: the room is full (%lld clients)"), c.label,
+      notice(h_, text::format(tr("%s turned away: the room is full (%lld clients)"), c.label,
                      static_cast<long long>(max_clients_)));
       return;
     }
     conns_.push_back(std::move(c));
-    notice(h_, fmt(tr("%s joined (%lld in the room)"), conns_.back().label, static_cast<long long>(live_count())));
+    notice(h_, text::format(tr("%s joined (%lld in the room)"), conns_.back().label, static_cast<long long>(live_count())));
   }
 
   void read_from(Conn& c, std::int64_t now) {
@@ -212,7 +213,7 @@ class TcpServer {
       if (err == ECONNRESET)
         // RST means the connection ended at once (RFC 9293 3.5.3): what it means, not why. A peer
         // that closes with unread bytes sends one too (RFC 1122 4.2.2.13), as does SO_LINGER {1, 0}.
-        notice(h_, fmt(tr("%s reset the connection (RST): it ended at once, without the orderly close of a FIN"),
+        notice(h_, text::format(tr("%s reset the connection (RST): it ended at once, without the orderly close of a FIN"),
                        c.label));
       else
         call_failed(h_, o_, "recv", err, c.label);
@@ -227,7 +228,7 @@ class TcpServer {
         on_line(c, rest, false);
       }
       if (c.dead) return;
-      notice(h_, fmt(tr("%s left (%lld in the room)"), c.label, static_cast<long long>(live_count() - 1)));
+      notice(h_, text::format(tr("%s left (%lld in the room)"), c.label, static_cast<long long>(live_count() - 1)));
       close_conn(c);
       return;
     }
@@ -266,8 +267,8 @@ class TcpServer {
   void on_line(Conn& c, const std::string& line, bool cut) {
     say_line(h_, "[" + c.label + "] " + escape(line));
     if (cut) {
-      notice(h_, fmt(tr("the line from %s was longer than %lld bytes: cut"), c.label, static_cast<long long>(o_.max_line)));
-      send_to(c, fmt(tr("your line was longer than %s bytes: the rest was dropped"), std::to_string(o_.max_line)) + "\n");
+      notice(h_, text::format(tr("the line from %s was longer than %lld bytes: cut"), c.label, static_cast<long long>(o_.max_line)));
+      send_to(c, text::format(tr("your line was longer than %s bytes: the rest was dropped"), std::to_string(o_.max_line)) + "\n");
       if (c.dead) return;
     }
     // The room: everyone else gets the line with who said it.
@@ -283,7 +284,7 @@ class TcpServer {
       send_to(c, r + "\n");
       ++c.replies;
       if (!c.dead && o_.server_closes_after > 0 && c.replies >= static_cast<std::size_t>(o_.server_closes_after)) {
-        notice(h_, fmt(tr("closing the connection to %s after %lld replies"), c.label, o_.server_closes_after));
+        notice(h_, text::format(tr("closing the connection to %s after %lld replies"), c.label, o_.server_closes_after));
         close_conn(c);
       }
       break;
@@ -326,7 +327,7 @@ class TcpServer {
   // A client that does not read (its socket buffers in both kernels are full, and its queue too):
   // disconnected, so it can neither stall the room nor make the server hold ever more for it.
   void disconnect_not_reading(Conn& c, std::size_t more) {
-    notice(h_, fmt(tr("%s does not read what it is sent: %lld bytes wait for it, over the limit (--max-queue): disconnecting it"),
+    notice(h_, text::format(tr("%s does not read what it is sent: %lld bytes wait for it, over the limit (--max-queue): disconnecting it"),
                    c.label, static_cast<long long>(c.pending() + more)));
     // A reset (SO_LINGER 0, socket(7)): close() would otherwise leave the unread bytes in the
     // kernel, still waiting for a reader that does not come.
@@ -360,7 +361,7 @@ class TcpServer {
       return;
     }
     if (err == EPIPE || err == ECONNRESET)
-      notice(h_, fmt(tr("%s is gone (its connection was reset)"), c.label));
+      notice(h_, text::format(tr("%s is gone (its connection was reset)"), c.label));
     else
       call_failed(h_, o_, "send", err, c.label);
     close_now(c);
@@ -428,7 +429,7 @@ int run_tcp_server(const ChatOptions& opts, const ChatHooks& hooks, const SockAd
   constexpr std::size_t kLabelRoom = 64;
   if (opts.max_queue < opts.max_line + kLabelRoom || opts.backlog <= 0) {
     std::fprintf(stderr, "sockscope chat: %s\n",
-                 fmt(tr("--max-queue must be at least --max-line + 64 (%s bytes), and --backlog at least 1"),
+                 text::format(tr("--max-queue must be at least --max-line + 64 (%s bytes), and --backlog at least 1"),
                      std::to_string(opts.max_line + kLabelRoom)).c_str());
     return 2;
   }
@@ -452,7 +453,7 @@ int run_tcp_client(const ChatOptions& o, const ChatHooks& h, const SockAddr& ser
     return err == EINTR && stop_requested(h) ? 0 : 1;
   }
   const Endpoint local = local_endpoint(fd);
-  notice(h, fmt(tr("connected to %s"), where) + " " + fmt(tr("from %s"), endpoint_text(local)));
+  notice(h, text::format(tr("connected to %s"), where) + " " + text::format(tr("from %s"), endpoint_text(local)));
   if (h.on_ready != nullptr) h.on_ready(h.ready_ctx, local);
   maybe_prompt(o, h);
 
@@ -534,7 +535,7 @@ int run_tcp_client(const ChatOptions& o, const ChatHooks& h, const SockAddr& ser
     while (!stop_requested(h)) {
       const std::int64_t now = mono_ms();
       if (now >= deadline) {
-        notice(h, fmt(tr("the server did not close within %s ms"), std::to_string(o.timeout_ms)));
+        notice(h, text::format(tr("the server did not close within %s ms"), std::to_string(o.timeout_ms)));
         break;
       }
       pollfd p{fd, POLLIN, 0};

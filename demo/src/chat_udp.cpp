@@ -1,3 +1,4 @@
+#include "sockscope/text/format.hpp"
 // The UDP chat: one datagram per line (RFC 768: a datagram is one message, its boundary kept, so no
 // newline is needed), no connection, no handshake, no acknowledgement. The server learns who its
 // peers are from the datagrams it receives.
@@ -78,7 +79,7 @@ int run_udp_server(const ChatOptions& o, const ChatHooks& h, const SockAddr& add
     // No connection ends for UDP: a peer that has been quiet too long is simply forgotten.
     const auto quiet = [&](const Peer& p) { return now - p.last_ms >= static_cast<std::int64_t>(o.idle_timeout_s) * 1000; };
     for (const Peer& p : peers)
-      if (quiet(p)) notice(h, fmt(tr("%s has been quiet too long: forgotten"), p.label));
+      if (quiet(p)) notice(h, text::format(tr("%s has been quiet too long: forgotten"), p.label));
     peers.erase(std::remove_if(peers.begin(), peers.end(), quiet), peers.end());
     if (quit) break;
 
@@ -101,8 +102,8 @@ int run_udp_server(const ChatOptions& o, const ChatHooks& h, const SockAddr& add
         auto it = std::find_if(peers.begin(), peers.end(), [&](const Peer& q) { return q.ep == ep; });
         if (it == peers.end()) {
           if (peers.size() >= o.max_clients) {
-            rep.sendto(fd, fmt(tr("room full (%s clients): try again later"), std::to_string(o.max_clients)), from);
-            notice(h, fmt(tr("%s turned away: the room is full"), endpoint_text(ep)));
+            rep.sendto(fd, text::format(tr("room full (%s clients): try again later"), std::to_string(o.max_clients)), from);
+            notice(h, text::format(tr("%s turned away: the room is full"), endpoint_text(ep)));
             continue;
           }
           Peer np;
@@ -111,7 +112,7 @@ int run_udp_server(const ChatOptions& o, const ChatHooks& h, const SockAddr& add
           np.label = endpoint_text(ep);
           peers.push_back(np);
           it = peers.end() - 1;
-          notice(h, fmt(tr("first datagram from %s"), it->label));
+          notice(h, text::format(tr("first datagram from %s"), it->label));
         }
         it->last_ms = now;
         const std::string_view msg(buf.data(), static_cast<std::size_t>(n));
@@ -151,7 +152,7 @@ int run_udp_client(const ChatOptions& o, const ChatHooks& h, const SockAddr& ser
     return 1;
   }
   // No connect(): each sendto() names the server, and the kernel picks our port at the first one.
-  notice(h, fmt(tr("sending to %s (UDP: no connection, each line is one datagram)"), where));
+  notice(h, text::format(tr("sending to %s (UDP: no connection, each line is one datagram)"), where));
   if (h.on_ready != nullptr) h.on_ready(h.ready_ctx, local_endpoint(fd));
   maybe_prompt(o, h);
 

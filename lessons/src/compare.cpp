@@ -613,7 +613,7 @@ bool folder_writable_by_sudo_user(const std::string& path, std::string& error) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 1) return true;
-  const std::string p = views::printable(path), d = views::printable(folder);
+  const std::string p = text::printable(path), d = text::printable(folder);
   std::string msg(p.size() + d.size() + 512, '\0');
   const int n = std::snprintf(msg.data(), msg.size(),
                               tr("%s: no permission to write in %s. Choose a folder you may write in "

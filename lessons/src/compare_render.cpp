@@ -1,13 +1,15 @@
 // sockscope compare, the output: the side-by-side table, the two text ladders, the verdict (sentences
 // chosen and filled from the measured figures, never fixed text), the JSON object and the HTML page.
-#include <cstdarg>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "sockscope/lessons/compare.hpp"
 #include "sockscope/text/escape.hpp"
+#include "sockscope/text/format.hpp"
 #include "sockscope/text/i18n.hpp"
+#include "sockscope/text/json.hpp"
 
 namespace sockscope::compare {
 
@@ -15,33 +17,9 @@ namespace {
 
 using ull = unsigned long long;
 
-__attribute__((format(printf, 1, 2))) std::string fmt(const char* f, ...) {
-  va_list ap;
-  va_start(ap, f);
-  char small[512];
-  va_list ap2;
-  va_copy(ap2, ap);
-  const int n = std::vsnprintf(small, sizeof small, f, ap);
-  va_end(ap);
-  std::string out;
-  if (n < 0) {
-    va_end(ap2);
-    return out;
-  }
-  if (static_cast<std::size_t>(n) < sizeof small) {
-    out.assign(small, static_cast<std::size_t>(n));
-  } else {
-    out.resize(static_cast<std::size_t>(n) + 1);
-    std::vsnprintf(out.data(), out.size(), f, ap2);
-    out.resize(static_cast<std::size_t>(n));
-  }
-  va_end(ap2);
-  return out;
-}
-
 std::string num(std::uint64_t v) { return std::to_string(v); }
-std::string ms(double v) { return v < 0 ? std::string("-") : fmt("%.3f", v); }
-std::string pct(double v) { return fmt("%.1f %%", v); }
+std::string ms(double v) { return v < 0 ? std::string("-") : text::format("%.3f", v); }
+std::string pct(double v) { return text::format("%.1f %%", v); }
 
 struct Row {
   const char* group;  // shown on the first row of a group (translated), else nullptr
@@ -85,7 +63,7 @@ std::vector<Row> table_rows(const Result& r) {
 
 std::string where(const Options& o) {
   if (!o.lab) return tr("on loopback (lo)");
-  if (o.loss_pct > 0) return fmt(tr("between the two lab hosts, %d%% of the client's packets dropped"), o.loss_pct);
+  if (o.loss_pct > 0) return text::format(tr("between the two lab hosts, %d%% of the client's packets dropped"), o.loss_pct);
   return tr("between the two lab hosts, no loss");
 }
 
@@ -96,75 +74,75 @@ std::vector<std::string> verdict(const Options& o, const Result& r) {
   std::vector<std::string> v;
   if (t.pk_handshake > 0 || t.pk_teardown > 0) {
     if (u.pk_handshake == 0 && u.pk_teardown == 0)
-      v.push_back(fmt(tr("TCP needed %llu packets before the first byte (the handshake) and %llu to close (the "
+      v.push_back(text::format(tr("TCP needed %llu packets before the first byte (the handshake) and %llu to close (the "
                          "teardown); UDP needed none: its first packet already carried a message."),
                       static_cast<ull>(t.pk_handshake), static_cast<ull>(t.pk_teardown)));
     else
-      v.push_back(fmt(tr("TCP needed %llu packets before the first byte and %llu to close."),
+      v.push_back(text::format(tr("TCP needed %llu packets before the first byte and %llu to close."),
                       static_cast<ull>(t.pk_handshake), static_cast<ull>(t.pk_teardown)));
   }
   if (o.lab && o.loss_pct > 0)
-    v.push_back(fmt(tr("The lab dropped about %d%% of what the client sent, over both protocols."), o.loss_pct));
+    v.push_back(text::format(tr("The lab dropped about %d%% of what the client sent, over both protocols."), o.loss_pct));
   if (u.messages_lost > 0)
-    v.push_back(fmt(tr("UDP lost %llu of %llu messages and re-sent none: nothing in UDP notices a loss."),
+    v.push_back(text::format(tr("UDP lost %llu of %llu messages and re-sent none: nothing in UDP notices a loss."),
                     static_cast<ull>(u.messages_lost), static_cast<ull>(u.messages_sent)));
   else if (u.messages_sent > 0)
     v.push_back(o.lab && o.loss_pct > 0
-                    ? fmt(tr("UDP delivered all %llu messages: this time the loss rule spared them."),
+                    ? text::format(tr("UDP delivered all %llu messages: this time the loss rule spared them."),
                           static_cast<ull>(u.messages_sent))
-                    : fmt(tr("UDP delivered all %llu messages."), static_cast<ull>(u.messages_sent)));
+                    : text::format(tr("UDP delivered all %llu messages."), static_cast<ull>(u.messages_sent)));
   if (t.messages_sent > 0) {
     const std::uint64_t quiet = t.resent_segments > t.retransmissions ? t.resent_segments - t.retransmissions : 0;
     if (t.messages_lost > 0)
-      v.push_back(fmt(tr("TCP delivered %llu of %llu before the run ended (retransmissions: %llu)."),
+      v.push_back(text::format(tr("TCP delivered %llu of %llu before the run ended (retransmissions: %llu)."),
                       static_cast<ull>(t.messages_delivered), static_cast<ull>(t.messages_sent),
                       static_cast<ull>(t.retransmissions)));
     else if (quiet > 0 && t.resent_segments == 1)
-      v.push_back(fmt(tr("TCP delivered all %llu, re-sending one data segment; it followed its original so closely "
+      v.push_back(text::format(tr("TCP delivered all %llu, re-sending one data segment; it followed its original so closely "
                          "that the capture calls it out-of-order (as Wireshark does), not a retransmission."),
                       static_cast<ull>(t.messages_sent)));
     else if (quiet > 0)
-      v.push_back(fmt(tr("TCP delivered all %llu, re-sending %llu data segments (retransmissions marked by the "
+      v.push_back(text::format(tr("TCP delivered all %llu, re-sending %llu data segments (retransmissions marked by the "
                          "capture: %llu; a copy that follows its original very closely is called out-of-order "
                          "instead, as Wireshark does)."),
                       static_cast<ull>(t.messages_sent), static_cast<ull>(t.resent_segments),
                       static_cast<ull>(t.retransmissions)));
     else if (t.retransmissions > 0)
-      v.push_back(fmt(tr("TCP delivered all %llu, re-sending what was lost (retransmissions: %llu)."), static_cast<ull>(t.messages_sent),
+      v.push_back(text::format(tr("TCP delivered all %llu, re-sending what was lost (retransmissions: %llu)."), static_cast<ull>(t.messages_sent),
                       static_cast<ull>(t.retransmissions)));
     else
-      v.push_back(fmt(tr("TCP delivered all %llu without re-sending anything."), static_cast<ull>(t.messages_sent)));
+      v.push_back(text::format(tr("TCP delivered all %llu without re-sending anything."), static_cast<ull>(t.messages_sent)));
   }
   if (t.recv_calls > 0) {
     const std::uint64_t got = t.messages_delivered + t.messages_duplicated;
     if (t.recv_calls == 1 && got > 1)
-      v.push_back(fmt(tr("TCP's single recv() call returned all %llu messages at once: a byte stream, where only the "
+      v.push_back(text::format(tr("TCP's single recv() call returned all %llu messages at once: a byte stream, where only the "
                          "newline at the end of each message tells them apart."),
                       static_cast<ull>(got)));
     else if (t.messages_merged > 0)
-      v.push_back(fmt(tr("TCP's %llu recv() calls returned %llu messages, %llu of them sharing a recv() with "
+      v.push_back(text::format(tr("TCP's %llu recv() calls returned %llu messages, %llu of them sharing a recv() with "
                          "another: a byte stream, where only the newline at the end of each message tells "
                          "them apart."),
                       static_cast<ull>(t.recv_calls), static_cast<ull>(got), static_cast<ull>(t.messages_merged)));
     else
-      v.push_back(fmt(tr("TCP's %llu recv() calls each returned one message this time (the reader kept up), but "
+      v.push_back(text::format(tr("TCP's %llu recv() calls each returned one message this time (the reader kept up), but "
                          "TCP keeps no boundaries: only the newline at the end of each message tells them apart."),
                       static_cast<ull>(t.recv_calls)));
   }
   if (u.recv_calls == 1 && u.messages_merged == 0)
     v.push_back(tr("UDP's single recvfrom() call returned one message: datagram boundaries are kept."));
   else if (u.recv_calls > 0 && u.messages_merged == 0)
-    v.push_back(fmt(tr("UDP's %llu recvfrom() calls returned one message each: datagram boundaries are kept."),
+    v.push_back(text::format(tr("UDP's %llu recvfrom() calls returned one message each: datagram boundaries are kept."),
                     static_cast<ull>(u.recv_calls)));
   const std::uint64_t t_all = t.bytes_l2 + t.bytes_l3 + t.bytes_l4 + t.bytes_l7;
   const std::uint64_t u_all = u.bytes_l2 + u.bytes_l3 + u.bytes_l4 + u.bytes_l7;
   if (t.pk_total > 0 && u.pk_total > 0)
-    v.push_back(fmt(tr("On the wire TCP took %llu packets and %llu bytes (%.1f%% of them headers), UDP %llu "
+    v.push_back(text::format(tr("On the wire TCP took %llu packets and %llu bytes (%.1f%% of them headers), UDP %llu "
                        "packets and %llu bytes (%.1f%% headers)."),
                     static_cast<ull>(t.pk_total), static_cast<ull>(t_all), t.overhead_pct,
                     static_cast<ull>(u.pk_total), static_cast<ull>(u_all), u.overhead_pct));
   if (t.first_byte_ms >= 0 && u.first_byte_ms >= 0) {
-    std::string s = fmt(tr("The first byte reached the server %.3f ms after the client's socket() over TCP, "
+    std::string s = text::format(tr("The first byte reached the server %.3f ms after the client's socket() over TCP, "
                            "%.3f ms over UDP."),
                         t.first_byte_ms, u.first_byte_ms);
     if (t.retransmissions > 0 && t.first_byte_ms > 150 && t.first_byte_ms > 10 * u.first_byte_ms)
@@ -181,7 +159,7 @@ std::vector<std::string> verdict(const Options& o, const Result& r) {
 
 // Cuts or pads text (already safe for a terminal) to w columns.
 std::string fit(std::string s, std::size_t w) {
-  while (views::display_width(s) > w && !s.empty()) {
+  while (text::display_width(s) > w && !s.empty()) {
     s.pop_back();
     while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) s.pop_back();
     if (!s.empty() && (static_cast<unsigned char>(s.back()) & 0x80) != 0) {
@@ -190,33 +168,33 @@ std::string fit(std::string s, std::size_t w) {
       if ((c & 0xC0) == 0xC0) s.pop_back();
     }
   }
-  const std::size_t d = views::display_width(s);
+  const std::size_t d = text::display_width(s);
   if (d < w) s.append(w - d, ' ');
   return s;
 }
 
 std::string right(const std::string& s, std::size_t w) {
-  const std::size_t d = views::display_width(s);
+  const std::size_t d = text::display_width(s);
   return d >= w ? s : std::string(w - d, ' ') + s;
 }
 
 void wrap(std::string& out, const std::string& text, std::size_t width, const char* indent) {
   std::string line = indent;
-  const std::size_t base = views::display_width(indent);
+  const std::size_t base = text::display_width(indent);
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t sp = text.find(' ', pos);
     if (sp == std::string::npos) sp = text.size();
     const std::string word = text.substr(pos, sp - pos);
-    if (views::display_width(line) > base && views::display_width(line) + 1 + views::display_width(word) > width) {
+    if (text::display_width(line) > base && text::display_width(line) + 1 + text::display_width(word) > width) {
       out += line + "\n";
       line = indent;
     }
-    if (views::display_width(line) > base) line += ' ';
+    if (text::display_width(line) > base) line += ' ';
     line += word;
     pos = sp + 1;
   }
-  if (views::display_width(line) > base) out += line + "\n";
+  if (text::display_width(line) > base) out += line + "\n";
 }
 
 const char* kBold = "\x1b[1m";
@@ -228,22 +206,28 @@ std::string paint(const std::string& s, bool on, const char* code, bool color) {
   return color && on ? code + s + kReset : s;
 }
 
-void json_figures(std::string& o, const Figures& f) {
-  o += fmt("{\"messages_sent\":%llu,\"messages_delivered\":%llu,\"messages_lost\":%llu,\"messages_duplicated\":%llu,"
-           "\"messages_merged\":%llu,",
-           static_cast<ull>(f.messages_sent), static_cast<ull>(f.messages_delivered),
-           static_cast<ull>(f.messages_lost), static_cast<ull>(f.messages_duplicated),
-           static_cast<ull>(f.messages_merged));
-  o += fmt("\"packets\":{\"handshake\":%llu,\"data\":%llu,\"ack\":%llu,\"teardown\":%llu,\"retransmission\":%llu,"
-           "\"total\":%llu},",
-           static_cast<ull>(f.pk_handshake), static_cast<ull>(f.pk_data), static_cast<ull>(f.pk_ack),
-           static_cast<ull>(f.pk_teardown), static_cast<ull>(f.pk_retransmission), static_cast<ull>(f.pk_total));
-  o += fmt("\"bytes_by_layer\":{\"2\":%llu,\"3\":%llu,\"4\":%llu,\"7\":%llu},", static_cast<ull>(f.bytes_l2),
-           static_cast<ull>(f.bytes_l3), static_cast<ull>(f.bytes_l4), static_cast<ull>(f.bytes_l7));
-  o += fmt("\"overhead_pct\":%.2f,", f.overhead_pct);
-  o += f.first_byte_ms < 0 ? std::string("\"first_byte_ms\":null,") : fmt("\"first_byte_ms\":%.3f,", f.first_byte_ms);
-  o += fmt("\"retransmissions\":%llu,\"recv_calls\":%llu,\"resent_segments\":%llu}",
-           static_cast<ull>(f.retransmissions), static_cast<ull>(f.recv_calls), static_cast<ull>(f.resent_segments));
+// A figure kept to the decimals the text shows (0.01 %, 1 µs), so the JSON says no more than it knows.
+double rounded(double v, double unit) { return std::round(v / unit) * unit; }
+
+text::Json json_figures(const Figures& f) {
+  return {{"messages_sent", f.messages_sent},
+          {"messages_delivered", f.messages_delivered},
+          {"messages_lost", f.messages_lost},
+          {"messages_duplicated", f.messages_duplicated},
+          {"messages_merged", f.messages_merged},
+          {"packets",
+           {{"handshake", f.pk_handshake},
+            {"data", f.pk_data},
+            {"ack", f.pk_ack},
+            {"teardown", f.pk_teardown},
+            {"retransmission", f.pk_retransmission},
+            {"total", f.pk_total}}},
+          {"bytes_by_layer", {{"2", f.bytes_l2}, {"3", f.bytes_l3}, {"4", f.bytes_l4}, {"7", f.bytes_l7}}},
+          {"overhead_pct", rounded(f.overhead_pct, 0.01)},
+          {"first_byte_ms", f.first_byte_ms < 0 ? text::Json() : text::Json(rounded(f.first_byte_ms, 0.001))},
+          {"retransmissions", f.retransmissions},
+          {"recv_calls", f.recv_calls},
+          {"resent_segments", f.resent_segments}};
 }
 
 }  // namespace
@@ -251,7 +235,7 @@ void json_figures(std::string& o, const Figures& f) {
 std::string render_text(const Options& opts, const Result& r, int width, bool color) {
   const std::size_t w = static_cast<std::size_t>(width < 60 ? 60 : width > 200 ? 200 : width);
   std::string o;
-  o += paint(fmt(tr("sockscope compare: %d messages of %d bytes over TCP, then over UDP, %s"), opts.messages,
+  o += paint(text::format(tr("sockscope compare: %d messages of %d bytes over TCP, then over UDP, %s"), opts.messages,
                  opts.size, where(opts).c_str()),
              true, kBold, color);
   o += "\n\n";
@@ -273,8 +257,8 @@ std::string render_text(const Options& opts, const Result& r, int width, bool co
   const std::size_t n = std::max(r.tcp_ladder.size(), r.udp_ladder.size());
   for (std::size_t i = 0; i < n; ++i) {
     // The lines hold sockscope's own words and numbers read as digits; escaped anyway.
-    const std::string left = i < r.tcp_ladder.size() ? views::printable(r.tcp_ladder[i], 400) : std::string();
-    const std::string rt = i < r.udp_ladder.size() ? views::printable(r.udp_ladder[i], 400) : std::string();
+    const std::string left = i < r.tcp_ladder.size() ? text::printable(r.tcp_ladder[i], 400) : std::string();
+    const std::string rt = i < r.udp_ladder.size() ? text::printable(r.udp_ladder[i], 400) : std::string();
     const bool lost = rt.find("✗") != std::string::npos;
     std::string right_col = fit(rt, col);
     while (!right_col.empty() && right_col.back() == ' ') right_col.pop_back();
@@ -284,31 +268,24 @@ std::string render_text(const Options& opts, const Result& r, int width, bool co
   }
   o += "\n" + paint(tr("What the numbers say:"), true, kBold, color) + "\n";
   for (const std::string& s : verdict(opts, r)) wrap(o, s, w, "  ");
-  if (!r.note.empty()) wrap(o, std::string(tr("Note:")) + " " + views::printable(r.note, 400), w, "");
+  if (!r.note.empty()) wrap(o, std::string(tr("Note:")) + " " + text::printable(r.note, 400), w, "");
   if (!r.tcp_pcap.empty() || !r.udp_pcap.empty()) {
     o += std::string(tr("Saved (open in Wireshark, or sockscope annotate):")) + "\n";
     for (const std::string* f : {&r.tcp_pcap, &r.udp_pcap})
-      if (!f->empty()) o += "  " + views::printable(*f) + "\n";
+      if (!f->empty()) o += "  " + text::printable(*f) + "\n";
   }
   return o;
 }
 
 std::string render_json(const Result& r) {
-  std::string o = "{\"tcp\":";
-  json_figures(o, r.tcp);
-  o += ",\"udp\":";
-  json_figures(o, r.udp);
-  o += fmt(",\"lab\":%s,\"loss_pct\":%d,\"messages\":%d,\"size\":%d", r.options.lab ? "true" : "false",
-           r.options.loss_pct, r.options.messages, r.options.size);
-  if (!r.tcp_pcap.empty() || !r.udp_pcap.empty()) {
-    o += ",\"files\":{\"tcp\":";
-    views::json_string(o, r.tcp_pcap);
-    o += ",\"udp\":";
-    views::json_string(o, r.udp_pcap);
-    o += "}";
-  }
-  o += "}";
-  return o;
+  text::Json j{{"tcp", json_figures(r.tcp)},
+               {"udp", json_figures(r.udp)},
+               {"lab", r.options.lab},
+               {"loss_pct", r.options.loss_pct},
+               {"messages", r.options.messages},
+               {"size", r.options.size}};
+  if (!r.tcp_pcap.empty() || !r.udp_pcap.empty()) j["files"] = {{"tcp", r.tcp_pcap}, {"udp", r.udp_pcap}};
+  return text::json_dump(j);
 }
 
 std::string render_html(const Options& opts, const Result& r) {
@@ -320,7 +297,7 @@ std::string render_html(const Options& opts, const Result& r) {
              xml_escape(row.udp) + "</td></tr>\n";
   }
   table += "</table>\n";
-  sections.push_back({fmt(tr("%d messages of %d bytes, %s"), opts.messages, opts.size, where(opts).c_str()), table});
+  sections.push_back({text::format(tr("%d messages of %d bytes, %s"), opts.messages, opts.size, where(opts).c_str()), table});
   std::string words;
   for (const std::string& s : verdict(opts, r)) words += "<p>" + xml_escape(s) + "</p>\n";
   if (!r.note.empty()) words += "<p>" + xml_escape(std::string(tr("Note:")) + " " + r.note) + "</p>\n";

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "lesson_internal.hpp"
+#include "sockscope/text/escape.hpp"
 
 namespace sockscope::lesson::detail {
 
@@ -101,6 +102,9 @@ std::string frames_text(const std::vector<std::uint64_t>& frames) {
 
 namespace {
 
+// The bytes of a call, shown terminal-safe (a lesson's own bytes, but a peer could send anything).
+constexpr std::size_t kDataShown = 200;
+
 bool matches(const PacketFact& p, const PacketSelector& s) {
   if (s.side != Direction::None && p.dir != s.side) return false;
   if (s.proto != Proto::Other && p.proto != s.proto) return false;
@@ -149,23 +153,6 @@ std::string flags_text(std::uint16_t f) {
   if (f & tcpflag::kPsh) s += 'P';
   if (f & tcpflag::kUrg) s += 'U';
   if (f & tcpflag::kAck) s += '.';
-  return s;
-}
-
-// Terminal-safe text of bytes a call sent or received (a lesson's own bytes, but a peer could be
-// anything): printable ASCII as it is, the rest as \n or \xNN.
-std::string safe_bytes(const std::string& d) {
-  std::string s;
-  char tmp[8];
-  for (unsigned char c : d.substr(0, 200)) {
-    if (c >= 0x20 && c < 0x7f) s += static_cast<char>(c);
-    else if (c == '\n') s += "\\n";
-    else {
-      std::snprintf(tmp, sizeof tmp, "\\x%02x", c);
-      s += tmp;
-    }
-  }
-  if (d.size() > 200) s += "...";
   return s;
 }
 
@@ -262,7 +249,7 @@ Value call_field(const Facts& f, const Term& t) {
   else if (k == "state") {
     v.is_text = true;
     v.text = c->state.empty() ? "none" : c->state;
-  } else if (k == "data") v.is_text = true, v.text = safe_bytes(c->data);
+  } else if (k == "data") v.is_text = true, v.text = text::printable(c->data, kDataShown);
   else if (k == "duration-us") v.n = (c->ts_return_ns - c->ts_ns) / 1000;
   else if (k == "duration-ms") v.n = (c->ts_return_ns - c->ts_ns) / 1000000;
   else if (k == "after-frame") {

@@ -1,3 +1,4 @@
+#include "sockscope/text/format.hpp"
 // The two-host lab (lab.hpp): two network namespaces joined by a veth pair, loss from nftables, delay
 // from netem. Everything is done by running iproute2 (ip(8), tc(8)) and nftables (nft(8)) as child
 // processes with fixed argument vectors: no shell ever sees a value, and the tool's own message on
@@ -34,23 +35,13 @@
 #include <utility>
 
 #include "sockscope/text/i18n.hpp"
+#include "sockscope/text/json.hpp"
 
 namespace sockscope::lab {
 namespace {
 
 // ---------------------------------------------------------------------------------------------------
 // Small helpers
-
-std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string format(const char* fmt, ...) {
-  char buf[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  const int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n < 0) return {};
-  return std::string(buf, std::min(static_cast<std::size_t>(n), sizeof buf - 1));
-}
 
 // The first non-empty line of a tool's message, without trailing blanks (one-line errors).
 std::string first_line(const std::string& s) {
@@ -121,7 +112,7 @@ Output run(const std::vector<std::string>& argv, const char* ns = nullptr, const
   if (ns != nullptr) {
     ns_fd = open((std::string("/run/netns/") + ns).c_str(), O_RDONLY | O_CLOEXEC);
     if (ns_fd < 0) {
-      r.err = format("cannot open /run/netns/%s: %s", ns, std::strerror(errno));
+      r.err = text::format("cannot open /run/netns/%s: %s", ns, std::strerror(errno));
       return r;
     }
   }
@@ -144,7 +135,7 @@ Output run(const std::vector<std::string>& argv, const char* ns = nullptr, const
     return r;
   }
   if (pipe2(in_p, O_CLOEXEC) != 0 || pipe2(out_p, O_CLOEXEC) != 0 || pipe2(err_p, O_CLOEXEC) != 0) {
-    r.err = format("cannot make a pipe: %s", std::strerror(errno));
+    r.err = text::format("cannot make a pipe: %s", std::strerror(errno));
     close_all();
     return r;
   }
@@ -169,7 +160,7 @@ Output run(const std::vector<std::string>& argv, const char* ns = nullptr, const
 
   const pid_t pid = fork();
   if (pid < 0) {
-    r.err = format("cannot start %s: %s", argv[0].c_str(), std::strerror(errno));
+    r.err = text::format("cannot start %s: %s", argv[0].c_str(), std::strerror(errno));
     close_all();
     return r;
   }
@@ -229,14 +220,14 @@ Output run(const std::vector<std::string>& argv, const char* ns = nullptr, const
   }
   close_all();
   if (timed_out) {
-    r.err = format("did not finish within %d s and was stopped", timeout_ms / 1000);
+    r.err = text::format("did not finish within %d s and was stopped", timeout_ms / 1000);
   } else if (WIFEXITED(st)) {
     r.status = WEXITSTATUS(st);
     r.ran = r.status != 126 && r.status != 127;
-    if (r.status == 126 && r.err.empty()) r.err = format("cannot enter the network namespace %s", ns ? ns : "");
-    if (r.status == 127 && r.err.empty()) r.err = format("cannot run %s", argv[0].c_str());
+    if (r.status == 126 && r.err.empty()) r.err = text::format("cannot enter the network namespace %s", ns ? ns : "");
+    if (r.status == 127 && r.err.empty()) r.err = text::format("cannot run %s", argv[0].c_str());
   } else if (WIFSIGNALED(st)) {
-    r.err = format("ended by signal %d", WTERMSIG(st));
+    r.err = text::format("ended by signal %d", WTERMSIG(st));
   }
   return r;
 }
@@ -248,7 +239,7 @@ std::string shown(const std::vector<std::string>& argv, const char* ns) {
     if (i) s += ' ';
     s += i == 0 ? argv[0].substr(argv[0].find_last_of('/') + 1) : argv[i];
   }
-  if (ns != nullptr) s += format(" (in %s)", ns);
+  if (ns != nullptr) s += text::format(" (in %s)", ns);
   return s;
 }
 
@@ -260,174 +251,32 @@ bool step(const std::vector<std::string>& argv, std::string& error, const char* 
   if (o.ok()) return true;
   std::string why = first_line(o.err);
   if (why.empty()) why = first_line(o.out);
-  if (why.empty()) why = format("exit status %d", o.status);
-  error = format(tr("`%s` failed: %s"), shown(argv, ns).c_str(), why.c_str());
+  if (why.empty()) why = text::format("exit status %d", o.status);
+  error = text::format(tr("`%s` failed: %s"), shown(argv, ns).c_str(), why.c_str());
   return false;
 }
 
 // ---------------------------------------------------------------------------------------------------
-// A minimal JSON reader for what `ip -j` and `nft -j` print (RFC 8259; strings keep their escapes
-// decoded only for \" and \\, which is all these tools emit in names and addresses).
+// Fields of what `ip -j` and `nft -j` print (text::json_parse), with a fallback when one is missing or
+// of another type.
 
-struct JVal {
-  enum class Kind { Null, Bool, Number, String, Array, Object } kind = Kind::Null;
-  double num = 0;
-  bool b = false;
-  std::string str;
-  std::vector<JVal> items;
-  // An object's members as two parallel vectors: a vector may hold the incomplete JVal (C++17), a
-  // pair may not (clang's libstdc++ checks it).
-  std::vector<std::string> keys;
-  std::vector<JVal> values;
-  const JVal* get(std::string_view key) const {
-    if (kind != Kind::Object) return nullptr;
-    for (std::size_t i = 0; i < keys.size(); ++i)
-      if (keys[i] == key) return &values[i];
-    return nullptr;
-  }
-  std::string string_at(std::string_view key) const {
-    const JVal* v = get(key);
-    return v && v->kind == Kind::String ? v->str : std::string();
-  }
-  double number_at(std::string_view key, double fallback) const {
-    const JVal* v = get(key);
-    return v && v->kind == Kind::Number ? v->num : fallback;
-  }
-};
+std::string string_at(const text::Json& j, const char* key) {
+  const auto it = j.find(key);
+  return j.is_object() && it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
 
-class JParser {
- public:
-  explicit JParser(std::string_view s) : s_(s) {}
-  bool parse(JVal& v) {
-    if (!value(v, 0)) return false;
-    ws();
-    return i_ == s_.size();
-  }
+double number_at(const text::Json& j, const char* key, double fallback) {
+  const auto it = j.find(key);
+  return j.is_object() && it != j.end() && it->is_number() ? it->get<double>() : fallback;
+}
 
- private:
-  void ws() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\r' || s_[i_] == '\t')) ++i_;
-  }
-  bool lit(std::string_view w) {
-    if (s_.substr(i_, w.size()) != w) return false;
-    i_ += w.size();
-    return true;
-  }
-  bool string(std::string& out) {
-    if (i_ >= s_.size() || s_[i_] != '"') return false;
-    ++i_;
-    while (i_ < s_.size()) {
-      const char c = s_[i_++];
-      if (c == '"') return true;
-      if (c == '\\') {
-        if (i_ >= s_.size()) return false;
-        const char e = s_[i_++];
-        switch (e) {
-          case 'n': out += '\n'; break;
-          case 't': out += '\t'; break;
-          case 'r': out += '\r'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'u':
-            // Kept as written: nothing here needs the code point.
-            if (i_ + 4 > s_.size()) return false;
-            out += "\\u";
-            out.append(s_.substr(i_, 4));
-            i_ += 4;
-            break;
-          default: out += e; break;  // \" \\ \/
-        }
-      } else {
-        out += c;
-      }
-    }
-    return false;
-  }
-  bool value(JVal& v, int depth) {
-    if (depth > 64) return false;
-    ws();
-    if (i_ >= s_.size()) return false;
-    const char c = s_[i_];
-    if (c == '{') {
-      v.kind = JVal::Kind::Object;
-      ++i_;
-      ws();
-      if (i_ < s_.size() && s_[i_] == '}') {
-        ++i_;
-        return true;
-      }
-      while (true) {
-        ws();
-        std::string key;
-        if (!string(key)) return false;
-        ws();
-        if (i_ >= s_.size() || s_[i_] != ':') return false;
-        ++i_;
-        JVal m;
-        if (!value(m, depth + 1)) return false;
-        v.keys.push_back(std::move(key));
-        v.values.push_back(std::move(m));
-        ws();
-        if (i_ < s_.size() && s_[i_] == ',') {
-          ++i_;
-          continue;
-        }
-        if (i_ < s_.size() && s_[i_] == '}') {
-          ++i_;
-          return true;
-        }
-        return false;
-      }
-    }
-    if (c == '[') {
-      v.kind = JVal::Kind::Array;
-      ++i_;
-      ws();
-      if (i_ < s_.size() && s_[i_] == ']') {
-        ++i_;
-        return true;
-      }
-      while (true) {
-        JVal item;
-        if (!value(item, depth + 1)) return false;
-        v.items.push_back(std::move(item));
-        ws();
-        if (i_ < s_.size() && s_[i_] == ',') {
-          ++i_;
-          continue;
-        }
-        if (i_ < s_.size() && s_[i_] == ']') {
-          ++i_;
-          return true;
-        }
-        return false;
-      }
-    }
-    if (c == '"') {
-      v.kind = JVal::Kind::String;
-      return string(v.str);
-    }
-    if (lit("true")) {
-      v.kind = JVal::Kind::Bool;
-      v.b = true;
-      return true;
-    }
-    if (lit("false")) {
-      v.kind = JVal::Kind::Bool;
-      return true;
-    }
-    if (lit("null")) return true;
-    const std::size_t start = i_;
-    while (i_ < s_.size() && std::strchr("+-0123456789.eE", s_[i_]) != nullptr) ++i_;
-    if (i_ == start) return false;
-    v.kind = JVal::Kind::Number;
-    v.num = std::strtod(std::string(s_.substr(start, i_ - start)).c_str(), nullptr);
-    return true;
-  }
-
-  std::string_view s_;
-  std::size_t i_ = 0;
-};
+// The member key of an object, or an empty array when there is none (so loops over it run zero times).
+const text::Json& member(const text::Json& j, const char* key) {
+  static const text::Json none = text::Json::array();
+  if (!j.is_object()) return none;
+  const auto it = j.find(key);
+  return it != j.end() ? *it : none;
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Reading the lab back
@@ -438,24 +287,22 @@ bool read_host(const std::string& ip, const char* ns, const char* ifname, HostIn
   h.interface = ifname;
   const Output o = run({ip, "-j", "addr", "show", "dev", ifname}, ns);
   if (!o.ok()) return false;
-  JVal root;
-  if (!JParser(o.out).parse(root) || root.kind != JVal::Kind::Array || root.items.empty()) return false;
-  const JVal& link = root.items.front();
-  if (link.string_at("ifname") != ifname) return false;
-  h.mac = link.string_at("address");
-  h.mtu = static_cast<int>(link.number_at("mtu", 0));
-  if (const JVal* flags = link.get("flags"))
-    for (const JVal& f : flags->items)
-      if (f.str == "UP") h.up = true;
-  if (const JVal* addrs = link.get("addr_info"))
-    for (const JVal& a : addrs->items) {
-      if (a.string_at("scope") != "global") continue;
-      const std::string local = a.string_at("local");
-      const int prefix = static_cast<int>(a.number_at("prefixlen", 0));
-      const std::string with_prefix = local + "/" + std::to_string(prefix);
-      if (a.string_at("family") == "inet" && h.ipv4.empty()) h.ipv4 = with_prefix;
-      if (a.string_at("family") == "inet6" && h.ipv6.empty()) h.ipv6 = with_prefix;
-    }
+  const std::optional<text::Json> root = text::json_parse(o.out);
+  if (!root || !root->is_array() || root->empty()) return false;
+  const text::Json& link = root->front();
+  if (string_at(link, "ifname") != ifname) return false;
+  h.mac = string_at(link, "address");
+  h.mtu = static_cast<int>(number_at(link, "mtu", 0));
+  for (const text::Json& f : member(link, "flags"))
+    if (f == "UP") h.up = true;
+  for (const text::Json& a : member(link, "addr_info")) {
+    if (string_at(a, "scope") != "global") continue;
+    const std::string local = string_at(a, "local");
+    const int prefix = static_cast<int>(number_at(a, "prefixlen", 0));
+    const std::string with_prefix = local + "/" + std::to_string(prefix);
+    if (string_at(a, "family") == "inet" && h.ipv4.empty()) h.ipv4 = with_prefix;
+    if (string_at(a, "family") == "inet6" && h.ipv6.empty()) h.ipv6 = with_prefix;
+  }
   return true;
 }
 
@@ -473,32 +320,25 @@ RuleFacts read_rules() {
   if (nft.empty()) return f;
   const Output o = run({nft, "-j", "list", "table", "inet", kNftTable}, kServerNs);
   if (!o.ok()) return f;
-  JVal root;
-  if (!JParser(o.out).parse(root)) return f;
-  const JVal* all = root.get("nftables");
-  if (!all) return f;
-  for (const JVal& item : all->items) {
-    if (item.get("table")) f.table = true;
-    const JVal* rule = item.get("rule");
-    if (!rule) continue;
-    const JVal* expr = rule->get("expr");
-    if (!expr) continue;
+  const std::optional<text::Json> root = text::json_parse(o.out);
+  if (!root) return f;
+  for (const text::Json& item : member(*root, "nftables")) {
+    if (item.is_object() && item.contains("table")) f.table = true;
+    const text::Json& expr = member(member(item, "rule"), "expr");
     std::string mode;
     int limit = 0;
     std::uint64_t packets = 0;
     bool counter = false;
-    for (const JVal& e : expr->items) {
-      if (const JVal* m = e.get("match")) {
-        const JVal* left = m->get("left");
-        const JVal* ng = left ? left->get("numgen") : nullptr;
-        if (ng) {
-          mode = ng->string_at("mode");
-          limit = static_cast<int>(m->number_at("right", 0));
-        }
+    for (const text::Json& e : expr) {
+      const text::Json& match = member(e, "match");
+      const text::Json& ng = member(member(match, "left"), "numgen");
+      if (ng.is_object()) {
+        mode = string_at(ng, "mode");
+        limit = static_cast<int>(number_at(match, "right", 0));
       }
-      if (const JVal* c = e.get("counter")) {
+      if (e.is_object() && e.contains("counter")) {
         counter = true;
-        packets = static_cast<std::uint64_t>(c->number_at("packets", 0));
+        packets = static_cast<std::uint64_t>(number_at(e["counter"], "packets", 0));
       }
     }
     if (!counter) continue;
@@ -538,22 +378,22 @@ std::vector<std::string> find_leftovers(bool& client_if, bool& server_if, bool& 
   if (root && !ip.empty()) {
     if (netns_exists(kClientNs) && run({ip, "link", "show", "dev", kClientIf}, kClientNs).ok()) {
       client_if = true;
-      left.push_back(format("interface %s in %s", kClientIf, kClientNs));
+      left.push_back(text::format("interface %s in %s", kClientIf, kClientNs));
     }
     if (netns_exists(kServerNs) && run({ip, "link", "show", "dev", kServerIf}, kServerNs).ok()) {
       server_if = true;
-      left.push_back(format("interface %s in %s", kServerIf, kServerNs));
+      left.push_back(text::format("interface %s in %s", kServerIf, kServerNs));
     }
   }
   if (root && netns_exists(kServerNs)) {
     const std::string nft = find_tool("nft");
     if (!nft.empty() && run({nft, "list", "table", "inet", kNftTable}, kServerNs).ok()) {
       table = true;
-      left.push_back(format("nftables table inet %s in %s", kNftTable, kServerNs));
+      left.push_back(text::format("nftables table inet %s in %s", kNftTable, kServerNs));
     }
   }
   for (const char* ifname : {kClientIf, kServerIf})
-    if (iface_here(ifname)) left.push_back(format("interface %s in the root namespace", ifname));
+    if (iface_here(ifname)) left.push_back(text::format("interface %s in the root namespace", ifname));
   return left;
 }
 
@@ -574,13 +414,13 @@ const char* not_root_message() {
 
 bool check_options(const LabOptions& o, std::string& error) {
   if (o.mtu < 68 || o.mtu > 65535)
-    error = format(tr("the MTU must be 68 to 65535 bytes, not %d"), o.mtu);
+    error = text::format(tr("the MTU must be 68 to 65535 bytes, not %d"), o.mtu);
   else if (o.loss_pct < 0 || o.loss_pct > 100)
-    error = format(tr("the loss must be 0 to 100 percent, not %d"), o.loss_pct);
+    error = text::format(tr("the loss must be 0 to 100 percent, not %d"), o.loss_pct);
   else if (o.drop_syn < 0 || o.drop_syn > 1000000)
-    error = format(tr("the number of SYNs to drop must be 0 to 1000000, not %d"), o.drop_syn);
+    error = text::format(tr("the number of SYNs to drop must be 0 to 1000000, not %d"), o.drop_syn);
   else if (o.delay_ms < 0 || o.delay_ms > 60000)
-    error = format(tr("the delay must be 0 to 60000 ms, not %d"), o.delay_ms);
+    error = text::format(tr("the delay must be 0 to 60000 ms, not %d"), o.delay_ms);
   else
     return true;
   return false;
@@ -592,19 +432,19 @@ bool check_options(const LabOptions& o, std::string& error) {
 // and the server's stack never sees it. Only what the client sends is dropped (iifname is the
 // server's end of the cable), so the server's replies all arrive.
 std::string ruleset(const LabOptions& o) {
-  std::string r = format("table inet %s {\n  chain loss {\n    type filter hook prerouting priority -300; policy accept;\n",
+  std::string r = text::format("table inet %s {\n  chain loss {\n    type filter hook prerouting priority -300; policy accept;\n",
                          kNftTable);
   // numgen random mod 100 draws 0..99 for each packet; below PCT drops it. 100 % needs no draw (and
   // nft refuses "< 100" there, a value outside the numgen's range).
   if (o.loss_pct >= 100)
-    r += format("    iifname \"%s\" meta l4proto { tcp, udp } counter drop\n", kServerIf);
+    r += text::format("    iifname \"%s\" meta l4proto { tcp, udp } counter drop\n", kServerIf);
   else if (o.loss_pct > 0)
-    r += format("    iifname \"%s\" meta l4proto { tcp, udp } numgen random mod 100 < %d counter drop\n", kServerIf,
+    r += text::format("    iifname \"%s\" meta l4proto { tcp, udp } numgen random mod 100 < %d counter drop\n", kServerIf,
                 o.loss_pct);
   // A SYN without ACK opens a connection (RFC 9293 section 3.5). numgen inc counts only the packets
   // that reached it (the SYNs), so the first N are dropped and the rest pass.
   if (o.drop_syn > 0)
-    r += format("    iifname \"%s\" tcp flags & (syn|ack) == syn numgen inc mod 1000000000 < %d counter drop\n",
+    r += text::format("    iifname \"%s\" tcp flags & (syn|ack) == syn numgen inc mod 1000000000 < %d counter drop\n",
                 kServerIf, o.drop_syn);
   r += "  }\n}\n";
   return r;
@@ -641,14 +481,15 @@ bool wait_ready(const std::string& ip, bool ipv6, std::string& error) {
     missing.clear();
     for (const Side& s : {Side{kClientNs, kClientIf, kClientIPv6}, Side{kServerNs, kServerIf, kServerIPv6}}) {
       const Output link = run({ip, "-j", "link", "show", "dev", s.ifname}, s.ns);
-      if (link.out.find("\"operstate\":\"UP\"") == std::string::npos) {
-        missing = format("%s is not up yet", s.ifname);
+      const std::optional<text::Json> links = text::json_parse(link.out);
+      if (!links || !links->is_array() || links->empty() || string_at(links->front(), "operstate") != "UP") {
+        missing = text::format("%s is not up yet", s.ifname);
         break;
       }
       if (!ipv6) continue;
       const Output groups = run({ip, "-6", "maddr", "show", "dev", s.ifname}, s.ns);
       if (groups.out.find(" " + solicited_node(s.v6) + "\n") == std::string::npos) {
-        missing = format("%s has not joined the group of %s yet", s.ifname, s.v6);
+        missing = text::format("%s has not joined the group of %s yet", s.ifname, s.v6);
         break;
       }
     }
@@ -656,7 +497,7 @@ bool wait_ready(const std::string& ip, bool ipv6, std::string& error) {
     if (std::chrono::steady_clock::now() > deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  error = format(tr("the cable between the hosts did not come up within 3 s (%s); try again, or see ip -n %s link"),
+  error = text::format(tr("the cable between the hosts did not come up within 3 s (%s); try again, or see ip -n %s link"),
                  missing.c_str(), kClientNs);
   return false;
 }
@@ -743,7 +584,7 @@ constexpr const char* kLockPath = "/run/sockscope-lab.lock";
 int lock_lab(int wait_ms, std::string& error) {
   int fd = open(kLockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
-    error = format("cannot open %s: %s", kLockPath, std::strerror(errno));
+    error = text::format("cannot open %s: %s", kLockPath, std::strerror(errno));
     return -1;
   }
   if (fd < 3) {  // keep 0..2 free for the watchdog's standard streams
@@ -751,14 +592,14 @@ int lock_lab(int wait_ms, std::string& error) {
     close(fd);
     fd = high;
     if (fd < 0) {
-      error = format("cannot open %s: %s", kLockPath, std::strerror(errno));
+      error = text::format("cannot open %s: %s", kLockPath, std::strerror(errno));
       return -1;
     }
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR) {
-      error = format("cannot lock %s: %s", kLockPath, std::strerror(errno));
+      error = text::format("cannot lock %s: %s", kLockPath, std::strerror(errno));
       close(fd);
       return -1;
     }
@@ -767,7 +608,7 @@ int lock_lab(int wait_ms, std::string& error) {
       const ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
       holder[n > 0 ? n : 0] = '\0';
       holder[std::strcspn(holder, "\n")] = '\0';
-      error = format(tr("the lab is in use by another sockscope run (process %s: a lesson or a comparison); "
+      error = text::format(tr("the lab is in use by another sockscope run (process %s: a lesson or a comparison); "
                         "wait for it to end and try again"),
                      holder[0] ? holder : "?");
       close(fd);
@@ -790,7 +631,7 @@ bool down_unlocked(std::string& error) {
   std::vector<std::string> left = find_leftovers();
   if (left.empty()) return true;
   if (geteuid() != 0) {
-    error = format("%s (%s: %s)", not_root_message(), tr("left over"), join(left).c_str());
+    error = text::format("%s (%s: %s)", not_root_message(), tr("left over"), join(left).c_str());
     return false;
   }
   const std::string ip = find_tool("ip");
@@ -811,7 +652,7 @@ bool down_unlocked(std::string& error) {
   }
   left = find_leftovers();
   if (left.empty()) return true;
-  error = format("%s: %s%s%s", tr("could not remove all of the lab"), join(left).c_str(),
+  error = text::format("%s: %s%s%s", tr("could not remove all of the lab"), join(left).c_str(),
                  first_error.empty() ? "" : "; ", first_error.c_str());
   return false;
 }
@@ -920,15 +761,15 @@ bool enter(const char* ns, std::string& error) {
   error.clear();
   if (ns == nullptr || ns[0] == '\0' || std::strchr(ns, '/') != nullptr || std::strcmp(ns, ".") == 0 ||
       std::strcmp(ns, "..") == 0) {
-    error = format(tr("'%s' is not a network namespace name"), ns ? ns : "");
+    error = text::format(tr("'%s' is not a network namespace name"), ns ? ns : "");
     return false;
   }
   const std::string path = std::string("/run/netns/") + ns;
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int e = errno;
-    error = e == ENOENT ? format(tr("there is no network namespace %s: is the lab up? (sudo sockscope lab up)"), ns)
-                        : format("%s: %s", path.c_str(), std::strerror(e));
+    error = e == ENOENT ? text::format(tr("there is no network namespace %s: is the lab up? (sudo sockscope lab up)"), ns)
+                        : text::format("%s: %s", path.c_str(), std::strerror(e));
     return false;
   }
   // setns(2) on a thread of a multithreaded process moves that thread only (CLONE_NEWNET is allowed
@@ -937,7 +778,7 @@ bool enter(const char* ns, std::string& error) {
   const int e = errno;
   close(fd);
   if (rc != 0) {
-    error = format(tr("cannot enter the network namespace %s: %s (needs root)"), ns, std::strerror(e));
+    error = text::format(tr("cannot enter the network namespace %s: %s (needs root)"), ns, std::strerror(e));
     return false;
   }
   return true;
@@ -989,14 +830,14 @@ UpResult Guard::up(const LabOptions& opts, std::string& error) {
   // O_CLOEXEC on both ends: programs this process runs later (tools, endpoints) do not keep the
   // write end, or the watchdog would wait for them too.
   if (pipe2(p, O_CLOEXEC) != 0) {
-    error = format("cannot make a pipe: %s", std::strerror(errno));
+    error = text::format("cannot make a pipe: %s", std::strerror(errno));
     close(lock);
     return UpResult::Failed;
   }
   const int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   const pid_t pid = fork();
   if (pid < 0) {
-    error = format("cannot start the lab's watchdog: %s", std::strerror(errno));
+    error = text::format("cannot start the lab's watchdog: %s", std::strerror(errno));
     close(p[0]);
     close(p[1]);
     close(lock);

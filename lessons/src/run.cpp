@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "sockscope/text/i18n.hpp"
+#include "sockscope/text/json.hpp"
 #include "sockscope/lessons/lab.hpp"
 #include "sockscope/lessons/lesson_run.hpp"
 #include "sockscope/pcap/live_capture.hpp"
@@ -66,23 +67,6 @@ Timestamp realtime_now() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   return Timestamp{ts.tv_sec, static_cast<std::uint32_t>(ts.tv_nsec)};
-}
-
-std::string json_string(const std::string& s) {
-  std::string o = "\"";
-  char tmp[8];
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      std::snprintf(tmp, sizeof tmp, "\\u%04x", c);
-      o += tmp;
-    } else {
-      o += static_cast<char>(c);
-    }
-  }
-  return o + "\"";
 }
 
 // Text wrapped to the width: the first line behind `first`, the others behind `next`.
@@ -767,17 +751,19 @@ void Runner::report() {
   if (json()) {
     std::string s;
     for (const auto& c : result_.checks) {
-      s += "{\"type\":\"check\",\"line\":" + std::to_string(c.line) + ",\"ok\":" + (c.ok ? "true" : "false") +
-           ",\"source\":" + json_string(c.source) + ",\"label\":" + json_string(c.label) +
-           ",\"message\":" + json_string(c.message) + ",\"frames\":[";
-      for (std::size_t i = 0; i < c.frames.size(); ++i) s += (i ? "," : "") + std::to_string(c.frames[i]);
-      s += "]}\n";
+      const text::Json check{{"type", "check"},   {"line", c.line},       {"ok", c.ok},
+                             {"source", c.source}, {"label", c.label},     {"message", c.message},
+                             {"frames", c.frames}};
+      s += text::json_dump(check) + "\n";
     }
     for (const auto& [st, answer] : quiz_answers_)
-      s += "{\"type\":\"quiz\",\"line\":" + std::to_string(st->line) + ",\"question\":" + json_string(st->question) +
-           ",\"answer\":" + json_string(answer) + "}\n";
-    s += "{\"type\":\"lesson\",\"name\":" + json_string(lesson_.name) + ",\"ok\":" + (failed == 0 ? "true" : "false") +
-         ",\"checks\":" + std::to_string(result_.checks.size()) + ",\"failed\":" + std::to_string(failed) + "}\n";
+      s += text::json_dump({{"type", "quiz"}, {"line", st->line}, {"question", st->question}, {"answer", answer}}) + "\n";
+    s += text::json_dump({{"type", "lesson"},
+                          {"name", lesson_.name},
+                          {"ok", failed == 0},
+                          {"checks", result_.checks.size()},
+                          {"failed", failed}}) +
+         "\n";
     put(s);
     return;
   }

@@ -1,6 +1,8 @@
-// A minimal JSON reader for the end-to-end tests: enough to read sockscope's JSON lines, check them
-// field by field and print a value back in one canonical form (keys in the order they came).
+// The end-to-end tests' view of sockscope's JSON lines: a tree to check field by field, and to print
+// back in one canonical form (keys in the order they came).
 #pragma once
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -82,202 +84,90 @@ struct Json {
   }
 };
 
+// Reads one JSON value into a Json: nlohmann-json does the reading (the project's one reader,
+// sockscope/text/json.hpp); its SAX events build the tree, so a number keeps the text it was written as.
 class JsonParser {
  public:
   explicit JsonParser(std::string_view s) : s_(s) {}
 
   // Parses one whole value; false (with error()) if the text is not exactly one JSON value.
   bool parse(Json& out) {
-    ws();
-    if (!value(out, 0)) return false;
-    ws();
-    if (i_ != s_.size()) return fail("trailing characters");
+    Builder b;
+    const bool ok = nlohmann::json::sax_parse(s_.begin(), s_.end(), &b, nlohmann::json::input_format_t::json, true);
+    if (!ok || b.stack.size() != 1 || !b.done) {
+      err_ = b.err.empty() ? "not one JSON value" : b.err;
+      return false;
+    }
+    out = std::move(b.stack.front());
     return true;
   }
   const std::string& error() const { return err_; }
 
  private:
-  bool fail(const char* what) {
-    if (err_.empty()) err_ = std::string(what) + " at offset " + std::to_string(i_);
-    return false;
-  }
-  void ws() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
-      ++i_;
-  }
-  bool lit(std::string_view w) {
-    if (s_.substr(i_, w.size()) != w) return fail("bad literal");
-    i_ += w.size();
-    return true;
-  }
-  bool value(Json& out, int depth) {
-    if (depth > 64) return fail("nested too deep");
-    if (i_ >= s_.size()) return fail("unexpected end");
-    const char c = s_[i_];
-    if (c == '{') return object(out, depth);
-    if (c == '[') return array(out, depth);
-    if (c == '"') {
-      out.kind = Json::Kind::String;
-      return string(out.text);
-    }
-    if (c == 't') {
-      out.kind = Json::Kind::Bool;
-      out.b = true;
-      return lit("true");
-    }
-    if (c == 'f') {
-      out.kind = Json::Kind::Bool;
-      return lit("false");
-    }
-    if (c == 'n') return lit("null");
-    return number(out);
-  }
-  bool number(Json& out) {
-    const std::size_t start = i_;
-    if (i_ < s_.size() && s_[i_] == '-') ++i_;
-    bool digits = false;
-    while (i_ < s_.size() && ((s_[i_] >= '0' && s_[i_] <= '9') || s_[i_] == '.' || s_[i_] == 'e' ||
-                              s_[i_] == 'E' || s_[i_] == '+' || s_[i_] == '-')) {
-      digits = true;
-      ++i_;
-    }
-    if (!digits) return fail("not a value");
-    out.kind = Json::Kind::Number;
-    out.text = std::string(s_.substr(start, i_ - start));
-    char* end = nullptr;
-    out.num = std::strtod(out.text.c_str(), &end);
-    if (end != out.text.c_str() + out.text.size()) return fail("bad number");
-    return true;
-  }
-  static void utf8(std::uint32_t cp, std::string& out) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-  bool hex4(std::uint32_t& v) {
-    if (i_ + 4 > s_.size()) return fail("short \\u escape");
-    v = 0;
-    for (int k = 0; k < 4; ++k) {
-      const char h = s_[i_++];
-      v <<= 4;
-      if (h >= '0' && h <= '9') v |= static_cast<std::uint32_t>(h - '0');
-      else if (h >= 'a' && h <= 'f') v |= static_cast<std::uint32_t>(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') v |= static_cast<std::uint32_t>(h - 'A' + 10);
-      else return fail("bad \\u escape");
-    }
-    return true;
-  }
-  bool string(std::string& out) {
-    ++i_;  // opening quote
-    out.clear();
-    while (i_ < s_.size()) {
-      const char c = s_[i_++];
-      if (c == '"') return true;
-      if (static_cast<unsigned char>(c) < 0x20) return fail("raw control character in string");
-      if (c != '\\') {
-        out += c;
-        continue;
+  struct Builder : nlohmann::json_sax<nlohmann::json> {
+    std::vector<Json> stack;          // the containers still open, innermost last
+    std::vector<std::string> keys;    // the key of the member each open object expects next
+    std::string err;
+    bool done = false;
+
+    bool add(Json v) {
+      if (stack.empty()) {
+        stack.push_back(std::move(v));
+        done = true;
+      } else if (stack.back().kind == Json::Kind::Array) {
+        stack.back().items.push_back(std::move(v));
+      } else {
+        stack.back().members.emplace_back(std::move(keys.back()), std::move(v));
       }
-      if (i_ >= s_.size()) break;
-      const char e = s_[i_++];
-      switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-          std::uint32_t cp = 0;
-          if (!hex4(cp)) return false;
-          if (cp >= 0xD800 && cp < 0xDC00 && s_.substr(i_, 2) == "\\u") {
-            i_ += 2;
-            std::uint32_t lo = 0;
-            if (!hex4(lo)) return false;
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          }
-          utf8(cp, out);
-          break;
-        }
-        default: return fail("bad escape");
-      }
-    }
-    return fail("unterminated string");
-  }
-  bool array(Json& out, int depth) {
-    out.kind = Json::Kind::Array;
-    ++i_;
-    ws();
-    if (i_ < s_.size() && s_[i_] == ']') {
-      ++i_;
       return true;
     }
-    for (;;) {
+    bool open(Json::Kind k) {
       Json v;
-      ws();
-      if (!value(v, depth + 1)) return false;
-      out.items.push_back(std::move(v));
-      ws();
-      if (i_ < s_.size() && s_[i_] == ',') {
-        ++i_;
-        continue;
-      }
-      if (i_ < s_.size() && s_[i_] == ']') {
-        ++i_;
-        return true;
-      }
-      return fail("expected , or ]");
-    }
-  }
-  bool object(Json& out, int depth) {
-    out.kind = Json::Kind::Object;
-    ++i_;
-    ws();
-    if (i_ < s_.size() && s_[i_] == '}') {
-      ++i_;
+      v.kind = k;
+      stack.push_back(std::move(v));
+      if (k == Json::Kind::Object) keys.emplace_back();
       return true;
     }
-    for (;;) {
-      ws();
-      if (i_ >= s_.size() || s_[i_] != '"') return fail("expected a key");
-      std::string key;
-      if (!string(key)) return false;
-      ws();
-      if (i_ >= s_.size() || s_[i_] != ':') return fail("expected :");
-      ++i_;
-      ws();
-      Json v;
-      if (!value(v, depth + 1)) return false;
-      out.members.emplace_back(std::move(key), std::move(v));
-      ws();
-      if (i_ < s_.size() && s_[i_] == ',') {
-        ++i_;
-        continue;
-      }
-      if (i_ < s_.size() && s_[i_] == '}') {
-        ++i_;
-        return true;
-      }
-      return fail("expected , or }");
+    bool close() {
+      Json v = std::move(stack.back());
+      stack.pop_back();
+      if (v.kind == Json::Kind::Object) keys.pop_back();
+      return add(std::move(v));
     }
-  }
+    bool scalar(Json::Kind k, std::string text, double num = 0, bool b = false) {
+      Json v;
+      v.kind = k;
+      v.text = std::move(text);
+      v.num = num;
+      v.b = b;
+      return add(std::move(v));
+    }
+    bool null() override { return scalar(Json::Kind::Null, {}); }
+    bool boolean(bool val) override { return scalar(Json::Kind::Bool, {}, 0, val); }
+    bool number_integer(number_integer_t val) override {
+      return scalar(Json::Kind::Number, std::to_string(val), static_cast<double>(val));
+    }
+    bool number_unsigned(number_unsigned_t val) override {
+      return scalar(Json::Kind::Number, std::to_string(val), static_cast<double>(val));
+    }
+    bool number_float(number_float_t val, const string_t& s) override { return scalar(Json::Kind::Number, s, val); }
+    bool string(string_t& val) override { return scalar(Json::Kind::String, std::move(val)); }
+    bool binary(binary_t&) override { return false; }
+    bool start_object(std::size_t) override { return open(Json::Kind::Object); }
+    bool key(string_t& val) override {
+      keys.back() = std::move(val);
+      return true;
+    }
+    bool end_object() override { return close(); }
+    bool start_array(std::size_t) override { return open(Json::Kind::Array); }
+    bool end_array() override { return close(); }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+      err = e.what();
+      return false;
+    }
+  };
 
   std::string_view s_;
-  std::size_t i_ = 0;
   std::string err_;
 };
 

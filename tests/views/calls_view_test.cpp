@@ -78,7 +78,7 @@ std::string line_with(const std::string& text, const std::string& needle) {
 
 // Column of byte offset `at` in a line (UTF-8 box drawing characters are one column, three bytes).
 std::size_t display(const std::string& line, std::size_t at) {
-  return views::display_width(std::string_view(line).substr(0, at));
+  return text::display_width(std::string_view(line).substr(0, at));
 }
 
 // A short TCP life: server set-up, connect, handshake, accept, one message and its ACK, a close.

@@ -137,7 +137,7 @@ class Parser {
       }
       if (c >= 0x80) {  // raw UTF-8 must be valid
         std::uint32_t cp = 0;
-        const int len = views::utf8_decode(reinterpret_cast<const std::uint8_t*>(in_.data()) + i_, in_.size() - i_, cp);
+        const int len = text::utf8_decode(reinterpret_cast<const std::uint8_t*>(in_.data()) + i_, in_.size() - i_, cp);
         if (len <= 0) return false;
         s.append(in_.substr(i_, static_cast<std::size_t>(len)));
         i_ += static_cast<std::size_t>(len);
@@ -378,7 +378,7 @@ constexpr ViewKind kAllKinds[] = {ViewKind::Human, ViewKind::Ladder, ViewKind::S
   std::size_t i = 0;
   while (i < s.size()) {
     std::uint32_t cp = 0;
-    const int len = views::utf8_decode(p + i, s.size() - i, cp);
+    const int len = text::utf8_decode(p + i, s.size() - i, cp);
     if (len <= 0) return ::testing::AssertionFailure() << "invalid UTF-8 at byte " << i;
     const bool control = (cp < 0x20 && cp != '\n' && !(allow_esc && cp == 0x1b)) || cp == 0x7f ||
                          (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e);
@@ -636,8 +636,8 @@ TEST(LadderView, ArrowsPointFromSenderToReceiver) {
   EXPECT_EQ(synack.find(right), std::string::npos);
   EXPECT_NE(data.find("PSH,ACK seq=1:6 len=5 \"hello\""), std::string::npos) << data;
   // Arrows of both directions end in the same column.
-  EXPECT_EQ(views::display_width(syn.substr(0, syn.find("  handshake"))),
-            views::display_width(synack.substr(0, synack.find("  handshake"))));
+  EXPECT_EQ(text::display_width(syn.substr(0, syn.find("  handshake"))),
+            text::display_width(synack.substr(0, synack.find("  handshake"))));
 }
 
 TEST(LadderView, HeaderNamesBothEndpointsOncePerConversation) {

@@ -1,6 +1,6 @@
 #include "sockscope/text/escape.hpp"
 
-namespace sockscope::views {
+namespace sockscope::text {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
@@ -25,21 +25,21 @@ void put_u_brace(std::string& out, std::uint32_t cp) {
   out += '}';
 }
 
-// Code points that are valid text but change how a terminal draws or orders what follows:
-// C1 controls (U+0080..U+009F: U+009B is CSI on some terminals) and the Unicode bidirectional
-// controls (the "Trojan Source" characters), plus the line/paragraph separators and BOM.
-bool dangerous_code_point(std::uint32_t cp) {
-  return (cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
-         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
-         cp == 0x2029 || cp == 0xfeff;
-}
-
 void put_json_u(std::string& out, std::uint32_t cp) {
   out += "\\u";
   for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(cp >> shift) & 0xf];
 }
 
 }  // namespace
+
+// Code points that are valid text but change how a terminal draws or orders what follows:
+// C1 controls (U+0080..U+009F: U+009B is CSI on some terminals) and the Unicode bidirectional
+// controls (the "Trojan Source" characters), plus the line/paragraph separators and BOM.
+bool acts_on_terminal(std::uint32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
+         cp == 0x2029 || cp == 0xfeff;
+}
 
 int utf8_decode(const std::uint8_t* p, std::size_t n, std::uint32_t& cp) {
   if (n == 0) return 0;
@@ -118,7 +118,7 @@ void escape_text(std::string& out, const std::uint8_t* data, std::size_t n, std:
       ++i;
       continue;
     }
-    if (dangerous_code_point(cp)) {
+    if (acts_on_terminal(cp)) {
       put_u_brace(out, cp);
     } else {
       out.append(reinterpret_cast<const char*>(data + i), static_cast<std::size_t>(len));
@@ -160,7 +160,7 @@ void json_string(std::string& out, const std::uint8_t* data, std::size_t n) {
       ++i;
       continue;
     }
-    if (dangerous_code_point(cp)) {
+    if (acts_on_terminal(cp)) {
       put_json_u(out, cp);
     } else {
       out.append(reinterpret_cast<const char*>(data + i), static_cast<std::size_t>(len));
@@ -193,4 +193,4 @@ std::size_t display_width(std::string_view s) {
   return w;
 }
 
-}  // namespace sockscope::views
+}  // namespace sockscope::text

@@ -17,7 +17,8 @@
 #include <vector>
 
 #include "sockscope/text/i18n.hpp"
-#include "text_util.hpp"
+#include "sockscope/text/escape.hpp"
+#include "sockscope/text/format.hpp"
 
 namespace sockscope {
 

@@ -16,7 +16,6 @@
 #include "sockscope/pcap/capture_writer.hpp"
 #include "sockscope/decode/decode.hpp"
 #include "sockscope/text/i18n.hpp"
-#include "text_util.hpp"
 
 namespace sockscope {
 

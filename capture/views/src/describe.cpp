@@ -237,8 +237,8 @@ void describe_errors(const Packet& p, const Annotation& a, Sentence& s) {
   if (ev.has(Event::Malformed) || p.error.status != DecodeStatus::Ok) {
     // Decoder strings are static, but they are escaped anyway: this text reaches terminals.
     std::string layer, what;
-    views::escape_text(layer, p.error.layer ? p.error.layer : "?");
-    views::escape_text(what, p.error.what ? p.error.what : "?");
+    text::escape_text(layer, p.error.layer ? p.error.layer : "?");
+    text::escape_text(what, p.error.what ? p.error.what : "?");
     if (p.error.status == DecodeStatus::Truncated)
       appendf_tr(s.next(), tr("malformed: %s: %s (byte %u): the capture kept only %u of %u bytes"),
                  layer.c_str(), what.c_str(), p.error.offset, p.caplen, p.wirelen);

@@ -6,8 +6,16 @@
 
 #include "sockscope/annotate/annotate.hpp"
 #include "sockscope/decode/packet.hpp"
+#include "sockscope/text/escape.hpp"
 
 namespace sockscope::views {
+
+// The escaping every view writes through (sockscope/text/escape.hpp).
+using text::escape_text;
+using text::json_string;
+using text::display_width;
+using text::printable;
+using text::utf8_decode;
 
 // printf into a stack buffer, then append (long results are cut at 511 bytes).
 void appendf(std::string& out, const char* fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -50,7 +50,7 @@ std::string xml_escape(std::string_view raw) {
   // First what a terminal must not see (controls, ESC, C1, bidi overrides, invalid UTF-8 as \xNN),
   // then what would open markup. Quotes are left to the second step, which writes them as entities.
   std::string safe;
-  views::escape_text(safe, reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size(),
+  text::escape_text(safe, reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size(),
                      static_cast<std::size_t>(-1), false, false);
   std::string out;
   out.reserve(safe.size() + safe.size() / 8);

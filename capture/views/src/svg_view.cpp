@@ -249,14 +249,14 @@ void other_label(const Packet& p, const Annotation& a, std::string& tail) {
 
 // Cuts terminal-safe UTF-8 text to at most `cols` columns, ending with "…" when cut.
 void fit(std::string& s, std::size_t cols) {
-  if (views::display_width(s) <= cols) return;
+  if (text::display_width(s) <= cols) return;
   std::size_t used = 0, i = 0;
   const auto* p = reinterpret_cast<const std::uint8_t*>(s.data());
   while (i < s.size()) {
     std::uint32_t cp = 0;
-    int len = views::utf8_decode(p + i, s.size() - i, cp);
+    int len = text::utf8_decode(p + i, s.size() - i, cp);
     if (len <= 0) len = 1;
-    const std::size_t w = views::display_width(std::string_view(s.data() + i, static_cast<std::size_t>(len)));
+    const std::size_t w = text::display_width(std::string_view(s.data() + i, static_cast<std::size_t>(len)));
     if (used + w + 1 > cols) break;  // keep a column for the ellipsis
     used += w;
     i += static_cast<std::size_t>(len);
@@ -454,7 +454,7 @@ void SvgLadder::packet(const Packet& p, const Annotation& a) {
   d.text += d.tail;
   if (p.payload_captured > 0) {
     d.text += " \"";
-    views::escape_text(d.text, p.payload, p.payload_captured, kPreviewBytes, p.payload_len > p.payload_captured);
+    text::escape_text(d.text, p.payload, p.payload_captured, kPreviewBytes, p.payload_len > p.payload_captured);
     d.text += '"';
   }
   if (sec.conn == 0) {  // no heading names the addresses: the label does
@@ -595,7 +595,7 @@ std::string SvgLadder::Impl::render(bool standalone) const {
   if (!opts.title.empty()) {
     y += 18;
     tmp.clear();
-    views::escape_text(tmp, reinterpret_cast<const std::uint8_t*>(opts.title.data()), opts.title.size(), 400,
+    text::escape_text(tmp, reinterpret_cast<const std::uint8_t*>(opts.title.data()), opts.title.size(), 400,
                        false, false);
     fit(tmp, columns_for(w - 20, 16));
     text_el(body, "ss-title", 10, y, "", tmp);
@@ -612,14 +612,14 @@ std::string SvgLadder::Impl::render(bool standalone) const {
               ly - 9);
       tmp = tr(ph.name);
       text_el(body, "ss-legend", x + 23, ly, "", tmp);
-      x += 23 + static_cast<double>(views::display_width(tmp)) * 11 * kCharWidth + 14;
+      x += 23 + static_cast<double>(text::display_width(tmp)) * 11 * kCharWidth + 14;
     }
     appendf(body,
             "<g class=\"ss-retx\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke-width=\"1.6\"/></g>\n",
             x, ly - 4, x + 20, ly - 4);
     tmp = tr("retransmission");
     text_el(body, "ss-legend", x + 25, ly, "", tmp);
-    x += 25 + static_cast<double>(views::display_width(tmp)) * 11 * kCharWidth + 14;
+    x += 25 + static_cast<double>(text::display_width(tmp)) * 11 * kCharWidth + 14;
     if (x + 90 > w) {  // a narrow picture: the rest on a second line
       x = 10;
       y += 16;
@@ -631,9 +631,9 @@ std::string SvgLadder::Impl::render(bool standalone) const {
             x + 4, cy - 4, x + 12, cy + 4, x + 4, cy + 4, x + 12, cy - 4);
     tmp = tr("lost");
     text_el(body, "ss-legend", x + 18, y, "", tmp);
-    x += 18 + static_cast<double>(views::display_width(tmp)) * 11 * kCharWidth + 14;
+    x += 18 + static_cast<double>(text::display_width(tmp)) * 11 * kCharWidth + 14;
     tmp = tr("left column: milliseconds since the first packet or call");
-    if (x + static_cast<double>(views::display_width(tmp)) * 11 * kCharWidth > w - 10) {
+    if (x + static_cast<double>(text::display_width(tmp)) * 11 * kCharWidth > w - 10) {
       x = 10;
       y += 16;
     }
@@ -680,7 +680,7 @@ std::string SvgLadder::Impl::render(bool standalone) const {
         const double line_x = side_i == 0 ? cx : sx;
         const double edge = side_i == 0 ? line_x - 4 : w - 4 - line_x;  // room beyond the line
         fit_middle(tmp, columns_for(half_room + edge, 11));
-        const double est = static_cast<double>(views::display_width(tmp)) * 11 * kCharWidth;
+        const double est = static_cast<double>(text::display_width(tmp)) * 11 * kCharWidth;
         double x = line_x;
         if (est / 2 > edge) x = side_i == 0 ? 4 + est / 2 : w - 4 - est / 2;
         text_el(body, "ss-addr", x, y, "middle", tmp);
@@ -774,7 +774,7 @@ std::string SvgLadder::Impl::render(bool standalone) const {
         // "lost: <reason>" where the rest of the arrow would have been.
         std::string said;
         if (lost_it != lost.end()) {
-          views::escape_text(said, reinterpret_cast<const std::uint8_t*>(lost_it->second.data()),
+          text::escape_text(said, reinterpret_cast<const std::uint8_t*>(lost_it->second.data()),
                              lost_it->second.size(), 400, false, false);
         } else {
           said = tmp;
@@ -884,7 +884,7 @@ bool SvgLadder::write(const std::string& path, std::string& error) const {
   std::vector<char> name(tmp_path.begin(), tmp_path.end());
   name.push_back('\0');
   const int fd = mkstemp(name.data());
-  const std::string shown = views::printable(path);
+  const std::string shown = text::printable(path);
   if (fd < 0) {
     error = shown + ": " + std::strerror(errno) + " (" + tr("cannot write the picture there; choose another path") + ")";
     return false;

@@ -7,12 +7,16 @@
 #include <string>
 #include <string_view>
 
-namespace sockscope::views {
+namespace sockscope::text {
 
 // Decodes one UTF-8 sequence at p[0..n). Returns its length (1..4) and the code point in cp, or 0 when
 // the bytes are not valid UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
 // Returns -1 when p[0..n) is a valid but incomplete prefix of a sequence (n too short).
 int utf8_decode(const std::uint8_t* p, std::size_t n, std::uint32_t& cp);
+
+// Code points that are valid text but change how a terminal draws or orders what follows: C1
+// controls, bidirectional controls, line and paragraph separators, BOM. Neither escaper writes them raw.
+bool acts_on_terminal(std::uint32_t cp);
 
 // Appends a terminal-safe form of data[0..n): printable ASCII as is, \n \r \t \\ as escapes, other
 // controls and invalid UTF-8 bytes as \xNN, valid UTF-8 kept (learners send 中文), except C1 controls and
@@ -43,4 +47,4 @@ inline std::string printable(std::string_view s, std::size_t max_bytes = 200) {
 // Terminal columns taken by already escaped text (UTF-8): East Asian wide characters count 2.
 std::size_t display_width(std::string_view s);
 
-}  // namespace sockscope::views
+}  // namespace sockscope::text

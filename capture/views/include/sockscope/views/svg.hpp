@@ -70,7 +70,7 @@ class TeeView final : public View {
 };
 
 // XML/HTML text and attribute escaping of bytes from the wire: & < > " ' escaped, control characters
-// and invalid UTF-8 shown as \xNN (views::printable), so nothing can open markup or a script.
+// and invalid UTF-8 shown as \xNN (text::printable), so nothing can open markup or a script.
 std::string xml_escape(std::string_view raw);
 
 // One self-contained HTML page (no external files, no scripts): a title, then each section in order.

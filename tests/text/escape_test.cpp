@@ -4,10 +4,10 @@
 
 #include <string>
 
-using sockscope::views::display_width;
-using sockscope::views::escape_text;
-using sockscope::views::json_string;
-using sockscope::views::utf8_decode;
+using sockscope::text::display_width;
+using sockscope::text::escape_text;
+using sockscope::text::json_string;
+using sockscope::text::utf8_decode;
 
 namespace {
 
