@@ -209,4 +209,6 @@ ReadResult PcapSource::next(Frame& out) {
   }
 }
 
+std::string libpcap_version() { return pcap_lib_version(); }
+
 }  // namespace sockscope
