@@ -8,6 +8,7 @@
 
 #include "sockscope/text/escape.hpp"
 #include "sockscope/text/i18n.hpp"
+#include "sockscope/text/install_dirs.hpp"
 
 namespace sockscope::cli {
 
@@ -35,10 +36,8 @@ bool parse(const char* cmd, const std::vector<std::string>& args, const po::opti
 }
 
 std::string self_path() {
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "sockscope";
-  return std::string(buf, static_cast<std::size_t>(n));
+  const std::string exe = self_exe();
+  return exe.empty() ? std::string("sockscope") : exe;
 }
 
 int terminal_width() {

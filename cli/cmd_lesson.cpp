@@ -4,6 +4,7 @@
 // or a malformed lesson.
 #include "cmd_lesson.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,8 +33,43 @@ po::options_description lesson_options() {
        tr("also save the capture: FILE.pcapng keeps each packet's explanation as a comment (Wireshark)"))
       ("svg", po::value<std::string>()->value_name("FILE"),
        tr("also draw the run as a ladder diagram: FILE.svg (for slides and handouts)"))
+      ("lessons", po::value<std::vector<std::string>>()->composing()->value_name("DIR"),
+       tr("also the lessons in DIR, a teacher's own folder (see lesson list)"))
       ("help,h", tr("show this help"));
   return d;
+}
+
+po::options_description lesson_list_options() {
+  po::options_description d(tr("Options of sockscope lesson list and lesson check"), 100, 50);
+  d.add_options()
+      ("names", tr("list: only the lesson names, one a line (for scripts and shell completion)"))
+      ("lessons", po::value<std::vector<std::string>>()->composing()->value_name("DIR"),
+       tr("also the lessons in DIR, a teacher's own folder: listed first, and a lesson there replaces a "
+          "shipped one of the same name; may be given more than once; SOCKSCOPE_LESSONS=DIR1:DIR2 does the same"))
+      ("help,h", tr("show this help"));
+  return d;
+}
+
+// The folders to search: the teacher's ($SOCKSCOPE_LESSONS, --lessons) and the shipped lessons. A
+// teacher's folder that is not one is a usage error naming it (returns kExitUsage after one line).
+int dirs_from(const char* where, const po::variables_map& vm, const char* hint, std::vector<std::string>& dirs) {
+  const std::vector<std::string> given =
+      vm.count("lessons") ? vm["lessons"].as<std::vector<std::string>>() : std::vector<std::string>();
+  const char* env = std::getenv("SOCKSCOPE_LESSONS");
+  for (const auto& d : lesson::teacher_dirs(env, given)) {
+    struct stat st {};
+    if (::stat(d.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      const bool from_option = std::find(given.begin(), given.end(), d) != given.end();
+      return usage_error(where,
+                         from_option ? "--lessons " + d + ": " + tr("no such folder; give the folder that holds your .lesson files")
+                                     : "SOCKSCOPE_LESSONS: " + d + ": " +
+                                           tr("no such folder; set it to the folder that holds your .lesson files "
+                                              "(several are separated by ':')"),
+                         hint);
+    }
+  }
+  dirs = lesson::lesson_dirs(self_path(), given);
+  return kExitOk;
 }
 
 
@@ -42,17 +78,25 @@ void print_diagnostics(const std::vector<lesson::Diagnostic>& errors) {
   for (const auto& d : errors) std::fprintf(stderr, "%s\n", printable(lesson::format_diagnostic(d)).c_str());
 }
 
-int cmd_list() {
-  const auto files = lesson::lesson_files(lesson::lesson_dirs(self_path()));
+int cmd_list(const std::vector<std::string>& dirs, bool names_only) {
+  const auto files = lesson::lesson_files(dirs);
   if (files.empty()) {
     std::fprintf(stderr, "sockscope lesson list: %s\n",
                  tr("no lessons found: set SOCKSCOPE_LESSONS to the folder that holds the .lesson files"));
     return kExitFailed;
   }
+  if (names_only) {
+    for (const auto& f : files) std::printf("%s\n", printable(lesson::lesson_name_of(f)).c_str());
+    return kExitOk;
+  }
   std::printf("%s\n\n", tr("Lessons (run one with: sockscope lesson run NAME):"));
   int width = 14;  // the name column fits the longest name
   for (const auto& f : files) width = std::max(width, static_cast<int>(printable(lesson::lesson_name_of(f)).size()));
+  std::vector<std::string> folders;
   for (const auto& f : files) {
+    if (std::string folder = f.substr(0, f.find_last_of('/'));
+        std::find(folders.begin(), folders.end(), folder) == folders.end())
+      folders.push_back(std::move(folder));
     lesson::Lesson l;
     std::vector<lesson::Diagnostic> errors;
     const std::string name = lesson::lesson_name_of(f);
@@ -65,12 +109,12 @@ int cmd_list() {
     std::printf("  %-*s %s\n  %-*s %s\n", width, printable(name).c_str(), title.c_str(), width, "",
                 printable(l.summary).c_str());
   }
-  std::printf("\n%s %s\n", tr("Lesson files are in"), printable(files.front().substr(0, files.front().find_last_of('/'))).c_str());
+  std::printf("\n");
+  for (const auto& folder : folders) std::printf("%s %s\n", tr("Lesson files are in"), printable(folder).c_str());
   return kExitOk;
 }
 
-int cmd_check(const std::vector<std::string>& names) {
-  const auto dirs = lesson::lesson_dirs(self_path());
+int cmd_check(const std::vector<std::string>& dirs, const std::vector<std::string>& names) {
   std::vector<std::string> files;
   if (names.empty()) files = lesson::lesson_files(dirs);
   int rc = kExitOk;
@@ -103,6 +147,7 @@ void print_lesson_help(std::FILE* f) {
   std::fprintf(f, "%s\n\n", tr("sockscope lesson: executable lessons. Each starts real endpoints on loopback and a "
                                "live capture, narrates, provokes one thing, shows it annotated, and checks it."));
   std::fprintf(f, "  sockscope lesson list                 %s\n", tr("the lessons, with one line each"));
+  std::fprintf(f, "  sockscope lesson list --names         %s\n", tr("only their names, one a line"));
   std::fprintf(f, "  sockscope lesson run NAME|FILE        %s\n", tr("run one (e.g. handshake, or 3, or a .lesson file)"));
   std::fprintf(f, "  sockscope lesson check [NAME|FILE...] %s\n\n",
                tr("check lesson files without running them (errors with file:line and a hint)"));
@@ -111,7 +156,7 @@ void print_lesson_help(std::FILE* f) {
   std::fprintf(f, "%s\n", tr("Needs root or CAP_NET_RAW for the capture. Writing lessons: docs/lessons.md."));
   std::fprintf(f, "\n");
   std::ostringstream os;
-  os << lesson_options();
+  os << lesson_list_options() << "\n" << lesson_options();
   std::fputs(os.str().c_str(), f);
 }
 
@@ -124,11 +169,26 @@ int cmd_lesson(const std::vector<std::string>& args) {
     return kExitOk;
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (sub == "list") {
-    if (!rest.empty()) return usage_error("lesson list", tr("takes no arguments"), hint);
-    return cmd_list();
+  if (sub == "list" || sub == "check") {
+    const std::string where = "lesson " + sub;
+    po::options_description d = lesson_list_options();
+    po::options_description all;
+    all.add(d).add_options()("lesson", po::value<std::vector<std::string>>());
+    po::positional_options_description pos;
+    pos.add("lesson", -1);
+    po::variables_map vm;
+    if (!parse(where.c_str(), rest, all, pos, vm)) return kExitUsage;
+    if (vm.count("help")) {
+      print_lesson_help(stdout);
+      return kExitOk;
+    }
+    const auto names = vm.count("lesson") ? vm["lesson"].as<std::vector<std::string>>() : std::vector<std::string>();
+    std::vector<std::string> dirs;
+    if (const int rc = dirs_from(where.c_str(), vm, hint, dirs); rc != kExitOk) return rc;
+    if (sub == "check") return cmd_check(dirs, names);
+    if (!names.empty()) return usage_error("lesson list", tr("takes no lesson names (only --names and --lessons DIR)"), hint);
+    return cmd_list(dirs, vm.count("names") > 0);
   }
-  if (sub == "check") return cmd_check(rest);
   if (sub != "run")
     return usage_error("lesson", std::string(tr("unknown subcommand")) + " '" + sub + "' (list, run, check)", hint);
 
@@ -158,8 +218,10 @@ int cmd_lesson(const std::vector<std::string>& args) {
   // Without a terminal on standard input (CI, a script, a pipe) there is no one to press Enter.
   opts.interactive = !vm.count("auto") && !vm.count("json") && isatty(STDIN_FILENO);
 
+  std::vector<std::string> dirs;
+  if (const int rc = dirs_from("lesson run", vm, hint, dirs); rc != kExitOk) return rc;
   std::string error;
-  const std::string path = lesson::find_lesson(names[0], lesson::lesson_dirs(self_path()), error);
+  const std::string path = lesson::find_lesson(names[0], dirs, error);
   if (path.empty())
     return usage_error("lesson run", error, tr("See sockscope lesson list"));
   lesson::Lesson l;

@@ -14,8 +14,9 @@ void print_lesson_help(std::FILE* f);
 
 inline constexpr Command kLessonCommand = {
     "lesson",
-    "sockscope lesson list | check FILE... | run NAME|FILE [--auto] [--json | --ladder]\n"
-    "                          [--osi] [-w FILE.pcapng] [--svg FILE.svg] [--color auto|always|never]",
+    "sockscope lesson list [--names] | check FILE... | run NAME|FILE [--auto] [--json | --ladder]\n"
+    "                          [--osi] [-w FILE.pcapng] [--svg FILE.svg] [--color auto|always|never]\n"
+    "                          [--lessons DIR]...",
     SOCKSCOPE_N_("run a lesson: narration, live packets and calls, a quiz, and checks of what was seen"),
     cmd_lesson, print_lesson_help};
 

@@ -15,6 +15,7 @@
 
 #include "sockscope/demo/exchange.hpp"
 #include "sockscope/text/i18n.hpp"
+#include "sockscope/text/install_dirs.hpp"
 #include "sockscope/views/out_buffer.hpp"
 #include "sockscope/pcap/pcap_source.hpp"
 #include "sockscope/pcap/pipeline.hpp"
@@ -30,9 +31,6 @@
 
 #ifndef SOCKSCOPE_VERSION
 #define SOCKSCOPE_VERSION "0.0.0"
-#endif
-#ifndef SOCKSCOPE_LOCALEDIR
-#define SOCKSCOPE_LOCALEDIR "/usr/local/share/locale"
 #endif
 
 namespace po = boost::program_options;
@@ -287,7 +285,7 @@ int cmd_help(const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) {
   std::setlocale(LC_ALL, "");
-  bindtextdomain(sockscope::kTextDomain, SOCKSCOPE_LOCALEDIR);
+  bindtextdomain(sockscope::kTextDomain, sockscope::locale_dir(sockscope::self_exe()).c_str());
   bind_textdomain_codeset(sockscope::kTextDomain, "UTF-8");
 
   if (argc < 2) {
@@ -301,7 +299,8 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (cmd == "--version" || cmd == "-V") {
-    std::printf("sockscope %s\n", SOCKSCOPE_VERSION);
+    // The libpcap that is loaded, not the one built against: a bug report needs the one that ran.
+    std::printf("sockscope %s\n%s\n", SOCKSCOPE_VERSION, sockscope::libpcap_version().c_str());
     return kExitOk;
   }
   try {

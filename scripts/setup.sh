@@ -19,6 +19,9 @@ packages=(
   librsvg2-bin                 # the tests render the SVG pictures to PNG (rsvg-convert) to prove them valid
   clang-14 libclang-rt-14-dev  # the fuzz targets (scripts/fuzz.sh): clang, libFuzzer and its sanitizer runtimes
   libbenchmark-dev time        # the benchmark (tests/bench/run.sh): Google Benchmark, /usr/bin/time
+  dpkg-dev                     # cpack -G DEB computes the package's dependencies with dpkg-shlibdeps
+  man-db groff-base            # the manual page: tests render it (groff) and find it (man -w)
+  libcap2-bin                  # getcap: the package test checks the binary got no capabilities
 )
 
 missing=()

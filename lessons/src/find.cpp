@@ -1,5 +1,6 @@
-// Where lessons are: the folder given in $SOCKSCOPE_LESSONS, the source tree's lessons/ (known at
-// build time), next to the binary (build/sockscope -> lessons/), or installed (share/sockscope/lessons).
+// Where lessons are: a teacher's folders ($SOCKSCOPE_LESSONS, --lessons DIR) and the lessons that come
+// with sockscope, installed (P/share/sockscope/lessons beside the binary's prefix P) or, for the binary
+// in the build tree, the source tree's lessons/ (known at build time).
 #include <dirent.h>
 #include <sys/stat.h>
 
@@ -7,6 +8,7 @@
 #include <cstdlib>
 
 #include "sockscope/lessons/lesson_run.hpp"
+#include "sockscope/text/install_dirs.hpp"
 
 #ifndef SOCKSCOPE_LESSONS_SOURCE_DIR
 #define SOCKSCOPE_LESSONS_SOURCE_DIR ""
@@ -19,6 +21,11 @@ namespace {
 bool is_file(const std::string& p) {
   struct stat st {};
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool is_dir(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 bool has_suffix(const std::string& s, const std::string& suffix) {
@@ -40,25 +47,50 @@ std::vector<std::string> files_in(const std::string& dir) {
 
 }  // namespace
 
-std::vector<std::string> lesson_dirs(const std::string& exe_path) {
+std::vector<std::string> teacher_dirs(const char* env, const std::vector<std::string>& options) {
   std::vector<std::string> dirs;
-  if (const char* env = std::getenv("SOCKSCOPE_LESSONS"); env && *env) dirs.emplace_back(env);
-  if (*SOCKSCOPE_LESSONS_SOURCE_DIR) dirs.emplace_back(SOCKSCOPE_LESSONS_SOURCE_DIR);
-  const auto slash = exe_path.find_last_of('/');
-  if (slash != std::string::npos) {
-    const std::string bin = exe_path.substr(0, slash);
-    dirs.push_back(bin + "/../lessons");
-    dirs.push_back(bin + "/../share/sockscope/lessons");
+  if (env) {
+    // Like PATH: several folders separated by ':'; empty parts are left out.
+    const std::string list = env;
+    std::size_t from = 0;
+    while (from <= list.size()) {
+      const auto colon = list.find(':', from);
+      const std::string part = list.substr(from, colon == std::string::npos ? std::string::npos : colon - from);
+      if (!part.empty()) dirs.push_back(part);
+      if (colon == std::string::npos) break;
+      from = colon + 1;
+    }
   }
+  dirs.insert(dirs.end(), options.begin(), options.end());
+  return dirs;
+}
+
+std::string shipped_lessons_dir(const std::string& exe_path) {
+  const std::string data = data_dir(exe_path);
+  if (!data.empty() && is_dir(data + "/lessons")) return data + "/lessons";
+  if (*SOCKSCOPE_LESSONS_SOURCE_DIR && is_dir(SOCKSCOPE_LESSONS_SOURCE_DIR)) return SOCKSCOPE_LESSONS_SOURCE_DIR;
+  return {};
+}
+
+std::vector<std::string> lesson_dirs(const std::string& exe_path, const std::vector<std::string>& extra) {
+  std::vector<std::string> dirs = teacher_dirs(std::getenv("SOCKSCOPE_LESSONS"), extra);
+  if (std::string shipped = shipped_lessons_dir(exe_path); !shipped.empty()) dirs.push_back(std::move(shipped));
   return dirs;
 }
 
 std::vector<std::string> lesson_files(const std::vector<std::string>& dirs) {
+  std::vector<std::string> out;
+  std::vector<std::string> names;
   for (const auto& d : dirs) {
-    auto f = files_in(d);
-    if (!f.empty()) return f;
+    for (auto& f : files_in(d)) {
+      // The first folder with a lesson of this name wins: a teacher's handshake replaces the shipped one.
+      std::string name = lesson_name_of(f);
+      if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+      names.push_back(std::move(name));
+      out.push_back(std::move(f));
+    }
   }
-  return {};
+  return out;
 }
 
 std::string find_lesson(const std::string& name, const std::vector<std::string>& dirs, std::string& error) {
@@ -80,8 +112,8 @@ std::string find_lesson(const std::string& name, const std::vector<std::string>&
         return f;
     }
   }
-  error = files.empty() ? "no lessons found (looked in $SOCKSCOPE_LESSONS, the source tree's lessons/ and next to "
-                          "the binary)"
+  error = files.empty() ? "no lessons found (looked in $SOCKSCOPE_LESSONS, --lessons folders and the lessons "
+                          "installed with the binary)"
                         : "no lesson named '" + name + "'";
   return {};
 }

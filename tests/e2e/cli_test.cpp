@@ -1,5 +1,6 @@
 // The command line itself: help, version, usage errors, colour.
 #include <gtest/gtest.h>
+#include <pcap.h>
 
 #include <algorithm>
 #include <string>
@@ -22,7 +23,10 @@ TEST(Cli, HelpAndVersion) {
   EXPECT_EQ(e2e::sockscope({"annotate", "--help"}).out, ha.out);
   const e2e::RunResult v = e2e::sockscope({"--version"});
   EXPECT_EQ(v.status, 0);
+  // The version, then the libpcap this process loads (the same library the test runs with).
+  EXPECT_EQ(v.out, std::string("sockscope ") + SOCKSCOPE_VERSION + "\n" + pcap_lib_version() + "\n");
   EXPECT_EQ(v.out.rfind("sockscope ", 0), 0u) << v.out;
+  EXPECT_NE(v.out.find("\nlibpcap version "), std::string::npos) << v.out;
 }
 
 TEST(Cli, UnknownCommandIsOneLineAndExitTwo) {

@@ -196,4 +196,6 @@ ReadResult PcapSource::next(Frame& out) {
   }
 }
 
+std::string libpcap_version() { return pcap_lib_version(); }
+
 }  // namespace sockscope

@@ -46,10 +46,16 @@ struct RunResult {
 
 RunResult run_lesson(const Lesson& lesson, const RunOptions& opts);
 
-// Folders searched for lessons, in order: $SOCKSCOPE_LESSONS, the source tree's lessons/ (a compile
-// definition), next to the binary (build/../lessons), and an installed share/sockscope/lessons.
-std::vector<std::string> lesson_dirs(const std::string& exe_path);
-// The *.lesson files of the first folder that has any, sorted by name (their number prefix).
+// A teacher's folders of lessons, in order: those in the value of $SOCKSCOPE_LESSONS (env, may be
+// null; several are separated by ':', as in PATH), then those given with --lessons (options).
+std::vector<std::string> teacher_dirs(const char* env, const std::vector<std::string>& options);
+// The lessons that come with sockscope: P/share/sockscope/lessons for the binary's prefix P when it
+// exists (installed), else the source tree's lessons/ (the binary in the build tree); empty if neither.
+std::string shipped_lessons_dir(const std::string& exe_path);
+// Folders searched for lessons, in order: teacher_dirs($SOCKSCOPE_LESSONS, extra), then the shipped ones.
+std::vector<std::string> lesson_dirs(const std::string& exe_path, const std::vector<std::string>& extra = {});
+// The *.lesson files of every folder, each folder's sorted by name (their number prefix). A lesson name
+// found in an earlier folder hides the same name in later ones (a teacher's own handshake is used).
 std::vector<std::string> lesson_files(const std::vector<std::string>& dirs);
 // A path that exists, or a lesson's name ("handshake") or number ("3", "03"). Empty with an error.
 std::string find_lesson(const std::string& name_or_path, const std::vector<std::string>& dirs, std::string& error);

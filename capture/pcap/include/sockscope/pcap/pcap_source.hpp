@@ -59,4 +59,8 @@ class PcapSource {
   std::uint64_t frames_read_ = 0;
 };
 
+// The version of the libpcap this process runs with (pcap_lib_version()), e.g. "libpcap version
+// 1.10.3 (with TPACKET_V3)": it can differ from the headers it was built with.
+std::string libpcap_version();
+
 }  // namespace sockscope
