@@ -90,6 +90,7 @@ struct LiveSession::Impl {
 
   LiveSessionResult result;
   bool count_reached = false;
+  std::uint64_t kept = 0;  // with opts.keep: the packets kept so far
 
   void take_calls() {
     {
@@ -109,6 +110,10 @@ struct LiveSession::Impl {
   void show_packet(Slot& s) {
     packet = Packet{};
     decoder.decode(linktype, s.bytes.data(), s.caplen, s.wirelen, s.ts, s.number, packet);
+    if (opts.keep) {
+      if (!opts.keep(packet)) return;
+      packet.frame = s.number = ++kept;
+    }
     const Annotation a = annotator.annotate(packet);
     view->packet(packet, a);
     ++result.packets;
