@@ -17,6 +17,7 @@ packages=(
   librsvg2-bin                 # the tests render the SVG pictures to PNG (rsvg-convert) to prove them valid
   clang-14 libclang-rt-14-dev  # the fuzz targets (scripts/fuzz.sh): clang, libFuzzer and its sanitizer runtimes
   libbenchmark-dev time        # the benchmark (tests/bench/run.sh): Google Benchmark, /usr/bin/time
+  strace bc                    # sockscope trace: its test checks the calls against strace's; tests/bench/trace.sh times both
 )
 
 missing=()
