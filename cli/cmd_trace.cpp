@@ -9,7 +9,11 @@
 #include "cmd_trace.hpp"
 
 #include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -91,6 +95,39 @@ std::string ptrace_advice(const std::string& error) {
     s += tr("ptrace is not allowed here: in a container, allow it (docker run --cap-add SYS_PTRACE, or a seccomp "
             "profile that permits ptrace).");
   return s;
+}
+
+// Without capture rights: a new user namespace (where sockscope holds every capability, over nothing
+// outside it) and a new network namespace with its own loopback, where opening a capture needs no
+// privilege (user_namespaces(7)). The program runs in it as the same user. Returns "" or why not.
+std::string enter_own_network() {
+  const uid_t uid = geteuid();
+  const gid_t gid = getegid();
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) return std::string("unshare: ") + std::strerror(errno);
+  auto write_file = [](const char* path, const std::string& text) {
+    const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    return ok;
+  };
+  // The same user and group inside as outside, so files the program creates are yours.
+  if (!write_file("/proc/self/setgroups", "deny") ||
+      !write_file("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1\n") ||
+      !write_file("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1\n"))
+    return std::string("uid_map: ") + std::strerror(errno);
+  // A new network namespace's loopback is down.
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::string("socket: ") + std::strerror(errno);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  bool up = ::ioctl(fd, SIOCGIFFLAGS, &ifr) == 0;
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+  up = up && ::ioctl(fd, SIOCSIFFLAGS, &ifr) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!up) return std::string("lo: ") + std::strerror(err);
+  return "";
 }
 
 }  // namespace
@@ -200,6 +237,17 @@ int cmd_trace(const std::vector<std::string>& args) {
   trace::TraceResult tr_result;
   LiveSessionResult live;
   bool live_ok = true;
+  bool own_network = false;
+  std::string ns_error;
+  if (!have_capture_privileges()) {
+    ns_error = enter_own_network();
+    own_network = ns_error.empty();
+    if (own_network)
+      std::fprintf(stderr, "sockscope trace: %s\n",
+                   tr("without root, the program runs in a network of its own (a new network namespace with its "
+                      "own loopback), where sockscope may capture: it can reach its own servers on 127.0.0.1 "
+                      "and ::1, but no other host or program."));
+  }
   if (have_capture_privileges()) {
     LiveSessionOptions so;
     so.capture.interface = "lo";
@@ -232,9 +280,10 @@ int cmd_trace(const std::vector<std::string>& args) {
     if (vm.count("write"))
       return usage_error("trace", tr("-w saves packets, and capturing them needs root: run sudo sockscope trace"),
                          hint);
-    std::fprintf(stderr, "sockscope trace: %s\n",
-                 tr("no packets without root or CAP_NET_RAW: only the program's socket calls are shown. Run "
-                    "sudo sockscope trace to see its packets too."));
+    std::fprintf(stderr, "sockscope trace: %s (%s)\n",
+                 tr("no packets without root or CAP_NET_RAW, and no network namespace of its own: only the "
+                    "program's socket calls are shown. Run sudo sockscope trace to see its packets too"),
+                 ns_error.c_str());
     DirectSink sink(*view);
     tr_result = trace::run_traced(to, sink);
     view->finish();
@@ -258,6 +307,7 @@ int cmd_trace(const std::vector<std::string>& args) {
       return kExitFailed;
     }
   }
+  (void)own_network;
   if (!live_ok && tr_result.status == 0) return kExitFailed;
   return tr_result.status;
 }

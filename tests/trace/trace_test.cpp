@@ -3,6 +3,7 @@
 // process's end) with a generous deadline, never for a guessed time.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -267,6 +268,30 @@ TEST(Trace, CallsMatchStrace) {
   // strace also lists the sockets Python makes for other families (AF_UNIX/netlink probes are not ours).
   EXPECT_FALSE(ours.empty());
   EXPECT_EQ(ours, theirs) << st;
+}
+
+// Without capture rights: the program runs in a network namespace of its own, where sockscope may
+// capture; the first line says so, and the packets are there.
+TEST(Trace, WithoutRootInANetworkOfItsOwn) {
+  if (!root() || run("command -v runuser >/dev/null") != 0) GTEST_SKIP() << "needs root to become nobody";
+  char tmpl[] = "/tmp/sockscope-trace-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  chmod(dir.c_str(), 0777);
+  spit(dir + "/prog.py",
+       "import socket\n"
+       "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0))\n"
+       "c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.sendto(b'alone', s.getsockname())\n"
+       "print(s.recvfrom(100))\n");
+  const int rc = run("runuser -u nobody -- " + bin() + " trace --json -o " + dir + "/t.json -- python3 " + dir +
+                     "/prog.py > /dev/null 2>" + dir + "/err");
+  const std::string err = slurp(dir + "/err"), j = slurp(dir + "/t.json");
+  if (err.find("unshare") != std::string::npos) GTEST_SKIP() << "user namespaces are disabled here: " << err;
+  EXPECT_EQ(rc, 0) << err;
+  EXPECT_NE(err.find("network of its own"), std::string::npos) << err;
+  EXPECT_NE(j.find("\"type\":\"packet\""), std::string::npos) << j;
+  EXPECT_NE(j.find("\"data\":\"alone\""), std::string::npos) << j;
+  run("rm -rf " + dir);
 }
 
 }  // namespace
