@@ -130,6 +130,31 @@ std::string enter_own_network() {
   return "";
 }
 
+// When the trace and the program share a terminal, every trace line starts with a mark, so a reader
+// tells them apart: a stdio stream over the terminal that writes the mark at each line's start.
+struct MarkedLines {
+  std::FILE* to;
+  bool at_start = true;
+};
+extern "C" ssize_t marked_write(void* cookie, const char* buf, size_t n) {
+  auto* m = static_cast<MarkedLines*>(cookie);
+  static constexpr char kMark[] = "\xe2\x94\x82 ";  // "│ "
+  std::size_t i = 0;
+  while (i < n) {
+    if (m->at_start) {
+      std::fwrite(kMark, 1, sizeof kMark - 1, m->to);
+      m->at_start = false;
+    }
+    const void* nl = std::memchr(buf + i, '\n', n - i);
+    const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - buf) + 1 : n;
+    std::fwrite(buf + i, 1, end - i, m->to);
+    if (nl) m->at_start = true;
+    i = end;
+  }
+  std::fflush(m->to);
+  return static_cast<ssize_t>(n);
+}
+
 }  // namespace
 
 void print_trace_help(std::FILE* f) {
@@ -202,6 +227,14 @@ int cmd_trace(const std::vector<std::string>& args) {
     outf = owned.get();
     // Colour follows the trace's destination, not the program's terminal.
     if (vm["color"].as<std::string>() == "auto") vo.color = isatty(fileno(outf)) != 0;
+  }
+
+  MarkedLines marked{stdout};
+  if (!vm.count("output") && kind != ViewKind::Json && isatty(STDOUT_FILENO)) {
+    cookie_io_functions_t io{};
+    io.write = marked_write;
+    owned.reset(fopencookie(&marked, "w", io));
+    if (owned) outf = owned.get();
   }
 
   OutBuffer out(outf);

@@ -270,6 +270,19 @@ TEST(Trace, CallsMatchStrace) {
   EXPECT_EQ(ours, theirs) << st;
 }
 
+// On a shared terminal every trace line starts with a mark; the program's own lines do not.
+TEST(Trace, SharedTerminalMarksTheTraceLines) {
+  if (run("command -v script >/dev/null") != 0) GTEST_SKIP() << "script (util-linux) is not installed";
+  const std::string dir = temp_dir("trace_mark");
+  ASSERT_EQ(run("script -qc \"" + bin() + " trace --color never -- python3 -c 'import socket; "
+                "socket.socket(); print(\\\"plain line\\\")'\" /dev/null > " + dir + "/tty"),
+            0);
+  const std::string tty = slurp(dir + "/tty");
+  EXPECT_NE(tty.find("\n\xe2\x94\x82 "), std::string::npos) << tty;
+  EXPECT_TRUE(std::regex_search(tty, std::regex("(^|\n)plain line"))) << tty;
+  EXPECT_TRUE(std::regex_search(tty, std::regex("\xe2\x94\x82 .*socket\\(AF_INET"))) << tty;
+}
+
 // Without capture rights: the program runs in a network namespace of its own, where sockscope may
 // capture; the first line says so, and the packets are there.
 TEST(Trace, WithoutRootInANetworkOfItsOwn) {
