@@ -270,6 +270,24 @@ TEST(Trace, CallsMatchStrace) {
   EXPECT_EQ(ours, theirs) << st;
 }
 
+// -w FILE.pcapng: each packet's explanation as its comment, led by the calls made since the packet before.
+TEST(Trace, PcapngCarriesTheCallsInItsComments) {
+  if (!root()) GTEST_SKIP() << "needs root for the capture";
+  if (run("command -v tshark >/dev/null") != 0) GTEST_SKIP() << "tshark is not installed";
+  const std::string dir = temp_dir("trace_pcapng");
+  spit(dir + "/prog.py",
+       "import socket\n"
+       "l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(1)\n"
+       "c = socket.create_connection(l.getsockname()); a, _ = l.accept(); c.sendall(b'noted'); a.recv(10)\n");
+  ASSERT_EQ(run(bin() + " trace -o /dev/null -w " + dir + "/t.pcapng -- python3 " + dir + "/prog.py > /dev/null 2>&1"),
+            0);
+  ASSERT_EQ(run("tshark -r " + dir + "/t.pcapng -T fields -e frame.comment > " + dir + "/c.txt 2>/dev/null"), 0);
+  const std::string c = slurp(dir + "/c.txt");
+  EXPECT_NE(c.find("call: python3["), std::string::npos) << c;
+  EXPECT_NE(c.find("sendto(\"noted\") = 5"), std::string::npos) << c;
+  EXPECT_NE(c.find("handshake 1/3"), std::string::npos) << c;
+}
+
 // On a shared terminal every trace line starts with a mark; the program's own lines do not.
 TEST(Trace, SharedTerminalMarksTheTraceLines) {
   if (run("command -v script >/dev/null") != 0) GTEST_SKIP() << "script (util-linux) is not installed";

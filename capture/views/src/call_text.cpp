@@ -137,3 +137,7 @@ void append_call_text(std::string& out, const CallRecord& c) {
 }
 
 }  // namespace sockscope::views
+
+namespace sockscope {
+void describe_call(const CallRecord& c, std::string& out) { views::append_call_text(out, c); }
+}  // namespace sockscope
