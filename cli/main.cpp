@@ -28,6 +28,7 @@
 #include "cmd_demo.hpp"
 #include "cmd_lab.hpp"
 #include "cmd_lesson.hpp"
+#include "cmd_trace.hpp"
 
 #ifndef SOCKSCOPE_VERSION
 #define SOCKSCOPE_VERSION "0.0.0"
@@ -238,6 +239,7 @@ int cmd_exchange(const std::vector<std::string>& args) {
 const Command kCommands[] = {
     kLessonCommand,
     kDemoCommand,
+    kTraceCommand,
     kChatCommand,
     {"annotate", "sockscope annotate FILE [--json | --summary | --ladder] [--osi] [--filter BPF]\n"
                  "                          [--color auto|always|never] [--no-payload] [--svg FILE]",

@@ -7,7 +7,7 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 # Sorted file list, so the template only changes when a sentence does.
-find text capture cli demo lessons -type f \( -name '*.cpp' -o -name '*.hpp' \) 2>/dev/null | LC_ALL=C sort > po/.files
+find text capture cli demo trace lessons -type f \( -name '*.cpp' -o -name '*.hpp' \) 2>/dev/null | LC_ALL=C sort > po/.files
 xgettext --language=C++ --from-code=UTF-8 \
   --keyword=tr --keyword=SOCKSCOPE_N_ \
   --add-comments=TRANSLATORS: \

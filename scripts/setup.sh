@@ -22,6 +22,7 @@ packages=(
   dpkg-dev                     # cpack -G DEB computes the package's dependencies with dpkg-shlibdeps
   man-db groff-base            # the manual page: tests render it (groff) and find it (man -w)
   libcap2-bin                  # getcap: the package test checks the binary got no capabilities
+  strace bc                    # sockscope trace: its test checks the calls against strace's; tests/bench/trace.sh times both
 )
 
 missing=()

@@ -80,6 +80,7 @@ struct LiveSession::Impl {
   Annotator annotator;
   Packet packet;
   std::string comment;  // describe() text for the pcapng comment, reused
+  std::string calls_pending;  // with -w: the calls shown since the last packet (describe_call lines)
   std::vector<ConnSummary> summaries;
   PacketRing ring{1024};
 
@@ -89,6 +90,7 @@ struct LiveSession::Impl {
 
   LiveSessionResult result;
   bool count_reached = false;
+  std::uint64_t kept = 0;  // with opts.keep: the packets kept so far
 
   void take_calls() {
     {
@@ -108,6 +110,10 @@ struct LiveSession::Impl {
   void show_packet(Slot& s) {
     packet = Packet{};
     decoder.decode(linktype, s.bytes.data(), s.caplen, s.wirelen, s.ts, s.number, packet);
+    if (opts.keep) {
+      if (!opts.keep(packet)) return;
+      packet.frame = s.number = ++kept;
+    }
     const Annotation a = annotator.annotate(packet);
     view->packet(packet, a);
     ++result.packets;
@@ -115,6 +121,12 @@ struct LiveSession::Impl {
       // Every frame is saved, decodable or not; its comment is the annotation the learner saw.
       comment.clear();
       describe(packet, a, comment);
+      // The calls since the previous packet (-w with calls: sockscope trace, demo): a pcapng has no
+      // place of its own for them, so they lead the comment of the packet that follows them.
+      if (!calls_pending.empty()) {
+        comment.insert(0, calls_pending);
+        calls_pending.clear();
+      }
       Frame f;
       f.data = s.bytes.data();
       f.caplen = s.caplen;
@@ -133,6 +145,11 @@ struct LiveSession::Impl {
     const std::uint32_t conn = (c.has_local && c.has_peer) ? annotator.conversation_of(c.proto, c.local, c.peer) : 0;
     view->call(c, conn);
     ++result.calls;
+    if (writer && c.returned) {
+      calls_pending += "call: ";
+      describe_call(c, calls_pending);
+      calls_pending += '\n';
+    }
   }
 
   // Shows, in time order, every queued item stamped at or before cutoff_ns (all of them when final).

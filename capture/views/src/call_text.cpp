@@ -27,8 +27,15 @@ void append_args(std::string& out, const std::string& args) {
               false);
 }
 
-bool sends_data(const std::string& call) { return call == "send" || call == "sendto"; }
-bool receives_data(const std::string& call) { return call == "recv" || call == "recvfrom"; }
+// The chat endpoints' names and the system calls `sockscope trace` sees (write on a socket is a send).
+bool sends_data(const std::string& call) {
+  return call == "send" || call == "sendto" || call == "sendmsg" || call == "sendmmsg" || call == "write" ||
+         call == "writev";
+}
+bool receives_data(const std::string& call) {
+  return call == "recv" || call == "recvfrom" || call == "recvmsg" || call == "recvmmsg" || call == "read" ||
+         call == "readv";
+}
 
 // "send("hello", 127.0.0.1:9000)": what goes between the parentheses.
 void append_call_args(std::string& out, const CallRecord& c) {
@@ -91,6 +98,11 @@ const char* errno_explained(const CallRecord& c) {
 }
 
 void append_call_text(std::string& out, const CallRecord& c) {
+  // sockscope trace: the process, as ps names it ("python3[4242]").
+  if (c.pid != 0) {
+    escape_text(out, reinterpret_cast<const std::uint8_t*>(c.program.data()), c.program.size(), 32, false, false);
+    appendf(out, "[%d] ", c.pid);
+  }
   escape_text(out, reinterpret_cast<const std::uint8_t*>(c.call.data()), c.call.size(), 32, false, false);
   out += '(';
   // A blocking call that returned had its arguments on its first line; only its result matters now.
@@ -110,7 +122,7 @@ void append_call_text(std::string& out, const CallRecord& c) {
       out += why;
       out += ')';
     }
-  } else if (c.call == "accept") {
+  } else if (c.call == "accept" || c.call == "accept4") {
     if (c.has_peer) {
       out += ' ';
       out += tr("from");
@@ -122,7 +134,7 @@ void append_call_text(std::string& out, const CallRecord& c) {
       out += ' ';
       append_data(out, c.data);
     }
-    if (c.call == "recvfrom" && c.has_peer) {
+    if ((c.call == "recvfrom" || c.call == "recvmsg") && c.has_peer && c.proto == Proto::Udp) {
       out += ' ';
       out += tr("from");
       out += ' ';
@@ -147,3 +159,7 @@ void append_call_text(std::string& out, const CallRecord& c) {
 }
 
 }  // namespace sockscope::views
+
+namespace sockscope {
+void describe_call(const CallRecord& c, std::string& out) { views::append_call_text(out, c); }
+}  // namespace sockscope

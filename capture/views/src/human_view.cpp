@@ -81,7 +81,8 @@ class HumanView final : public View {
     const Timestamp& ts = c.timeline_ts();
     if (start_.see(ts)) header();
     line_.clear();
-    if (!call_legend_) {
+    // sockscope trace names each call's process on its line instead.
+    if (!call_legend_ && c.pid == 0) {
       call_legend_ = true;
       line_.append(kCallCol, ' ');
       text_ = tr("client calls");

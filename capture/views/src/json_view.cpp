@@ -167,6 +167,13 @@ class JsonView final : public View {
     append_call_endpoint(l, c.has_local, c.local);
     l += ",\"peer\":";
     append_call_endpoint(l, c.has_peer, c.peer);
+    // sockscope trace: which process made the call (its program's name is as the kernel gives it).
+    if (c.pid != 0) {
+      l += ",\"pid\":";
+      appendf(l, "%d", c.pid);
+      l += ",\"program\":";
+      json_string(l, c.program);
+    }
     l += "}\n";
     out_.put(l);
   }

@@ -34,6 +34,10 @@ struct CallRecord {
   // call twice: once as it starts (returned = false: ts set, no result yet), once when it returns.
   bool blocking = false;
   bool returned = true;
+  // `sockscope trace`: the process that made the call and its program's name (the calls of any
+  // program, followed across fork and exec); 0 and empty for sockscope's own endpoints.
+  int pid = 0;
+  std::string program;
   // Where the record sits on the timeline: the return of a blocking call (it waited for packets, which
   // come before it), else the start: a call that does not wait (send, sendto, close, shutdown) makes
   // its packets while it runs, so they come after it (and its ts_return may include the time taken

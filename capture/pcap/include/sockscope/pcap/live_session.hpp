@@ -3,10 +3,12 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "sockscope/annotate/calls.hpp"
+#include "sockscope/decode/packet.hpp"
 #include "sockscope/pcap/live_capture.hpp"
 #include "sockscope/views/out_buffer.hpp"
 #include "sockscope/views/views.hpp"
@@ -23,6 +25,11 @@ struct LiveSessionOptions {
   int holdback_ms = 40;
   // Stop after this many packets were shown (0: no limit), like tcpdump -c: for bounded runs.
   std::uint64_t max_packets = 0;
+  // When set, only the packets it keeps are annotated, shown and saved, numbered 1, 2, 3 ... among
+  // themselves (`sockscope trace`: the packets of the traced program's sockets). Called from the
+  // thread that runs run(), once the packet has been held back (so a socket whose address became
+  // known while its first packet was on the way still claims it).
+  std::function<bool(const Packet&)> keep;
 };
 
 struct LiveSessionResult {

@@ -47,4 +47,8 @@ std::unique_ptr<View> make_view(ViewKind kind, OutBuffer& out, const ViewOptions
 // The one-sentence annotation of a packet, in plain words (the human view's line and JSON `text`).
 void describe(const Packet& p, const Annotation& a, std::string& out);
 
+// A socket call as the timeline's call line writes it (escaped), e.g. for a pcapng comment:
+// "python3[4242] connect() = 0  [kernel: ESTABLISHED]".
+void describe_call(const CallRecord& c, std::string& out);
+
 }  // namespace sockscope
