@@ -65,7 +65,8 @@ int cmd_list() {
     std::printf("  %-*s %s\n  %-*s %s\n", width, printable(name).c_str(), title.c_str(), width, "",
                 printable(l.summary).c_str());
   }
-  std::printf("\n%s %s\n", tr("Lesson files are in"), printable(files.front().substr(0, files.front().find_last_of('/'))).c_str());
+  std::printf("\n");
+  std::printf(tr("Lesson files are in %s\n"), printable(files.front().substr(0, files.front().find_last_of('/'))).c_str());
   return kExitOk;
 }
 

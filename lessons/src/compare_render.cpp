@@ -15,33 +15,10 @@ namespace {
 
 using ull = unsigned long long;
 
-__attribute__((format(printf, 1, 2))) std::string fmt(const char* f, ...) {
-  va_list ap;
-  va_start(ap, f);
-  char small[512];
-  va_list ap2;
-  va_copy(ap2, ap);
-  const int n = std::vsnprintf(small, sizeof small, f, ap);
-  va_end(ap);
-  std::string out;
-  if (n < 0) {
-    va_end(ap2);
-    return out;
-  }
-  if (static_cast<std::size_t>(n) < sizeof small) {
-    out.assign(small, static_cast<std::size_t>(n));
-  } else {
-    out.resize(static_cast<std::size_t>(n) + 1);
-    std::vsnprintf(out.data(), out.size(), f, ap2);
-    out.resize(static_cast<std::size_t>(n));
-  }
-  va_end(ap2);
-  return out;
-}
 
 std::string num(std::uint64_t v) { return std::to_string(v); }
-std::string ms(double v) { return v < 0 ? std::string("-") : fmt("%.3f", v); }
-std::string pct(double v) { return fmt("%.1f %%", v); }
+std::string ms(double v) { return v < 0 ? std::string("-") : format_tr("%.3f", v); }
+std::string pct(double v) { return format_tr("%.1f %%", v); }
 
 struct Row {
   const char* group;  // shown on the first row of a group (translated), else nullptr
@@ -85,7 +62,7 @@ std::vector<Row> table_rows(const Result& r) {
 
 std::string where(const Options& o) {
   if (!o.lab) return tr("on loopback (lo)");
-  if (o.loss_pct > 0) return fmt(tr("between the two lab hosts, %d%% of the client's packets dropped"), o.loss_pct);
+  if (o.loss_pct > 0) return format_tr(tr("between the two lab hosts, %d%% of the client's packets dropped"), o.loss_pct);
   return tr("between the two lab hosts, no loss");
 }
 
@@ -96,82 +73,86 @@ std::vector<std::string> verdict(const Options& o, const Result& r) {
   std::vector<std::string> v;
   if (t.pk_handshake > 0 || t.pk_teardown > 0) {
     if (u.pk_handshake == 0 && u.pk_teardown == 0)
-      v.push_back(fmt(tr("TCP needed %llu packets before the first byte (the handshake) and %llu to close (the "
+      v.push_back(format_tr(tr("TCP needed %1$llu packets before the first byte (the handshake) and %2$llu to close (the "
                          "teardown); UDP needed none: its first packet already carried a message."),
                       static_cast<ull>(t.pk_handshake), static_cast<ull>(t.pk_teardown)));
     else
-      v.push_back(fmt(tr("TCP needed %llu packets before the first byte and %llu to close."),
+      v.push_back(format_tr(tr("TCP needed %1$llu packets before the first byte and %2$llu to close."),
                       static_cast<ull>(t.pk_handshake), static_cast<ull>(t.pk_teardown)));
   }
   if (o.lab && o.loss_pct > 0)
-    v.push_back(fmt(tr("The lab dropped about %d%% of what the client sent, over both protocols."), o.loss_pct));
+    v.push_back(format_tr(tr("The lab dropped about %d%% of what the client sent, over both protocols."), o.loss_pct));
   if (u.messages_lost > 0)
-    v.push_back(fmt(tr("UDP lost %llu of %llu messages and re-sent none: nothing in UDP notices a loss."),
+    v.push_back(format_tr(tr("UDP lost %1$llu of %2$llu messages and re-sent none: nothing in UDP notices a loss."),
                     static_cast<ull>(u.messages_lost), static_cast<ull>(u.messages_sent)));
   else if (u.messages_sent > 0)
     v.push_back(o.lab && o.loss_pct > 0
-                    ? fmt(tr("UDP delivered all %llu messages: this time the loss rule spared them."),
+                    ? format_tr(tr("UDP delivered all %llu messages: this time the loss rule spared them."),
                           static_cast<ull>(u.messages_sent))
-                    : fmt(tr("UDP delivered all %llu messages."), static_cast<ull>(u.messages_sent)));
+                    : format_tr(tr("UDP delivered all %llu messages."), static_cast<ull>(u.messages_sent)));
   if (t.messages_sent > 0) {
     const std::uint64_t quiet = t.resent_segments > t.retransmissions ? t.resent_segments - t.retransmissions : 0;
     if (t.messages_lost > 0)
-      v.push_back(fmt(tr("TCP delivered %llu of %llu before the run ended (retransmissions: %llu)."),
+      v.push_back(format_tr(tr("TCP delivered %1$llu of %2$llu before the run ended (retransmissions: %3$llu)."),
                       static_cast<ull>(t.messages_delivered), static_cast<ull>(t.messages_sent),
                       static_cast<ull>(t.retransmissions)));
     else if (quiet > 0 && t.resent_segments == 1)
-      v.push_back(fmt(tr("TCP delivered all %llu, re-sending one data segment; it followed its original so closely "
+      v.push_back(format_tr(tr("TCP delivered all %llu, re-sending one data segment; it followed its original so closely "
                          "that the capture calls it out-of-order (as Wireshark does), not a retransmission."),
                       static_cast<ull>(t.messages_sent)));
     else if (quiet > 0)
-      v.push_back(fmt(tr("TCP delivered all %llu, re-sending %llu data segments (retransmissions marked by the "
-                         "capture: %llu; a copy that follows its original very closely is called out-of-order "
+      v.push_back(format_tr(tr("TCP delivered all %1$llu, re-sending %2$llu data segments (retransmissions marked by the "
+                         "capture: %3$llu; a copy that follows its original very closely is called out-of-order "
                          "instead, as Wireshark does)."),
                       static_cast<ull>(t.messages_sent), static_cast<ull>(t.resent_segments),
                       static_cast<ull>(t.retransmissions)));
     else if (t.retransmissions > 0)
-      v.push_back(fmt(tr("TCP delivered all %llu, re-sending what was lost (retransmissions: %llu)."), static_cast<ull>(t.messages_sent),
+      v.push_back(format_tr(tr("TCP delivered all %1$llu, re-sending what was lost (retransmissions: %2$llu)."), static_cast<ull>(t.messages_sent),
                       static_cast<ull>(t.retransmissions)));
     else
-      v.push_back(fmt(tr("TCP delivered all %llu without re-sending anything."), static_cast<ull>(t.messages_sent)));
+      v.push_back(format_tr(tr("TCP delivered all %llu without re-sending anything."), static_cast<ull>(t.messages_sent)));
   }
   if (t.recv_calls > 0) {
     const std::uint64_t got = t.messages_delivered + t.messages_duplicated;
     if (t.recv_calls == 1 && got > 1)
-      v.push_back(fmt(tr("TCP's single recv() call returned all %llu messages at once: a byte stream, where only the "
+      v.push_back(format_tr(tr("TCP's single recv() call returned all %llu messages at once: a byte stream, where only the "
                          "newline at the end of each message tells them apart."),
                       static_cast<ull>(got)));
     else if (t.messages_merged > 0)
-      v.push_back(fmt(tr("TCP's %llu recv() calls returned %llu messages, %llu of them sharing a recv() with "
+      v.push_back(format_tr(tr("TCP's %1$llu recv() calls returned %2$llu messages, %3$llu of them sharing a recv() with "
                          "another: a byte stream, where only the newline at the end of each message tells "
                          "them apart."),
                       static_cast<ull>(t.recv_calls), static_cast<ull>(got), static_cast<ull>(t.messages_merged)));
     else
-      v.push_back(fmt(tr("TCP's %llu recv() calls each returned one message this time (the reader kept up), but "
+      v.push_back(format_tr(tr("TCP's %llu recv() calls each returned one message this time (the reader kept up), but "
                          "TCP keeps no boundaries: only the newline at the end of each message tells them apart."),
                       static_cast<ull>(t.recv_calls)));
   }
   if (u.recv_calls == 1 && u.messages_merged == 0)
     v.push_back(tr("UDP's single recvfrom() call returned one message: datagram boundaries are kept."));
   else if (u.recv_calls > 0 && u.messages_merged == 0)
-    v.push_back(fmt(tr("UDP's %llu recvfrom() calls returned one message each: datagram boundaries are kept."),
+    v.push_back(format_tr(tr("UDP's %llu recvfrom() calls returned one message each: datagram boundaries are kept."),
                     static_cast<ull>(u.recv_calls)));
   const std::uint64_t t_all = t.bytes_l2 + t.bytes_l3 + t.bytes_l4 + t.bytes_l7;
   const std::uint64_t u_all = u.bytes_l2 + u.bytes_l3 + u.bytes_l4 + u.bytes_l7;
   if (t.pk_total > 0 && u.pk_total > 0)
-    v.push_back(fmt(tr("On the wire TCP took %llu packets and %llu bytes (%.1f%% of them headers), UDP %llu "
-                       "packets and %llu bytes (%.1f%% headers)."),
+    v.push_back(format_tr(tr("On the wire TCP took %1$llu packets and %2$llu bytes (%3$.1f%% of them headers), UDP %4$llu "
+                       "packets and %5$llu bytes (%6$.1f%% headers)."),
                     static_cast<ull>(t.pk_total), static_cast<ull>(t_all), t.overhead_pct,
                     static_cast<ull>(u.pk_total), static_cast<ull>(u_all), u.overhead_pct));
   if (t.first_byte_ms >= 0 && u.first_byte_ms >= 0) {
-    std::string s = fmt(tr("The first byte reached the server %.3f ms after the client's socket() over TCP, "
-                           "%.3f ms over UDP."),
+    std::string s = format_tr(tr("The first byte reached the server %1$.3f ms after the client's socket() over TCP, "
+                           "%2$.3f ms over UDP."),
                         t.first_byte_ms, u.first_byte_ms);
     if (t.retransmissions > 0 && t.first_byte_ms > 150 && t.first_byte_ms > 10 * u.first_byte_ms)
-      s += std::string(" ") + tr("TCP's came late: something it sent first was lost and re-sent only after a "
-                                 "timeout (about 1 s for a SYN, 200 ms or more for data).");
+      s = format_tr(tr("The first byte reached the server %1$.3f ms after the client's socket() over TCP, %2$.3f ms over "
+                 "UDP. TCP's came late: something it sent first was lost and re-sent only after a timeout (about 1 s "
+                 "for a SYN, 200 ms or more for data)."),
+              t.first_byte_ms, u.first_byte_ms);
     else if (t.first_byte_ms > u.first_byte_ms)
-      s += std::string(" ") + tr("TCP sends nothing before its handshake is done.");
+      s = format_tr(tr("The first byte reached the server %1$.3f ms after the client's socket() over TCP, %2$.3f ms over "
+                 "UDP. TCP sends nothing before its handshake is done."),
+              t.first_byte_ms, u.first_byte_ms);
     v.push_back(s);
   }
   if (!o.lab && u.messages_lost == 0 && t.messages_lost == 0)
@@ -229,20 +210,20 @@ std::string paint(const std::string& s, bool on, const char* code, bool color) {
 }
 
 void json_figures(std::string& o, const Figures& f) {
-  o += fmt("{\"messages_sent\":%llu,\"messages_delivered\":%llu,\"messages_lost\":%llu,\"messages_duplicated\":%llu,"
+  o += format_tr("{\"messages_sent\":%llu,\"messages_delivered\":%llu,\"messages_lost\":%llu,\"messages_duplicated\":%llu,"
            "\"messages_merged\":%llu,",
            static_cast<ull>(f.messages_sent), static_cast<ull>(f.messages_delivered),
            static_cast<ull>(f.messages_lost), static_cast<ull>(f.messages_duplicated),
            static_cast<ull>(f.messages_merged));
-  o += fmt("\"packets\":{\"handshake\":%llu,\"data\":%llu,\"ack\":%llu,\"teardown\":%llu,\"retransmission\":%llu,"
+  o += format_tr("\"packets\":{\"handshake\":%llu,\"data\":%llu,\"ack\":%llu,\"teardown\":%llu,\"retransmission\":%llu,"
            "\"total\":%llu},",
            static_cast<ull>(f.pk_handshake), static_cast<ull>(f.pk_data), static_cast<ull>(f.pk_ack),
            static_cast<ull>(f.pk_teardown), static_cast<ull>(f.pk_retransmission), static_cast<ull>(f.pk_total));
-  o += fmt("\"bytes_by_layer\":{\"2\":%llu,\"3\":%llu,\"4\":%llu,\"7\":%llu},", static_cast<ull>(f.bytes_l2),
+  o += format_tr("\"bytes_by_layer\":{\"2\":%llu,\"3\":%llu,\"4\":%llu,\"7\":%llu},", static_cast<ull>(f.bytes_l2),
            static_cast<ull>(f.bytes_l3), static_cast<ull>(f.bytes_l4), static_cast<ull>(f.bytes_l7));
-  o += fmt("\"overhead_pct\":%.2f,", f.overhead_pct);
-  o += f.first_byte_ms < 0 ? std::string("\"first_byte_ms\":null,") : fmt("\"first_byte_ms\":%.3f,", f.first_byte_ms);
-  o += fmt("\"retransmissions\":%llu,\"recv_calls\":%llu,\"resent_segments\":%llu}",
+  o += format_tr("\"overhead_pct\":%.2f,", f.overhead_pct);
+  o += f.first_byte_ms < 0 ? std::string("\"first_byte_ms\":null,") : format_tr("\"first_byte_ms\":%.3f,", f.first_byte_ms);
+  o += format_tr("\"retransmissions\":%llu,\"recv_calls\":%llu,\"resent_segments\":%llu}",
            static_cast<ull>(f.retransmissions), static_cast<ull>(f.recv_calls), static_cast<ull>(f.resent_segments));
 }
 
@@ -251,7 +232,7 @@ void json_figures(std::string& o, const Figures& f) {
 std::string render_text(const Options& opts, const Result& r, int width, bool color) {
   const std::size_t w = static_cast<std::size_t>(width < 60 ? 60 : width > 200 ? 200 : width);
   std::string o;
-  o += paint(fmt(tr("sockscope compare: %d messages of %d bytes over TCP, then over UDP, %s"), opts.messages,
+  o += paint(format_tr(tr("sockscope compare: %1$d messages of %2$d bytes over TCP, then over UDP, %3$s"), opts.messages,
                  opts.size, where(opts).c_str()),
              true, kBold, color);
   o += "\n\n";
@@ -298,7 +279,7 @@ std::string render_json(const Result& r) {
   json_figures(o, r.tcp);
   o += ",\"udp\":";
   json_figures(o, r.udp);
-  o += fmt(",\"lab\":%s,\"loss_pct\":%d,\"messages\":%d,\"size\":%d", r.options.lab ? "true" : "false",
+  o += format_tr(",\"lab\":%s,\"loss_pct\":%d,\"messages\":%d,\"size\":%d", r.options.lab ? "true" : "false",
            r.options.loss_pct, r.options.messages, r.options.size);
   if (!r.tcp_pcap.empty() || !r.udp_pcap.empty()) {
     o += ",\"files\":{\"tcp\":";
@@ -320,7 +301,7 @@ std::string render_html(const Options& opts, const Result& r) {
              xml_escape(row.udp) + "</td></tr>\n";
   }
   table += "</table>\n";
-  sections.push_back({fmt(tr("%d messages of %d bytes, %s"), opts.messages, opts.size, where(opts).c_str()), table});
+  sections.push_back({format_tr(tr("%1$d messages of %2$d bytes, %3$s"), opts.messages, opts.size, where(opts).c_str()), table});
   std::string words;
   for (const std::string& s : verdict(opts, r)) words += "<p>" + xml_escape(s) + "</p>\n";
   if (!r.note.empty()) words += "<p>" + xml_escape(std::string(tr("Note:")) + " " + r.note) + "</p>\n";

@@ -27,6 +27,7 @@
 #include <memory>
 #include <thread>
 
+#include "sockscope/text/escape.hpp"
 #include "sockscope/text/i18n.hpp"
 #include "sockscope/lessons/lab.hpp"
 #include "sockscope/lessons/lesson_run.hpp"
@@ -352,7 +353,7 @@ void Runner::intro() {
     first = false;
     s += ep->decl->name + " (" + proto_name(ep->decl->proto);
     if (ep->decl->role == Role::Server) s += ", " + demo::endpoint_text(demo::to_endpoint(ep->addr));
-    else s += std::string(", ") + tr("talks to") + " " + ep->decl->target;
+    else s += ", " + format_tr(tr("talks to %s"), ep->decl->target.c_str());
     s += ")";
   }
   s += "\n";
@@ -516,7 +517,7 @@ void Runner::execute(Endpoint_& ep, const Step& st) {
       result = -1;
       err = EDESTADDRREQ;
       add_check(Check{st.line, st.source, "", false,
-                      "the server has no one to answer yet: let it recvfrom first (it answers the last sender)", {}});
+                      tr("the server has no one to answer yet: let it recvfrom first (it answers the last sender)"), {}});
       ep.failed = true;
       ep.failed_line = st.line;
       return;
@@ -590,21 +591,24 @@ void Runner::check_call(Endpoint_& ep, const Step& st, std::int64_t result, int 
     case CallExpect::Kind::Ok:
       c.ok = result >= 0;
       if (!c.ok)
-        c.message = st.endpoint + " " + st.call + "() failed: " + got() +
-                    "; the lesson expected it to succeed (write '-> " + errno_name(err) +
-                    "' if the failure is the point)";
+        c.message = format_tr(tr("%1$s %2$s() failed: %3$s; the lesson expected it to succeed (write '-> %4$s' if the failure is the point)"),
+                              st.endpoint.c_str(), st.call.c_str(), got().c_str(), errno_name(err));
       break;
     case CallExpect::Kind::Any: break;
     case CallExpect::Kind::Result:
       c.ok = result == x.result;
-      if (!c.ok) c.message = "expected " + st.call + "() to return " + std::to_string(x.result) + "; it returned " + got();
+      if (!c.ok)
+        c.message = format_tr(tr("expected %1$s() to return %2$lld; it returned %3$s"), st.call.c_str(),
+                              static_cast<long long>(x.result), got().c_str());
       break;
     case CallExpect::Kind::Errno:
       c.ok = result < 0 && err == x.err;
-      if (!c.ok) c.message = "expected " + st.call + "() to fail with " + x.text + "; it returned " + got();
+      if (!c.ok)
+        c.message = format_tr(tr("expected %1$s() to fail with %2$s; it returned %3$s"), st.call.c_str(), x.text.c_str(),
+                              got().c_str());
       break;
   }
-  if (c.ok) c.message = st.endpoint + " " + st.call + "() returned " + got();
+  if (c.ok) c.message = format_tr(tr("%1$s %2$s() returned %3$s"), st.endpoint.c_str(), st.call.c_str(), got().c_str());
   // Calls whose result the lesson states are listed with the checks; others only when they fail.
   // ("-> any" states nothing: not a check.)
   if ((x.kind != CallExpect::Kind::Default && x.kind != CallExpect::Kind::Any) || !c.ok) add_check(c);
@@ -626,10 +630,10 @@ void Runner::ask(const Step& st, bool live) {
   ++result_.quiz_asked;
   if (!v.ok) {
     add_check(Check{st.line, st.source, st.label, false,
-                    "the quiz's answer could not be computed from this run: " + v.why, {}});
+                    format_tr(tr("the quiz's answer could not be computed from this run: %s"), v.why.c_str()), {}});
     quiz_answers_.emplace_back(&st, "");
     if (!json()) {
-      const std::string t = "\n  ? " + st.question + "\n    (" + tr("no answer: the capture does not show it") + ")\n";
+      const std::string t = "\n  ? " + st.question + "\n    " + tr("(no answer: the capture does not show it)") + "\n";
       live ? show(t) : put(t);
     }
     return;
@@ -731,7 +735,8 @@ Check Runner::evaluate(const Step& st) {
   const Value r = detail::eval(st.rhs, facts_);
   if (!l.ok || !r.ok) {
     c.ok = false;
-    c.message = "expected " + st.lhs.source + " " + st.op + " " + st.rhs.source + "; but " + (!l.ok ? l.why : r.why);
+    c.message = format_tr(tr("expected %1$s %2$s %3$s; but %4$s"), st.lhs.source.c_str(), st.op.c_str(),
+                          st.rhs.source.c_str(), (!l.ok ? l.why : r.why).c_str());
     return c;
   }
   bool ok = false;
@@ -765,8 +770,12 @@ Check Runner::evaluate(const Step& st) {
     c.message = side(st.lhs, l);
     if (!constant(st.rhs)) c.message += ", " + side(st.rhs, r);
   } else {
-    c.message = "expected " + st.lhs.source + " " + st.op + " " + st.rhs.source + "; the capture showed " +
-                side(st.lhs, l) + (constant(st.rhs) ? "" : " and " + side(st.rhs, r));
+    if (constant(st.rhs))
+      c.message = format_tr(tr("expected %1$s %2$s %3$s; the capture showed %4$s"), st.lhs.source.c_str(),
+                            st.op.c_str(), st.rhs.source.c_str(), side(st.lhs, l).c_str());
+    else
+      c.message = format_tr(tr("expected %1$s %2$s %3$s; the capture showed %4$s and %5$s"), st.lhs.source.c_str(),
+                            st.op.c_str(), st.rhs.source.c_str(), side(st.lhs, l).c_str(), side(st.rhs, r).c_str());
   }
   return c;
 }
@@ -801,7 +810,7 @@ void Runner::report() {
       if (!f.empty()) s += " (" + f + ")";
       s += "\n";
     } else {
-      s += "    ✗ " + std::string(tr("line")) + " " + std::to_string(c.line) + ": " + c.source + "\n";
+      s += "    ✗ " + format_tr(tr("line %1$d: %2$s"), c.line, c.source.c_str()) + "\n";
       s += "      " + c.message + "\n";
     }
   }
@@ -811,15 +820,16 @@ void Runner::report() {
   }
   s += "\n";
   if (failed == 0) {
-    s += "  " + lesson_.name + ": " + tr("every check held") + " (" + std::to_string(result_.checks.size()) + ")";
+    s += "  " + format_tr(trn("%1$s: the check held (%2$zu).", "%1$s: every check held (%2$zu).", result_.checks.size()),
+                          lesson_.name.c_str(), result_.checks.size());
   } else {
-    s += "  " + lesson_.name + ": " + std::to_string(failed) + " " + tr("of") + " " +
-         std::to_string(result_.checks.size()) + " " + tr("checks failed (marked ✗ above)");
+    s += "  " + format_tr(trn("%1$s: %2$zu of %3$zu checks failed (marked ✗ above).",
+                              "%1$s: %2$zu of %3$zu checks failed (marked ✗ above).", result_.checks.size()),
+                          lesson_.name.c_str(), failed, result_.checks.size());
   }
   if (result_.quiz_asked > 0 && interactive_)
-    s += "; " + std::string(tr("quiz")) + " " + std::to_string(result_.quiz_right) + "/" +
-         std::to_string(result_.quiz_asked);
-  s += ".\n";
+    s += " " + format_tr(tr("Quiz: %1$d of %2$d right."), result_.quiz_right, result_.quiz_asked);
+  s += "\n";
   put(s);
 }
 
@@ -992,15 +1002,16 @@ RunResult Runner::run() {
   }
   if (!sr.ok) {
     result_.error = sr.error;
-    add_check(Check{0, "capture", "", false, "the capture failed: " + sr.error, {}});
+    add_check(Check{0, "capture", "", false, format_tr(tr("the capture failed: %s"), sr.error.c_str()), {}});
   }
   if (!json()) put("\n  " + std::string(tr("What you saw")) + "\n  " + std::string(12, '-') + "\n");
   for (std::size_t i = tail; i < lesson_.steps.size(); ++i) do_step(lesson_.steps[i], false);
   for (const auto& st : lesson_.steps)
     if (st.kind == Step::Kind::Expect) add_check(evaluate(st));
   if (!opts_.write_path.empty() && !json() && sr.ok)
-    put("\n  " + std::string(tr("Saved:")) + " " + opts_.write_path + " (" + std::to_string(sr.written) + " " +
-        tr("frames, each with its explanation as a comment") + ")\n");
+    put("\n  " + format_tr(trn("Saved: %1$s (%2$llu frame, with its explanation as a comment)",
+                               "Saved: %1$s (%2$llu frames, each with its explanation as a comment)", sr.written),
+                           sockscope::views::printable(opts_.write_path).c_str(), static_cast<unsigned long long>(sr.written)) + "\n");
   if (svg_) {
     std::string why;
     if (!svg_->write(opts_.svg_path, why)) {

@@ -35,17 +35,6 @@ bool contains(const char* haystack, const char* needle) {
   return haystack != nullptr && std::strstr(haystack, needle) != nullptr;
 }
 
-// printf into a std::string (messages are built once per file, never per packet).
-template <typename... Args>
-std::string format(const char* fmt, Args... args) {
-  int n = std::snprintf(nullptr, 0, fmt, args...);
-  if (n <= 0) return {};
-  std::string s(static_cast<std::size_t>(n) + 1, '\0');
-  std::snprintf(s.data(), s.size(), fmt, args...);
-  s.resize(static_cast<std::size_t>(n));
-  return s;
-}
-
 std::string open_failure(const std::string& name, int err) {
   const char* what = nullptr;
   switch (err) {
@@ -60,7 +49,7 @@ std::string open_failure(const std::string& name, int err) {
       what = tr("this is a folder, not a capture file. Give the path of a .pcap or .pcapng file");
       break;
     default:
-      return name + ": " + std::strerror(err) + ". " + tr("Check the path and try again");
+      return format_tr(tr("%1$s: %2$s. Check the path and try again"), name.c_str(), std::strerror(err));
   }
   return name + ": " + what;
 }
@@ -77,7 +66,7 @@ std::string classify_open_error(const std::string& name, const char* errbuf) {
   if (contains(errbuf, "truncated"))
     return name + ": " + tr("the file is cut short inside its file header, before any frame. "
                             "It is damaged or was copied while still being written; record it again");
-  return name + ": " + format(tr("libpcap cannot read it as a capture (%s). Check that it is a pcap "
+  return name + ": " + format_tr(tr("libpcap cannot read it as a capture (%s). Check that it is a pcap "
                                  "or pcapng file"),
                               errbuf);
 }
@@ -86,7 +75,7 @@ std::string classify_read_error(const std::string& name, const char* msg, std::u
   const unsigned long long n = good;
   if (contains(msg, "different from the type of the first interface"))
     return name + ": " +
-           format(tr("after frame %llu the file describes a second interface with another link "
+           format_tr(tr("after frame %llu the file describes a second interface with another link "
                      "type, and libpcap cannot mix link types in one file. Split it per interface, "
                      "e.g. tshark -r FILE -Y 'frame.interface_id == 0' -w part.pcapng"),
                   n);
@@ -95,12 +84,12 @@ std::string classify_read_error(const std::string& name, const char* msg, std::u
       return name + ": " + tr("the file is cut short inside its first frame. It is damaged or was "
                               "copied while still being written; record it again");
     return name + ": " +
-           format(tr("the file is cut short after frame %llu (the next frame is incomplete). The "
+           format_tr(tr("the file is cut short after frame %llu (the next frame is incomplete). The "
                      "frames before were read; the file is damaged or was copied while still being "
                      "written"),
                   n);
   }
-  return name + ": " + format(tr("the file is damaged after frame %llu (%s). The frames before "
+  return name + ": " + format_tr(tr("the file is damaged after frame %1$llu (%2$s). The frames before "
                                  "were read"),
                               n, msg ? msg : "");
 }
@@ -172,7 +161,7 @@ std::unique_ptr<PcapSource> PcapSource::open(const std::string& path, const std:
     // Filtered in user space with pcap_offline_filter rather than pcap_setfilter, so frames keep
     // their numbers in the file (as in Wireshark and tshark) when others are skipped.
     if (pcap_compile(p, &src->h_->prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-      error = format(tr("filter '%s': %s. Check the expression against the pcap-filter manual "
+      error = format_tr(tr("filter '%1$s': %2$s. Check the expression against the pcap-filter manual "
                         "(man 7 pcap-filter), e.g. 'tcp port 9000'"),
                      printable(filter).c_str(), pcap_geterr(p));
       return nullptr;
