@@ -15,6 +15,8 @@
 #include "sockscope/lessons/lab.hpp"
 #include "sockscope/lessons/lesson.hpp"
 #include "lesson_internal.hpp"
+#include "sockscope/text/i18n.hpp"
+#include "sockscope/text/escape.hpp"
 
 namespace sockscope::lesson {
 
@@ -401,6 +403,18 @@ class Parser {
         error("a control character in the line", "lessons are plain text; write \\n or \\xNN inside quoted text");
         return;
       }
+    // UTF-8 only (RFC 3629): a stray byte would reach the terminal and the JSON output as it is.
+    for (std::size_t i = 0; i < s.size();) {
+      std::uint32_t cp = 0;
+      const int len = views::utf8_decode(reinterpret_cast<const std::uint8_t*>(s.data()) + i, s.size() - i, cp);
+      if (len <= 0) {
+        error(format_tr(tr("the line is not valid UTF-8 (byte %1$zu is 0x%2$02x)"), i + 1,
+                        static_cast<unsigned>(static_cast<unsigned char>(s[i]))),
+              tr("save the lesson as UTF-8 text; write other bytes as \\xNN inside quoted text"));
+        return;
+      }
+      i += static_cast<std::size_t>(len);
+    }
     if (s.empty()) {
       end_narration();
       return;

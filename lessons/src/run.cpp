@@ -69,21 +69,11 @@ Timestamp realtime_now() {
   return Timestamp{ts.tv_sec, static_cast<std::uint32_t>(ts.tv_nsec)};
 }
 
+// JSON strings through the shared writer (escape.hpp): always valid UTF-8, controls escaped.
 std::string json_string(const std::string& s) {
-  std::string o = "\"";
-  char tmp[8];
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      std::snprintf(tmp, sizeof tmp, "\\u%04x", c);
-      o += tmp;
-    } else {
-      o += static_cast<char>(c);
-    }
-  }
-  return o + "\"";
+  std::string o;
+  views::json_string(o, s);
+  return o;
 }
 
 // Text wrapped to the width: the first line behind `first`, the others behind `next`.
