@@ -56,7 +56,7 @@ int cmd_list() {
     lesson::Lesson l;
     std::vector<lesson::Diagnostic> errors;
     const std::string name = lesson::lesson_name_of(f);
-    if (!lesson::load_lesson(f, l, errors)) {
+    if (!lesson::load_lesson(lesson::localized_lesson(f), l, errors)) {
       std::printf("  %-*s %s\n", width, printable(name).c_str(), tr("(malformed: see sockscope lesson check)"));
       continue;
     }

@@ -47,6 +47,8 @@ std::string lesson_name_of(const std::string& path) {
   constexpr std::string_view kExt = ".lesson";
   if (base.size() > kExt.size() && base.compare(base.size() - kExt.size(), kExt.size(), kExt) == 0)
     base.resize(base.size() - kExt.size());
+  // A translation (03-handshake.zh_CN.lesson) has the name of its original.
+  if (const auto dot = base.rfind('.'); dot != std::string::npos && dot > 0) base.resize(dot);
   std::size_t i = 0;
   while (i < base.size() && std::isdigit(static_cast<unsigned char>(base[i]))) ++i;
   if (i > 0 && i < base.size() && base[i] == '-') return base.substr(i + 1);

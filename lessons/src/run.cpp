@@ -331,7 +331,7 @@ bool Runner::prepare(std::string& error) {
 void Runner::intro() {
   if (json()) return;
   std::string s = "\n  " + lesson_.title + "\n  ";
-  s += std::string(std::min<std::size_t>(lesson_.title.size(), 70), '=') + "\n";
+  s += std::string(std::min<std::size_t>(views::display_width(lesson_.title), 70), '=') + "\n";
   const int width = opts_.view_options.width;
   if (!lesson_.topic.empty()) s += wrap(std::string(tr("Topic:")) + " " + lesson_.topic, width, "  ", "    ");
   s += wrap(lesson_.summary, width, "  ", "  ");

@@ -36,4 +36,15 @@ err=$("$bin" --lang xx_XX help 2>&1); rc=$?
 set -e
 [ "$rc" = 2 ] || fail "--lang xx_XX: exit $rc"
 has "$err" "zh_CN" || fail "--lang xx_XX names the languages there are: $err"
+# A translated lesson (NAME.zh_CN.lesson beside the original) is chosen by the same setting, and
+# lesson list shows each lesson once.
+src=$(cd "$here/../../lessons" && pwd)
+mkdir -p "$tmp/lessons"
+cp "$src/03-handshake.lesson" "$tmp/lessons/"
+sed 's/^title .*/title   三次握手/' "$src/03-handshake.lesson" > "$tmp/lessons/03-handshake.zh_CN.lesson"
+out=$(SOCKSCOPE_LESSONS="$tmp/lessons" "$bin" --lang zh_CN lesson list)
+has "$out" "三次握手" || fail "lesson list in Chinese: $out"
+[ "$(printf '%s\n' "$out" | grep -c 'handshake ')" = 1 ] || fail "lesson list shows the lesson once: $out"
+out=$(SOCKSCOPE_LESSONS="$tmp/lessons" "$bin" lesson list)
+has "$out" "The three-way handshake" || fail "lesson list in English: $out"
 echo "languages: --lang, LANG, LC_ALL, LANGUAGE and --lang en all chosen as expected (locale -a: $(locale -a | tr '\n' ' '))"
