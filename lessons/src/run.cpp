@@ -78,29 +78,8 @@ std::string json_string(const std::string& s) {
 
 // Text wrapped to the width: the first line behind `first`, the others behind `next`.
 std::string wrap(const std::string& text, int width, const std::string& first, const std::string& next) {
-  // Columns, not bytes: UTF-8 continuation bytes take no room.
-  auto cols = [](const std::string& s) {
-    return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xc0) != 0x80; }));
-  };
-  const std::size_t w = static_cast<std::size_t>(std::clamp(width, 40, 100));
-  std::string out, line;
-  const std::string* prefix = &first;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    auto j = text.find(' ', i);
-    if (j == std::string::npos) j = text.size();
-    const std::string word = text.substr(i, j - i);
-    if (!line.empty() && cols(*prefix) + cols(line) + 1 + cols(word) > w) {
-      out += *prefix + line + "\n";
-      prefix = &next;
-      line.clear();
-    }
-    if (!line.empty()) line += ' ';
-    line += word;
-    i = j + 1;
-  }
-  if (!line.empty()) out += *prefix + line + "\n";
-  return out;
+  // Terminal columns (CJK characters take two), breaking between Chinese characters too (escape.hpp).
+  return views::wrap_text(text, static_cast<std::size_t>(std::clamp(width, 40, 100)), first, next);
 }
 
 // Paragraphs wrapped to the width, each line behind a bar: narration stands apart from the timeline.
