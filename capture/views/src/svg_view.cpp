@@ -301,7 +301,7 @@ const char kStyle[] =
     ".ss-head{font-size:13px;font-weight:bold;fill:#222}"
     ".ss-role{font-size:12px;font-weight:bold;fill:#333}"
     ".ss-addr{font-size:11px;fill:#333}"
-    ".ss-time{font-size:10px;fill:#666;font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace}"
+    ".ss-time{font-size:10px;fill:#666;font-family:'DejaVu Sans Mono',Menlo,Consolas,'Noto Sans Mono CJK SC','WenQuanYi Micro Hei Mono',monospace}"
     ".ss-lifeline{stroke:#777;stroke-width:1.5}"
     ".ss-pkt line{stroke-width:1.4}"
     ".ss-tcp{stroke:#2b4a6f;fill:#2b4a6f}"
@@ -863,7 +863,7 @@ std::string SvgLadder::Impl::render(bool standalone) const {
   if (standalone) out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   appendf(out,
           "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" height=\"%.0f\" "
-          "viewBox=\"0 0 %.0f %.0f\" font-family=\"DejaVu Sans, Verdana, Arial, sans-serif\" xml:space=\"preserve\">\n",
+          "viewBox=\"0 0 %.0f %.0f\" font-family=\"DejaVu Sans, Verdana, Arial, Noto Sans CJK SC, WenQuanYi Micro Hei, Microsoft YaHei, PingFang SC, sans-serif\" xml:space=\"preserve\">\n",
           w, std::ceil(y), w, std::ceil(y));
   out += "<title>";
   if (!opts.title.empty())
