@@ -1,7 +1,11 @@
 #include "cli_common.hpp"
 
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <dirent.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <cstdlib>
 #include <cstring>
@@ -38,6 +42,68 @@ bool parse(const char* cmd, const std::vector<std::string>& args, const po::opti
 std::string self_path() {
   const std::string exe = self_exe();
   return exe.empty() ? std::string("sockscope") : exe;
+}
+
+std::string locale_dir() {
+  if (const char* d = std::getenv("SOCKSCOPE_LOCALEDIR"); d && *d) return d;
+  return sockscope::locale_dir(self_exe());
+}
+
+bool take_lang_option(std::vector<std::string>& args, std::string& lang) {
+  for (std::size_t i = 0; i < args.size();) {
+    if (args[i] == "--") break;
+    if (args[i].rfind("--lang=", 0) == 0) {
+      lang = args[i].substr(7);
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i));
+    } else if (args[i] == "--lang") {
+      if (i + 1 >= args.size() || args[i + 1].empty() || args[i + 1][0] == '-') return false;
+      lang = args[i + 1];
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i), args.begin() + static_cast<std::ptrdiff_t>(i) + 2);
+    } else {
+      ++i;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+// The languages with a catalogue in locale_dir(), "en" first (the text of the sources).
+std::vector<std::string> available_languages() {
+  std::vector<std::string> out{"en"};
+  const std::string dir = locale_dir();
+  if (DIR* d = opendir(dir.c_str())) {
+    std::vector<std::string> found;
+    while (const dirent* e = readdir(d)) {
+      struct stat st {};
+      const std::string name = e->d_name;
+      if (name[0] != '.' && stat((dir + "/" + name + "/LC_MESSAGES/sockscope.mo").c_str(), &st) == 0) found.push_back(name);
+    }
+    closedir(d);
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
+}  // namespace
+
+bool language_available(const std::string& lang) {
+  std::string bare = lang.substr(0, lang.find_first_of(".@"));
+  if (bare == "en" || bare == "C" || bare == "POSIX" || bare.rfind("en_", 0) == 0) return true;
+  const auto all = available_languages();
+  const std::string short_form = bare.substr(0, bare.find('_'));
+  return std::find(all.begin(), all.end(), bare) != all.end() ||
+         std::find(all.begin(), all.end(), short_form) != all.end();
+}
+
+std::string unknown_language_message(const std::string& lang) {
+  std::string list;
+  for (const std::string& l : available_languages()) list += (list.empty() ? "" : ", ") + l;
+  char buf[600];
+  std::snprintf(buf, sizeof buf, tr("--lang %1$s: sockscope has no messages in that language; it speaks %2$s"),
+                printable(lang).c_str(), list.c_str());
+  return buf;
 }
 
 int terminal_width() {

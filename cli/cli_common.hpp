@@ -30,6 +30,22 @@ bool parse(const char* cmd, const std::vector<std::string>& args, const po::opti
 // This program's own path (for hints such as "sudo setcap ... PATH"), "sockscope" when unknown.
 std::string self_path();
 
+// Where the message catalogues (<lang>/LC_MESSAGES/sockscope.mo) are: $SOCKSCOPE_LOCALEDIR when set;
+// else beside the binary in a build tree (build/locale, made by the build); else the installed
+// <prefix>/share/locale, found from the binary's own place (<prefix>/bin/sockscope); else the
+// configured SOCKSCOPE_LOCALEDIR.
+std::string locale_dir();
+
+// Takes the global option --lang LANG (or --lang=LANG) out of argv, wherever it stands (before or
+// after the command, not after "--"). Returns false when it has no value (the caller says so once
+// the language of messages is set).
+bool take_lang_option(std::vector<std::string>& args, std::string& lang);
+
+// Whether --lang LANG can be honoured: English, or a language with a catalogue in locale_dir().
+bool language_available(const std::string& lang);
+// The sentence for a --lang nobody translated to, naming the languages there are.
+std::string unknown_language_message(const std::string& lang);
+
 // The terminal's width (or COLUMNS), 100 when unknown.
 int terminal_width();
 

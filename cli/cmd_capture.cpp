@@ -155,7 +155,7 @@ int cmd_capture(const std::vector<std::string>& args) {
     if (shown_filter.empty())
       std::fprintf(stderr, tr("sockscope: capturing on %s. Ctrl-C to stop.\n"), printable(so.capture.interface).c_str());
     else
-      std::fprintf(stderr, tr("sockscope: capturing on %s (filter: %s). Ctrl-C to stop.\n"),
+      std::fprintf(stderr, tr("sockscope: capturing on %1$s (filter: %2$s). Ctrl-C to stop.\n"),
                    printable(so.capture.interface).c_str(), printable(shown_filter).c_str());
     if (duration > 0) {
       itimerval it{};
@@ -173,10 +173,12 @@ int cmd_capture(const std::vector<std::string>& args) {
 
   const unsigned long long captured = r.packets, dropped = r.stats.dropped_kernel + r.stats.dropped_iface;
   if (!so.write_path.empty() && r.ok)
-    std::fprintf(stderr, tr("%llu packets captured, %llu dropped by the kernel, %llu saved to %s\n"), captured,
+    std::fprintf(stderr, trn("%1$llu packet captured, %2$llu dropped by the kernel, %3$llu saved to %4$s\n",
+                             "%1$llu packets captured, %2$llu dropped by the kernel, %3$llu saved to %4$s\n", captured), captured,
                  dropped, static_cast<unsigned long long>(r.written), printable(so.write_path).c_str());
   else
-    std::fprintf(stderr, tr("%llu packets captured, %llu dropped by the kernel\n"), captured, dropped);
+    std::fprintf(stderr, trn("%1$llu packet captured, %2$llu dropped by the kernel\n",
+                             "%1$llu packets captured, %2$llu dropped by the kernel\n", captured), captured, dropped);
   if (!r.ok) {
     std::fprintf(stderr, "sockscope capture: %s\n", r.error.c_str());
     return kExitFailed;

@@ -1,6 +1,7 @@
 #include "cmd_chat.hpp"
 
 #include "cmd_demo.hpp"
+#include "sockscope/text/format.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -90,8 +91,7 @@ int chat_options_from(const po::variables_map& vm, demo::ChatOptions& opts) {
   } else if (kind == "udp-client") {
     opts.kind = demo::ChatKind::UdpClient;
   } else {
-    return usage_error("chat", std::string(tr("no endpoint named")) + " '" + kind +
-                                   "': " + tr("use tcp-server, tcp-client, udp-server or udp-client"),
+    return usage_error("chat", text::format(tr("no endpoint named '%s': use tcp-server, tcp-client, udp-server or udp-client"), kind.c_str()),
                        hint);
   }
   const bool server = opts.kind == demo::ChatKind::TcpServer || opts.kind == demo::ChatKind::UdpServer;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "sockscope/lessons/compare.hpp"
+#include "sockscope/text/format.hpp"
 #include "sockscope/pcap/live_capture.hpp"
 
 namespace sockscope::cli {
@@ -50,13 +51,13 @@ bool write_whole_file(const std::string& path, const std::string& data, std::str
   const std::string tmp = path + ".tmp-" + std::to_string(getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (f == nullptr) {
-    error = printable(path) + ": " + std::strerror(errno) + ". " + tr("Check that the folder exists and is writable");
+    error = text::format(tr("%1$s: %2$s. Check that the folder exists and is writable"), printable(path).c_str(), std::strerror(errno));
     return false;
   }
   const bool wrote = std::fwrite(data.data(), 1, data.size(), f) == data.size();
   const bool closed = std::fclose(f) == 0;
   if (!wrote || !closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = printable(path) + ": " + std::strerror(errno) + ". " + tr("Is the disk full?");
+    error = text::format(tr("%1$s: %2$s. Is the disk full?"), printable(path).c_str(), std::strerror(errno));
     std::remove(tmp.c_str());
     return false;
   }

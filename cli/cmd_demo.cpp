@@ -204,19 +204,19 @@ void recap(OutBuffer& out, bool tcp, const RecapView& r) {
       s += text::format(tr("frames %s: the three-way handshake (SYN, SYN-ACK, ACK)."),
                   frame_list(conv->handshake_frames, conv->handshake_frame_count).c_str());
       if (r.connect_after_ && r.accept_after_)
-        s += ' ' + text::format(tr("connect() returned after frame %llu, accept() after frame %llu."),
+        s += ' ' + text::format(tr("connect() returned after frame %1$llu, accept() after frame %2$llu."),
                           static_cast<ull>(r.connect_after_), static_cast<ull>(r.accept_after_));
       s += '\n';
     }
     s += "  ";
-    s += text::format(tr("%llu segments carried the lines (%llu bytes from the client, %llu from the server); "
-                   "%llu segments acknowledged bytes (ACK)."),
+    s += text::format(tr("%1$llu segments carried the lines (%2$llu bytes from the client, %3$llu from the server); "
+                   "%4$llu segments acknowledged bytes (ACK)."),
                 static_cast<ull>(r.data_segments_), static_cast<ull>(conv->bytes_c2s),
                 static_cast<ull>(conv->bytes_s2c), static_cast<ull>(r.acks_));
     s += '\n';
     if (conv->close_frame_count > 0) {
       s += "  ";
-      s += text::format(tr("frames %s: the close (%s)."), frame_list(conv->close_frames, conv->close_frame_count).c_str(),
+      s += text::format(tr("frames %1$s: the close (%2$s)."), frame_list(conv->close_frames, conv->close_frame_count).c_str(),
                   close_kind_name(conv->close));
       if (r.first_fin_ != 0)
         s += ' ' + text::format(r.first_closer_ == CallRole::Client ? tr("The client closed first: its FIN is frame %llu.")
@@ -226,7 +226,7 @@ void recap(OutBuffer& out, bool tcp, const RecapView& r) {
     }
     if (!r.client_close_state_.empty() && !r.server_close_state_.empty()) {
       s += "  ";
-      s += text::format(tr("Right after close(), the kernel said: client %s, server %s."), r.client_close_state_.c_str(),
+      s += text::format(tr("Right after close(), the kernel said: client %1$s, server %2$s."), r.client_close_state_.c_str(),
                   r.server_close_state_.c_str());
       s += '\n';
     }
@@ -246,7 +246,7 @@ void recap(OutBuffer& out, bool tcp, const RecapView& r) {
     }
   } else if (!tcp && r.datagrams_ > 0) {
     s += "  ";
-    s += text::format(tr("frames %llu to %llu: %llu datagrams for %llu sendto() calls, one each; no handshake before "
+    s += text::format(tr("frames %1$llu to %2$llu: %3$llu datagrams for %4$llu sendto() calls, one each; no handshake before "
                    "them, no ACK after them, nothing to close on the wire."),
                 static_cast<ull>(r.first_datagram_), static_cast<ull>(r.last_datagram_),
                 static_cast<ull>(r.datagrams_), static_cast<ull>(r.sendtos_));

@@ -64,9 +64,9 @@ void print_json(const lab::LabStatus& s) {
 std::string or_unknown(const std::string& s) { return s.empty() ? std::string("?") : printable(s); }
 
 void print_host(const char* role, const lab::HostInfo& h, bool ipv6) {
-  std::printf(tr("  %-12s namespace %s, interface %s\n"), role, printable(h.ns).c_str(), printable(h.interface).c_str());
+  std::printf(tr("  %1$-12s namespace %2$s, interface %3$s\n"), role, printable(h.ns).c_str(), printable(h.interface).c_str());
   const std::string v6 = ipv6 || !h.ipv6.empty() ? or_unknown(h.ipv6) : std::string(tr("none"));
-  std::printf(tr("  %-12s MAC %s, IPv4 %s, IPv6 %s%s\n"), "", or_unknown(h.mac).c_str(), or_unknown(h.ipv4).c_str(),
+  std::printf(tr("  %1$-12s MAC %2$s, IPv4 %3$s, IPv6 %4$s%5$s\n"), "", or_unknown(h.mac).c_str(), or_unknown(h.ipv4).c_str(),
               v6.c_str(), h.up ? "" : tr(" (interface down)"));
 }
 
@@ -98,32 +98,34 @@ void print_human(const lab::LabStatus& s, bool just_built) {
   }
   print_host(tr("client host"), s.client, ipv6);
   print_host(tr("server host"), s.server, ipv6);
-  std::printf(tr("  %-12s a veth pair, MTU %d bytes on both ends (the largest IP packet that crosses it whole)\n"),
+  std::printf(tr("  %1$-12s a veth pair, MTU %2$d bytes on both ends (the largest IP packet that crosses it whole)\n"),
               tr("the cable"), s.options.mtu);
   if (!ipv6)
     std::printf(tr("  %-12s none: IPv6 needs an MTU of at least %d bytes (RFC 8200), and Linux removes IPv6 from a "
                    "link with a smaller one\n"),
                 "IPv6", lab::kIPv6MinMtu);
   if (s.options.loss_pct >= 100)
-    std::printf(tr("  %-12s every TCP and UDP packet of the client is dropped where it reaches the server\n"
-                   "  %-12s (an nftables rule in %s): a capture at the client still sees them leave\n"),
+    std::printf(tr("  %1$-12s every TCP and UDP packet of the client is dropped where it reaches the server\n"
+                   "  %2$-12s (an nftables rule in %3$s): a capture at the client still sees them leave\n"),
                 tr("loss"), "", lab::kServerNs);
   else if (s.options.loss_pct > 0)
-    std::printf(tr("  %-12s %d%% of the client's TCP and UDP packets are dropped at random where they reach the "
-                   "server\n  %-12s (an nftables rule in %s): a capture at the client still sees them leave\n"),
+    std::printf(tr("  %1$-12s %2$d%% of the client's TCP and UDP packets are dropped at random where they reach the "
+                   "server\n  %3$-12s (an nftables rule in %4$s): a capture at the client still sees them leave\n"),
                 tr("loss"), s.options.loss_pct, "", lab::kServerNs);
   else
     std::printf(tr("  %-12s none\n"), tr("loss"));
   if (s.options.drop_syn > 0)
-    std::printf(tr("  %-12s the client's first %d SYN(s) (connection attempts) are dropped; later ones pass\n"),
+    std::printf(trn("  %1$-12s the client's first SYN (connection attempt) is dropped; later ones pass\n",
+                    "  %1$-12s the client's first %2$d SYNs (connection attempts) are dropped; later ones pass\n",
+                    static_cast<unsigned long>(s.options.drop_syn)),
                 tr("lost SYNs"), s.options.drop_syn);
   if (s.options.delay_ms > 0)
-    std::printf(tr("  %-12s %d ms each way\n"), tr("delay"), s.options.delay_ms);
+    std::printf(tr("  %1$-12s %2$d ms each way\n"), tr("delay"), s.options.delay_ms);
   if (s.options.loss_pct > 0 || s.options.drop_syn > 0)
-    std::printf(tr("  %-12s %llu packet(s) so far\n"), tr("dropped"), static_cast<unsigned long long>(s.dropped_packets));
+    std::printf(trn("  %1$-12s %2$llu packet so far\n", "  %1$-12s %2$llu packets so far\n", s.dropped_packets), tr("dropped"), static_cast<unsigned long long>(s.dropped_packets));
   std::printf("\n");
-  std::printf(tr("Run a command inside a host:  sudo ip netns exec %s ping -c 1 %s\n"), lab::kClientNs, lab::kServerIPv4);
-  std::printf(tr("Watch the cable:              sudo ip netns exec %s sockscope capture -i %s\n"), lab::kClientNs,
+  std::printf(tr("Run a command inside a host:  sudo ip netns exec %1$s ping -c 1 %2$s\n"), lab::kClientNs, lab::kServerIPv4);
+  std::printf(tr("Watch the cable:              sudo ip netns exec %1$s sockscope capture -i %2$s\n"), lab::kClientNs,
               lab::kClientIf);
   std::printf("%s\n", tr("The lab stays up until: sudo sockscope lab down (lessons build and remove their own lab)."));
 }

@@ -100,7 +100,7 @@ int cmd_list(const std::vector<std::string>& dirs, bool names_only) {
     lesson::Lesson l;
     std::vector<lesson::Diagnostic> errors;
     const std::string name = lesson::lesson_name_of(f);
-    if (!lesson::load_lesson(f, l, errors)) {
+    if (!lesson::load_lesson(lesson::localized_lesson(f), l, errors)) {
       std::printf("  %-*s %s\n", width, printable(name).c_str(), tr("(malformed: see sockscope lesson check)"));
       continue;
     }
@@ -110,7 +110,7 @@ int cmd_list(const std::vector<std::string>& dirs, bool names_only) {
                 printable(l.summary).c_str());
   }
   std::printf("\n");
-  for (const auto& folder : folders) std::printf("%s %s\n", tr("Lesson files are in"), printable(folder).c_str());
+  for (const auto& folder : folders) std::printf(tr("Lesson files are in %s\n"), printable(folder).c_str());
   return kExitOk;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sockscope/demo/exchange.hpp"
+#include "sockscope/text/format.hpp"
 #include "sockscope/text/i18n.hpp"
 #include "sockscope/text/install_dirs.hpp"
 #include "sockscope/views/out_buffer.hpp"
@@ -68,11 +69,11 @@ std::string svg_path_problem(const std::string& path) {
   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   struct stat st {};
   if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    return path + ": " + tr("is a folder; --svg needs a file name, e.g. ") + path + "/chat.svg";
+    return sockscope::text::format(tr("%1$s: is a folder; --svg needs a file name, e.g. %1$s/chat.svg"), path.c_str());
   if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    return path + ": " + tr("the folder does not exist; create it or choose another path for --svg");
+    return sockscope::text::format(tr("%s: the folder does not exist; create it or choose another path for --svg"), path.c_str());
   if (access(dir.c_str(), W_OK) != 0)
-    return path + ": " + tr("cannot write in that folder; choose another path for --svg");
+    return sockscope::text::format(tr("%s: cannot write in that folder; choose another path for --svg"), path.c_str());
   return {};
 }
 
@@ -218,7 +219,7 @@ int cmd_exchange(const std::vector<std::string>& args) {
     std::fprintf(stderr, "sockscope: exchange: %s. %s\n", printable(r.error).c_str(), hint);
     return kExitUsage;
   }
-  std::printf(tr("exchange on %s: TCP server port %u, UDP server port %u\n"), opts.host.c_str(),
+  std::printf(tr("exchange on %1$s: TCP server port %2$u, UDP server port %3$u\n"), opts.host.c_str(),
               static_cast<unsigned>(r.tcp_port), static_cast<unsigned>(r.udp_port));
   std::printf("  %-10s  %-6s  %s\n", tr("time(ms)"), tr("who"), tr("call"));
   for (const auto& s : r.steps)
@@ -230,7 +231,7 @@ int cmd_exchange(const std::vector<std::string>& args) {
                  tr("Check that the ports are free (or use port 0) and try again"));
     return kExitFailed;
   }
-  std::printf(tr("done: TCP client port %u (3 lines each way, then closed), UDP client port %u (3 datagrams each way)\n"),
+  std::printf(tr("done: TCP client port %1$u (3 lines each way, then closed), UDP client port %2$u (3 datagrams each way)\n"),
               static_cast<unsigned>(r.tcp_client_port), static_cast<unsigned>(r.udp_client_port));
   return kExitOk;
 }
@@ -263,6 +264,7 @@ void print_main_help(std::FILE* f) {
   for (const Command& c : kCommands) std::fprintf(f, "  %-9s %s\n", c.name, tr(c.summary));
   std::fprintf(f, "  %-9s %s\n\n", "help", tr("show the help of a command"));
   std::fprintf(f, "%s\n", tr("Example: sudo tcpdump -i lo -w chat.pcap port 9000, then sockscope annotate chat.pcap"));
+  std::fprintf(f, "%s\n", tr("Language: --lang zh_CN or --lang en, before or after the command; without it, as LANGUAGE, LC_ALL, LC_MESSAGES or LANG say."));
 }
 
 const Command* find_command(const std::string& name) {
@@ -280,22 +282,28 @@ int cmd_help(const std::vector<std::string>& args) {
     c->help(stdout);
     return kExitOk;
   }
-  return usage_error("help", std::string(tr("no command named")) + " '" + args[0] + "'", tr("See sockscope --help"));
+  return usage_error("help", sockscope::text::format(tr("no command named '%s'"), args[0].c_str()), tr("See sockscope --help"));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::setlocale(LC_ALL, "");
-  bindtextdomain(sockscope::kTextDomain, sockscope::locale_dir(sockscope::self_exe()).c_str());
-  bind_textdomain_codeset(sockscope::kTextDomain, "UTF-8");
+  // The language is chosen before anything is translated: --lang (anywhere on the line) or the
+  // environment. tr() remembers translations, so nothing may call it before init_messages.
+  std::vector<std::string> words(argv + 1, argv + argc);
+  std::string lang;
+  const bool lang_ok = take_lang_option(words, lang);
+  sockscope::init_messages(locale_dir(), lang == "C" || lang == "POSIX" ? std::string("en") : lang);
+  if (!lang_ok) return usage_error("", tr("--lang needs a language, e.g. --lang zh_CN or --lang en"), tr("See sockscope --help"));
+  if (!lang.empty() && !sockscope::cli::language_available(lang))
+    return usage_error("", sockscope::cli::unknown_language_message(lang), tr("See sockscope --help"));
 
-  if (argc < 2) {
+  if (words.empty()) {
     print_main_help(stderr);
     return kExitUsage;
   }
-  const std::string cmd = argv[1];
-  std::vector<std::string> rest(argv + 2, argv + argc);
+  const std::string cmd = words.front();
+  std::vector<std::string> rest(words.begin() + 1, words.end());
   if (cmd == "--help" || cmd == "-h") {
     print_main_help(stdout);
     return kExitOk;
@@ -313,6 +321,6 @@ int main(int argc, char** argv) {
     return kExitFailed;
   }
   if (!cmd.empty() && cmd[0] == '-')
-    return usage_error("", std::string(tr("unknown option")) + " '" + cmd + "'", tr("See sockscope --help"));
-  return usage_error("", std::string(tr("unknown command")) + " '" + cmd + "'", tr("See sockscope --help"));
+    return usage_error("", sockscope::text::format(tr("unknown option '%s'"), cmd.c_str()), tr("See sockscope --help"));
+  return usage_error("", sockscope::text::format(tr("unknown command '%s'"), cmd.c_str()), tr("See sockscope --help"));
 }

@@ -119,7 +119,7 @@ std::string describe_call(const CallRecord& c) {
     else if (c.call == "send") s += " to " + endpoint_text(c.peer);
     else if (c.call == "close" || c.call == "shutdown") s += " (" + endpoint_text(c.peer) + ")";
   }
-  if (c.result == 0 && c.call == "recv") s += std::string(" (") + tr("end of stream: the peer closed its side") + ")";
+  if (c.result == 0 && c.call == "recv") s += std::string(" ") + tr("(end of stream: the peer closed its side)");
   if (!c.kernel_state.empty()) s += "  [" + c.kernel_state + "]";
   return s;
 }

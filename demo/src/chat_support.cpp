@@ -45,8 +45,8 @@ bool resolve(const std::string& host, std::uint16_t port, int socktype, SockAddr
   addrinfo* res = nullptr;
   const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
   if (rc != 0 || res == nullptr) {
-    error = std::string(tr("cannot find the address of")) + " '" + detail::escape(host) + "': " + gai_strerror(rc) +
-            ". " + tr("Give an address such as 127.0.0.1 or ::1");
+    error = text::format(tr("cannot find the address of '%1$s': %2$s. Give an address such as 127.0.0.1 or ::1"),
+                      detail::escape(host).c_str(), gai_strerror(rc));
     return false;
   }
   std::memcpy(&out.ss, res->ai_addr, std::min<std::size_t>(res->ai_addrlen, sizeof out.ss));
@@ -485,8 +485,8 @@ bool LineSource::init(const ChatOptions& opts, std::string& error) {
   if (!opts.script_path.empty()) {
     std::ifstream f(opts.script_path);
     if (!f) {
-      error = std::string(tr("cannot read the script")) + " '" + escape(opts.script_path) + "': " +
-              std::strerror(errno) + ". " + tr("Check the path (one line to send per line, # for comments)");
+      error = text::format(tr("cannot read the script '%1$s': %2$s. Check the path (one line to send per line, # for comments)"),
+                        escape(opts.script_path).c_str(), std::strerror(errno));
       return false;
     }
     std::string line;

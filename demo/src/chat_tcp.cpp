@@ -97,7 +97,7 @@ class TcpServer {
     // Not translated: scripts and tests read the port from this first line.
     say_line(h_, "listening on " + endpoint_text(local));
     if (max_clients_ < o_.max_clients)
-      notice(h_, text::format(tr("this process may open too few descriptors for %s clients (ulimit -n): the room takes at most %lld"),
+      notice(h_, text::format(tr("this process may open too few descriptors for %1$s clients (ulimit -n): the room takes at most %2$lld"),
                      std::to_string(o_.max_clients), static_cast<long long>(max_clients_)));
     if (h_.on_ready != nullptr) h_.on_ready(h_.ready_ctx, local);
     maybe_prompt(o_, h_);
@@ -120,7 +120,7 @@ class TcpServer {
     while (!quit_ && lines_.next_scripted(now, line)) own_line(line);
     for (Conn& c : conns_) {
       if (c.dead || now - c.last_ms < static_cast<std::int64_t>(o_.idle_timeout_s) * 1000) continue;
-      notice(h_, text::format(tr("%s said nothing for %lld s: closing its connection"), c.label, o_.idle_timeout_s));
+      notice(h_, text::format(tr("%1$s said nothing for %2$lld s: closing its connection"), c.label, o_.idle_timeout_s));
       send_to(c, text::format(tr("idle for %s s: closing the connection"), std::to_string(o_.idle_timeout_s)) + "\n");
       if (!c.dead) close_conn(c);
     }
@@ -196,12 +196,12 @@ class TcpServer {
       rep_.send(fd, text::format(tr("room full (%s clients): try again later"), std::to_string(max_clients_)) + "\n",
                 MSG_DONTWAIT);
       rep_.close(fd);
-      notice(h_, text::format(tr("%s turned away: the room is full (%lld clients)"), c.label,
+      notice(h_, text::format(tr("%1$s turned away: the room is full (%2$lld clients)"), c.label,
                      static_cast<long long>(max_clients_)));
       return;
     }
     conns_.push_back(std::move(c));
-    notice(h_, text::format(tr("%s joined (%lld in the room)"), conns_.back().label, static_cast<long long>(live_count())));
+    notice(h_, text::format(tr("%1$s joined (%2$lld in the room)"), conns_.back().label, static_cast<long long>(live_count())));
   }
 
   void read_from(Conn& c, std::int64_t now) {
@@ -228,7 +228,7 @@ class TcpServer {
         on_line(c, rest, false);
       }
       if (c.dead) return;
-      notice(h_, text::format(tr("%s left (%lld in the room)"), c.label, static_cast<long long>(live_count() - 1)));
+      notice(h_, text::format(tr("%1$s left (%2$lld in the room)"), c.label, static_cast<long long>(live_count() - 1)));
       close_conn(c);
       return;
     }
@@ -267,7 +267,7 @@ class TcpServer {
   void on_line(Conn& c, const std::string& line, bool cut) {
     say_line(h_, "[" + c.label + "] " + escape(line));
     if (cut) {
-      notice(h_, text::format(tr("the line from %s was longer than %lld bytes: cut"), c.label, static_cast<long long>(o_.max_line)));
+      notice(h_, text::format(tr("the line from %1$s was longer than %2$lld bytes: cut"), c.label, static_cast<long long>(o_.max_line)));
       send_to(c, text::format(tr("your line was longer than %s bytes: the rest was dropped"), std::to_string(o_.max_line)) + "\n");
       if (c.dead) return;
     }
@@ -284,7 +284,7 @@ class TcpServer {
       send_to(c, r + "\n");
       ++c.replies;
       if (!c.dead && o_.server_closes_after > 0 && c.replies >= static_cast<std::size_t>(o_.server_closes_after)) {
-        notice(h_, text::format(tr("closing the connection to %s after %lld replies"), c.label, o_.server_closes_after));
+        notice(h_, text::format(tr("closing the connection to %1$s after %2$lld replies"), c.label, o_.server_closes_after));
         close_conn(c);
       }
       break;

@@ -39,6 +39,7 @@
 #include "sockscope/annotate/calls.hpp"
 #include "sockscope/demo/chat.hpp"
 #include "sockscope/text/escape.hpp"
+#include "sockscope/text/format.hpp"
 #include "sockscope/text/i18n.hpp"
 #include "sockscope/lessons/lab.hpp"
 #include "sockscope/pcap/live_capture.hpp"
@@ -275,21 +276,23 @@ class Measure final : public View {
       else if (t.has(tcpflag::kSyn))
         s = t.has(tcpflag::kAck) ? "SYN-ACK" : "SYN";
       else if (p.payload_len > 0)
-        s = tr("data") + std::string(" ") + std::to_string(p.payload_len) + " B";
+        s = text::format(tr("data %u B"), static_cast<unsigned>(p.payload_len));
       if (t.has(tcpflag::kFin)) s += s.empty() ? "FIN" : " + FIN";
       if (s.empty()) s = ev.has(Event::DupAck) ? tr("dup ACK") : "ACK";
-      if (resent) s += std::string(" (") + tr("re-sent") + ")";
+      if (resent) s = text::format(tr("%s (re-sent)"), s.c_str());
     } else if (p.transport == Transport::Udp) {
       const std::size_t n = p.payload != nullptr ? p.payload_captured : 0;
       it.number = message_number(p.payload, n);
       char num[16] = "";
-      if (it.number > 0) std::snprintf(num, sizeof num, "#%04d ", it.number);
-      if (p.ip.is_fragment && !p.ip.reassembled)
-        s = tr("IP fragment, UDP header") + std::string(" ") + num;  // the first one (offset 0)
+      if (it.number > 0) std::snprintf(num, sizeof num, "#%04d", it.number);
+      const unsigned len = static_cast<unsigned>(p.payload_len);
+      if (p.ip.is_fragment && !p.ip.reassembled)  // the first one (offset 0)
+        s = text::format(tr("IP fragment, UDP header %s"), num);
       else if (p.ip.reassembled)
-        s = tr("last IP fragment: datagram") + std::string(" ") + num + std::to_string(p.payload_len) + " B";
+        s = it.number > 0 ? text::format(tr("last IP fragment: datagram %1$s %2$u B"), num, len)
+                          : text::format(tr("last IP fragment: datagram %u B"), len);
       else
-        s = tr("datagram") + std::string(" ") + num + std::to_string(p.payload_len) + " B";
+        s = it.number > 0 ? text::format(tr("datagram %1$s %2$u B"), num, len) : text::format(tr("datagram %u B"), len);
       while (!s.empty() && s.back() == ' ') s.pop_back();
     } else if (ev.has(Event::IpFragment)) {
       s = tr("IP fragment");
@@ -391,7 +394,7 @@ void server_main(const Setup& su, Stage& st, ServerTally& tally, CallSink& sink)
   if (su.tcp) {
     const int w = wait_readable(fd, ms_left(deadline), st);
     if (w <= 0) {
-      if (!st.has_failed()) st.fail(w < 0 ? why("server", "poll", errno) : std::string("server: accept(): ") + tr("no connection came in time"));
+      if (!st.has_failed()) st.fail(w < 0 ? why("server", "poll", errno) : std::string(tr("server: accept(): no connection came in time")));
       rep.close(fd);
       return;
     }
@@ -409,7 +412,7 @@ void server_main(const Setup& su, Stage& st, ServerTally& tally, CallSink& sink)
     for (;;) {
       const int rw = wait_readable(conn, ms_left(deadline), st);
       if (rw <= 0) {
-        if (!st.has_failed()) st.fail(std::string("server: recv(): ") + tr("the client did not finish in time"));
+        if (!st.has_failed()) st.fail(std::string(tr("server: recv(): the client did not finish in time")));
         break;
       }
       const ssize_t n = rep.recv(conn, buf.data(), buf.size());
@@ -616,7 +619,7 @@ bool folder_writable_by_sudo_user(const std::string& path, std::string& error) {
   const std::string p = text::printable(path), d = text::printable(folder);
   std::string msg(p.size() + d.size() + 512, '\0');
   const int n = std::snprintf(msg.data(), msg.size(),
-                              tr("%s: no permission to write in %s. Choose a folder you may write in "
+                              tr("%1$s: no permission to write in %2$s. Choose a folder you may write in "
                                  "(after sudo, sockscope runs as your own user when it saves)"),
                               p.c_str(), d.c_str());
   msg.resize(n <= 0 ? 0 : std::min(static_cast<std::size_t>(n), msg.size() - 1));
@@ -652,7 +655,7 @@ class ProtoRunner {
   static SvgOptions svg_options(const Setup& su) {
     SvgOptions so;
     char title[160];
-    std::snprintf(title, sizeof title, tr("%s: %d messages of %d bytes%s"), su.tcp ? "TCP" : "UDP", su.messages,
+    std::snprintf(title, sizeof title, tr("%1$s: %2$d messages of %3$d bytes%4$s"), su.tcp ? "TCP" : "UDP", su.messages,
                   su.size, su.lab ? tr(", between the two lab hosts") : tr(", on loopback"));
     so.title = title;
     return so;
@@ -709,7 +712,7 @@ bool ProtoRunner::prepare() {
   if (!opts_.write_prefix.empty()) out_.pcap = opts_.write_prefix + (su_.tcp ? "-tcp.pcapng" : "-udp.pcapng");
   server_ = std::thread([this] { server_main(su_, st_, tally_, sink_); });
   if (!st_.wait([](const Stage& s) { return s.server_ready; }, Clock::now() + std::chrono::seconds(5))) {
-    if (!st_.has_failed()) st_.fail(std::string("server: ") + tr("not ready after 5 s"));
+    if (!st_.has_failed()) st_.fail(tr("server: not ready after 5 s"));
     return false;
   }
   std::uint16_t port = 0;
@@ -719,7 +722,7 @@ bool ProtoRunner::prepare() {
   }
   capture_ = std::thread([this, port] { capture_main(port); });
   if (!st_.wait([](const Stage& s) { return s.capture_ready; }, Clock::now() + std::chrono::seconds(10))) {
-    if (!st_.has_failed()) st_.fail(std::string("capture: ") + tr("not open after 10 s"));
+    if (!st_.has_failed()) st_.fail(tr("capture: not open after 10 s"));
     return false;
   }
   client_ = std::thread([this] { client_main(su_, st_, first_call_ns_, sent_, sink_); });
@@ -800,7 +803,7 @@ ProtoRun ProtoRunner::run() {
       char reason[96];
       std::snprintf(reason, sizeof reason, tr("never received: message %d missing"), it.number);
       svg_.mark_lost(it.frame, reason);
-      label += std::string(" ✗ ") + tr("lost");
+      label = text::format(tr("%s ✗ lost"), label.c_str());
     }
     std::snprintf(line, sizeof line, "%3llu %s %s", static_cast<ull>(it.frame), it.to_server ? "→" : "←",
                   label.c_str());

@@ -74,17 +74,17 @@ std::vector<std::string> verdict(const Options& o, const Result& r) {
   std::vector<std::string> v;
   if (t.pk_handshake > 0 || t.pk_teardown > 0) {
     if (u.pk_handshake == 0 && u.pk_teardown == 0)
-      v.push_back(text::format(tr("TCP needed %llu packets before the first byte (the handshake) and %llu to close (the "
+      v.push_back(text::format(tr("TCP needed %1$llu packets before the first byte (the handshake) and %2$llu to close (the "
                          "teardown); UDP needed none: its first packet already carried a message."),
                       static_cast<ull>(t.pk_handshake), static_cast<ull>(t.pk_teardown)));
     else
-      v.push_back(text::format(tr("TCP needed %llu packets before the first byte and %llu to close."),
+      v.push_back(text::format(tr("TCP needed %1$llu packets before the first byte and %2$llu to close."),
                       static_cast<ull>(t.pk_handshake), static_cast<ull>(t.pk_teardown)));
   }
   if (o.lab && o.loss_pct > 0)
     v.push_back(text::format(tr("The lab dropped about %d%% of what the client sent, over both protocols."), o.loss_pct));
   if (u.messages_lost > 0)
-    v.push_back(text::format(tr("UDP lost %llu of %llu messages and re-sent none: nothing in UDP notices a loss."),
+    v.push_back(text::format(tr("UDP lost %1$llu of %2$llu messages and re-sent none: nothing in UDP notices a loss."),
                     static_cast<ull>(u.messages_lost), static_cast<ull>(u.messages_sent)));
   else if (u.messages_sent > 0)
     v.push_back(o.lab && o.loss_pct > 0
@@ -94,7 +94,7 @@ std::vector<std::string> verdict(const Options& o, const Result& r) {
   if (t.messages_sent > 0) {
     const std::uint64_t quiet = t.resent_segments > t.retransmissions ? t.resent_segments - t.retransmissions : 0;
     if (t.messages_lost > 0)
-      v.push_back(text::format(tr("TCP delivered %llu of %llu before the run ended (retransmissions: %llu)."),
+      v.push_back(text::format(tr("TCP delivered %1$llu of %2$llu before the run ended (retransmissions: %3$llu)."),
                       static_cast<ull>(t.messages_delivered), static_cast<ull>(t.messages_sent),
                       static_cast<ull>(t.retransmissions)));
     else if (quiet > 0 && t.resent_segments == 1)
@@ -102,13 +102,13 @@ std::vector<std::string> verdict(const Options& o, const Result& r) {
                          "that the capture calls it out-of-order (as Wireshark does), not a retransmission."),
                       static_cast<ull>(t.messages_sent)));
     else if (quiet > 0)
-      v.push_back(text::format(tr("TCP delivered all %llu, re-sending %llu data segments (retransmissions marked by the "
-                         "capture: %llu; a copy that follows its original very closely is called out-of-order "
+      v.push_back(text::format(tr("TCP delivered all %1$llu, re-sending %2$llu data segments (retransmissions marked by the "
+                         "capture: %3$llu; a copy that follows its original very closely is called out-of-order "
                          "instead, as Wireshark does)."),
                       static_cast<ull>(t.messages_sent), static_cast<ull>(t.resent_segments),
                       static_cast<ull>(t.retransmissions)));
     else if (t.retransmissions > 0)
-      v.push_back(text::format(tr("TCP delivered all %llu, re-sending what was lost (retransmissions: %llu)."), static_cast<ull>(t.messages_sent),
+      v.push_back(text::format(tr("TCP delivered all %1$llu, re-sending what was lost (retransmissions: %2$llu)."), static_cast<ull>(t.messages_sent),
                       static_cast<ull>(t.retransmissions)));
     else
       v.push_back(text::format(tr("TCP delivered all %llu without re-sending anything."), static_cast<ull>(t.messages_sent)));
@@ -120,7 +120,7 @@ std::vector<std::string> verdict(const Options& o, const Result& r) {
                          "newline at the end of each message tells them apart."),
                       static_cast<ull>(got)));
     else if (t.messages_merged > 0)
-      v.push_back(text::format(tr("TCP's %llu recv() calls returned %llu messages, %llu of them sharing a recv() with "
+      v.push_back(text::format(tr("TCP's %1$llu recv() calls returned %2$llu messages, %3$llu of them sharing a recv() with "
                          "another: a byte stream, where only the newline at the end of each message tells "
                          "them apart."),
                       static_cast<ull>(t.recv_calls), static_cast<ull>(got), static_cast<ull>(t.messages_merged)));
@@ -137,19 +137,23 @@ std::vector<std::string> verdict(const Options& o, const Result& r) {
   const std::uint64_t t_all = t.bytes_l2 + t.bytes_l3 + t.bytes_l4 + t.bytes_l7;
   const std::uint64_t u_all = u.bytes_l2 + u.bytes_l3 + u.bytes_l4 + u.bytes_l7;
   if (t.pk_total > 0 && u.pk_total > 0)
-    v.push_back(text::format(tr("On the wire TCP took %llu packets and %llu bytes (%.1f%% of them headers), UDP %llu "
-                       "packets and %llu bytes (%.1f%% headers)."),
+    v.push_back(text::format(tr("On the wire TCP took %1$llu packets and %2$llu bytes (%3$.1f%% of them headers), UDP %4$llu "
+                       "packets and %5$llu bytes (%6$.1f%% headers)."),
                     static_cast<ull>(t.pk_total), static_cast<ull>(t_all), t.overhead_pct,
                     static_cast<ull>(u.pk_total), static_cast<ull>(u_all), u.overhead_pct));
   if (t.first_byte_ms >= 0 && u.first_byte_ms >= 0) {
-    std::string s = text::format(tr("The first byte reached the server %.3f ms after the client's socket() over TCP, "
-                           "%.3f ms over UDP."),
+    std::string s = text::format(tr("The first byte reached the server %1$.3f ms after the client's socket() over TCP, "
+                           "%2$.3f ms over UDP."),
                         t.first_byte_ms, u.first_byte_ms);
     if (t.retransmissions > 0 && t.first_byte_ms > 150 && t.first_byte_ms > 10 * u.first_byte_ms)
-      s += std::string(" ") + tr("TCP's came late: something it sent first was lost and re-sent only after a "
-                                 "timeout (about 1 s for a SYN, 200 ms or more for data).");
+      s = text::format(tr("The first byte reached the server %1$.3f ms after the client's socket() over TCP, %2$.3f ms over "
+                 "UDP. TCP's came late: something it sent first was lost and re-sent only after a timeout (about 1 s "
+                 "for a SYN, 200 ms or more for data)."),
+              t.first_byte_ms, u.first_byte_ms);
     else if (t.first_byte_ms > u.first_byte_ms)
-      s += std::string(" ") + tr("TCP sends nothing before its handshake is done.");
+      s = text::format(tr("The first byte reached the server %1$.3f ms after the client's socket() over TCP, %2$.3f ms over "
+                 "UDP. TCP sends nothing before its handshake is done."),
+              t.first_byte_ms, u.first_byte_ms);
     v.push_back(s);
   }
   if (!o.lab && u.messages_lost == 0 && t.messages_lost == 0)
@@ -235,7 +239,7 @@ text::Json json_figures(const Figures& f) {
 std::string render_text(const Options& opts, const Result& r, int width, bool color) {
   const std::size_t w = static_cast<std::size_t>(width < 60 ? 60 : width > 200 ? 200 : width);
   std::string o;
-  o += paint(text::format(tr("sockscope compare: %d messages of %d bytes over TCP, then over UDP, %s"), opts.messages,
+  o += paint(text::format(tr("sockscope compare: %1$d messages of %2$d bytes over TCP, then over UDP, %3$s"), opts.messages,
                  opts.size, where(opts).c_str()),
              true, kBold, color);
   o += "\n\n";
@@ -297,7 +301,7 @@ std::string render_html(const Options& opts, const Result& r) {
              xml_escape(row.udp) + "</td></tr>\n";
   }
   table += "</table>\n";
-  sections.push_back({text::format(tr("%d messages of %d bytes, %s"), opts.messages, opts.size, where(opts).c_str()), table});
+  sections.push_back({text::format(tr("%1$d messages of %2$d bytes, %3$s"), opts.messages, opts.size, where(opts).c_str()), table});
   std::string words;
   for (const std::string& s : verdict(opts, r)) words += "<p>" + xml_escape(s) + "</p>\n";
   if (!r.note.empty()) words += "<p>" + xml_escape(std::string(tr("Note:")) + " " + r.note) + "</p>\n";

@@ -2,6 +2,9 @@
 
 #include <map>
 
+#include "sockscope/text/format.hpp"
+#include "sockscope/text/i18n.hpp"
+
 namespace sockscope {
 
 bool parse_event_words(std::string_view text, std::vector<Event>& out, std::string& error) {
@@ -15,7 +18,7 @@ bool parse_event_words(std::string_view text, std::vector<Event>& out, std::stri
       std::string_view w = text.substr(i, j - i);
       auto e = event_from_name(w);
       if (!e) {
-        error = "unknown event word '" + std::string(w) + "' (see docs/reading-output.md for the list)";
+        error = text::format(tr("unknown event word '%s' (see docs/reading-output.md for the list)"), std::string(w).c_str());
         return false;
       }
       out.push_back(*e);
@@ -23,7 +26,7 @@ bool parse_event_words(std::string_view text, std::vector<Event>& out, std::stri
     i = j;
   }
   if (out.empty()) {
-    error = "no event words given";
+    error = tr("no event words given");
     return false;
   }
   return true;
@@ -93,18 +96,20 @@ ExpectResult expect_in_order(const std::vector<SeenPacket>& seen, const std::vec
   if (best == words.size()) {
     r.ok = true;
     r.frames = best_frames;
-    r.message = "seen: " + join(words, 0, words.size());
-    if (best_conn) r.message += " (conversation " + std::to_string(best_conn) + ")";
+    r.message = best_conn ? text::format(tr("seen: %1$s (conversation %2$u)"), join(words, 0, words.size()).c_str(),
+                                      static_cast<unsigned>(best_conn))
+                          : text::format(tr("seen: %s"), join(words, 0, words.size()).c_str());
     return r;
   }
   r.ok = false;
   r.frames = best_frames;
-  r.message = "expected " + join(words, 0, words.size()) + "; ";
   if (best == 0) {
-    r.message += "the capture never showed " + std::string(event_name(words[0]));
+    r.message = text::format(tr("expected %1$s; the capture never showed %2$s"), join(words, 0, words.size()).c_str(),
+                          std::string(event_name(words[0])).c_str());
   } else {
-    r.message += "the capture showed " + join(words, 0, best) + " (up to frame " +
-                 std::to_string(best_frames.back()) + ") but never " + event_name(words[best]) + " after it";
+    r.message = text::format(tr("expected %1$s; the capture showed %2$s (up to frame %3$llu) but never %4$s after it"),
+                          join(words, 0, words.size()).c_str(), join(words, 0, best).c_str(),
+                          static_cast<unsigned long long>(best_frames.back()), std::string(event_name(words[best])).c_str());
   }
   return r;
 }

@@ -5,6 +5,8 @@
 
 #include "lesson_internal.hpp"
 #include "sockscope/text/escape.hpp"
+#include "sockscope/text/format.hpp"
+#include "sockscope/text/i18n.hpp"
 
 namespace sockscope::lesson::detail {
 
@@ -92,12 +94,12 @@ std::string frames_text(const std::vector<std::uint64_t>& frames) {
     if (x != 0 && std::find(f.begin(), f.end(), x) == f.end()) f.push_back(x);
   if (f.empty()) return {};
   std::sort(f.begin(), f.end());
-  std::string s = f.size() == 1 ? "frame " : "frames ";
+  std::string list;
   for (std::size_t i = 0; i < f.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(f[i]);
+    if (i) list += ", ";
+    list += std::to_string(f[i]);
   }
-  return s;
+  return text::format(trn("frame %s", "frames %s", f.size()), list.c_str());
 }
 
 namespace {
@@ -111,21 +113,27 @@ bool matches(const PacketFact& p, const PacketSelector& s) {
   return s.any || p.events.has(s.word);
 }
 
-std::string side_words(const PacketSelector& s) {
-  return s.side == Direction::C2S ? " sent by the client" : s.side == Direction::S2C ? " sent by the server" : "";
+// "the SYN packet sent by the client": whole phrases, so a translator can order the words.
+std::string packet_words(const PacketSelector& s) {
+  const std::string kind = s.proto == Proto::Arp ? std::string("ARP") : s.any ? std::string() : std::string(event_name(s.word));
+  if (s.side == Direction::C2S)
+    return kind.empty() ? std::string(tr("packet sent by the client")) : text::format(tr("%s packet sent by the client"), kind.c_str());
+  if (s.side == Direction::S2C)
+    return kind.empty() ? std::string(tr("packet sent by the server")) : text::format(tr("%s packet sent by the server"), kind.c_str());
+  return kind.empty() ? std::string(tr("packet")) : text::format(tr("%s packet"), kind.c_str());
 }
 
 const PacketFact* select(const Facts& f, const PacketSelector& s, std::string& why) {
   std::vector<const PacketFact*> m;
   for (const auto& p : f.packets)
     if (matches(p, s)) m.push_back(&p);
-  const std::string what = (s.proto == Proto::Arp ? std::string("ARP packet") : s.any ? std::string("packet") : std::string(event_name(s.word)) + " packet") + side_words(s);
+  const std::string what = packet_words(s);
   const long n = static_cast<long>(m.size());
   const long i = s.index > 0 ? s.index - 1 : n + s.index;
   if (i < 0 || i >= n) {
-    why = n == 0 ? "the capture has no " + what
-                 : "the capture has only " + std::to_string(n) + " " + what + (n == 1 ? "" : "s") + ", not #" +
-                       std::to_string(s.index);
+    why = n == 0 ? text::format(tr("the capture has no %s"), what.c_str())
+                 : text::format(tr("there is no %1$s #%2$ld: the capture has only %3$ld"), what.c_str(),
+                             static_cast<long>(s.index), n);
     return nullptr;
   }
   return m[static_cast<std::size_t>(i)];
@@ -138,8 +146,10 @@ const CallFact* select(const Facts& f, const CallSelector& s, std::string& why) 
   const long n = static_cast<long>(m.size());
   const long i = s.index > 0 ? s.index - 1 : n + s.index;
   if (i < 0 || i >= n) {
-    why = n == 0 ? s.endpoint + " made no " + s.call + "() call"
-                 : s.endpoint + " made only " + std::to_string(n) + " " + s.call + "() call" + (n == 1 ? "" : "s");
+    why = n == 0 ? text::format(tr("%1$s made no %2$s() call"), s.endpoint.c_str(), s.call.c_str())
+                 : text::format(trn("%1$s made only %2$ld %3$s() call", "%1$s made only %2$ld %3$s() calls",
+                                 static_cast<unsigned long>(n)),
+                             s.endpoint.c_str(), n, s.call.c_str());
     return nullptr;
   }
   return m[static_cast<std::size_t>(i)];
@@ -167,7 +177,7 @@ Value packet_field(const Facts& f, const Term& t) {
   auto need_tcp = [&] {
     if (!tcp) {
       v.ok = false;
-      v.why = "frame " + std::to_string(p->frame) + " is not TCP: it has no " + k;
+      v.why = text::format(tr("frame %1$llu is not TCP: it has no %2$s"), static_cast<unsigned long long>(p->frame), k.c_str());
     }
     return tcp;
   };
@@ -183,11 +193,11 @@ Value packet_field(const Facts& f, const Term& t) {
   else if (k == "sport") v.n = p->sport;
   else if (k == "dport") v.n = p->dport;
   else if (k == "mss") {
-    if (need_tcp() && !p->has_mss) v.ok = false, v.why = "frame " + std::to_string(p->frame) + " carries no MSS option";
+    if (need_tcp() && !p->has_mss) v.ok = false, v.why = text::format(tr("frame %llu carries no MSS option"), static_cast<unsigned long long>(p->frame));
     v.n = p->mss;
   } else if (k == "wscale") {
     if (need_tcp() && !p->has_wscale)
-      v.ok = false, v.why = "frame " + std::to_string(p->frame) + " carries no window scale option";
+      v.ok = false, v.why = text::format(tr("frame %llu carries no window scale option"), static_cast<unsigned long long>(p->frame));
     v.n = p->wscale;
   } else if (k == "ttl") v.n = p->ttl;
   else if (k == "ip-header") v.n = p->ip_header;
@@ -195,7 +205,7 @@ Value packet_field(const Facts& f, const Term& t) {
   else if (k == "link-header") v.n = p->link_header;
   else if (k == "wire-len") v.n = p->wire_len;
   else if (k == "udp-length") {
-    if (p->transport != Transport::Udp) v.ok = false, v.why = "frame " + std::to_string(p->frame) + " is not UDP";
+    if (p->transport != Transport::Udp) v.ok = false, v.why = text::format(tr("frame %llu is not UDP"), static_cast<unsigned long long>(p->frame));
     v.n = p->udp_length;
   } else if (k == "ip-proto") v.n = p->ip_proto;
   else if (k == "ip-version") v.n = p->ip_version;
@@ -209,7 +219,7 @@ Value packet_field(const Facts& f, const Term& t) {
   } else if (k == "ip-id" || k == "frag-offset" || k == "raw-frag-offset" || k == "mf" || k == "df") {
     if (p->ip_version == 0) {
       v.ok = false;
-      v.why = "frame " + std::to_string(p->frame) + " is not an IP packet";
+      v.why = text::format(tr("frame %llu is not an IP packet"), static_cast<unsigned long long>(p->frame));
     }
     // The header's offset field counts 8-byte units (RFC 791, RFC 8200); frag-offset is in bytes.
     v.n = k == "ip-id"             ? p->ip_id
@@ -220,7 +230,7 @@ Value packet_field(const Facts& f, const Term& t) {
   } else if (k == "src-mac" || k == "dst-mac") {
     if (!p->has_macs) {
       v.ok = false;
-      v.why = "frame " + std::to_string(p->frame) + " has no Ethernet addresses";
+      v.why = text::format(tr("frame %llu has no Ethernet addresses"), static_cast<unsigned long long>(p->frame));
     }
     const auto& m = k == "src-mac" ? p->src_mac : p->dst_mac;
     char buf[24];
@@ -230,7 +240,7 @@ Value packet_field(const Facts& f, const Term& t) {
   } else if (k == "arp-op") {
     if (p->proto != Proto::Arp) {
       v.ok = false;
-      v.why = "frame " + std::to_string(p->frame) + " is not ARP";
+      v.why = text::format(tr("frame %llu is not ARP"), static_cast<unsigned long long>(p->frame));
     }
     v.n = p->arp_op;
   }
@@ -261,7 +271,7 @@ Value call_field(const Facts& f, const Term& t) {
         if (pl.after_frame) v.frames.push_back(pl.after_frame);
         break;
       }
-    if (!v.ok) v.why = "the timeline did not show " + t.call.text + "() returning";
+    if (!v.ok) v.why = text::format(tr("the timeline did not show %s() returning"), t.call.text.c_str());
   }
   return v;
 }

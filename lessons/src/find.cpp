@@ -9,6 +9,7 @@
 
 #include "sockscope/lessons/lesson_run.hpp"
 #include "sockscope/text/install_dirs.hpp"
+#include "sockscope/text/i18n.hpp"
 
 #ifndef SOCKSCOPE_LESSONS_SOURCE_DIR
 #define SOCKSCOPE_LESSONS_SOURCE_DIR ""
@@ -38,7 +39,8 @@ std::vector<std::string> files_in(const std::string& dir) {
   if (!d) return out;
   while (const dirent* e = ::readdir(d)) {
     const std::string n = e->d_name;
-    if (n[0] != '.' && has_suffix(n, ".lesson")) out.push_back(dir + "/" + n);
+    // Translations (NAME.zh_CN.lesson) stand beside their original and are not lessons of their own.
+    if (n[0] != '.' && has_suffix(n, ".lesson") && n.find('.') == n.size() - 7) out.push_back(dir + "/" + n);
   }
   ::closedir(d);
   std::sort(out.begin(), out.end());
@@ -46,6 +48,19 @@ std::vector<std::string> files_in(const std::string& dir) {
 }
 
 }  // namespace
+
+std::string localized_lesson(const std::string& path) {
+  if (!has_suffix(path, ".lesson")) return path;
+  const std::string stem = path.substr(0, path.size() - 7);
+  const std::size_t slash = stem.find_last_of('/');
+  if (stem.find('.', slash == std::string::npos ? 0 : slash + 1) != std::string::npos) return path;  // already one
+  for (const std::string& lang : message_languages()) {
+    if (is_file(stem + "." + lang + ".lesson")) return stem + "." + lang + ".lesson";
+    const std::string language = lang.substr(0, lang.find('_'));  // zh_CN -> zh
+    if (language != lang && is_file(stem + "." + language + ".lesson")) return stem + "." + language + ".lesson";
+  }
+  return path;
+}
 
 std::vector<std::string> teacher_dirs(const char* env, const std::vector<std::string>& options) {
   std::vector<std::string> dirs;
@@ -95,7 +110,7 @@ std::vector<std::string> lesson_files(const std::vector<std::string>& dirs) {
 
 std::string find_lesson(const std::string& name, const std::vector<std::string>& dirs, std::string& error) {
   if (name.find('/') != std::string::npos || has_suffix(name, ".lesson")) {
-    if (is_file(name)) return name;
+    if (is_file(name)) return localized_lesson(name);
     error = "no lesson file '" + name + "'";
     return {};
   }
@@ -103,13 +118,13 @@ std::string find_lesson(const std::string& name, const std::vector<std::string>&
   // A number names the lesson by its prefix: "3" and "03" are 03-handshake.lesson.
   const bool number = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
   for (const auto& f : files) {
-    if (lesson_name_of(f) == name) return f;
+    if (lesson_name_of(f) == name) return localized_lesson(f);
     if (number) {
       const std::string base = f.substr(f.find_last_of('/') + 1);
       const auto dash = base.find('-');
       if (dash != std::string::npos && std::atoi(base.substr(0, dash).c_str()) == std::atoi(name.c_str()) &&
           base.substr(0, dash).find_first_not_of("0123456789") == std::string::npos)
-        return f;
+        return localized_lesson(f);
     }
   }
   error = files.empty() ? "no lessons found (looked in $SOCKSCOPE_LESSONS, --lessons folders and the lessons "

@@ -252,7 +252,7 @@ bool step(const std::vector<std::string>& argv, std::string& error, const char* 
   std::string why = first_line(o.err);
   if (why.empty()) why = first_line(o.out);
   if (why.empty()) why = text::format("exit status %d", o.status);
-  error = text::format(tr("`%s` failed: %s"), shown(argv, ns).c_str(), why.c_str());
+  error = text::format(tr("`%1$s` failed: %2$s"), shown(argv, ns).c_str(), why.c_str());
   return false;
 }
 
@@ -497,7 +497,7 @@ bool wait_ready(const std::string& ip, bool ipv6, std::string& error) {
     if (std::chrono::steady_clock::now() > deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  error = text::format(tr("the cable between the hosts did not come up within 3 s (%s); try again, or see ip -n %s link"),
+  error = text::format(tr("the cable between the hosts did not come up within 3 s (%1$s); try again, or see ip -n %2$s link"),
                  missing.c_str(), kClientNs);
   return false;
 }
@@ -778,7 +778,7 @@ bool enter(const char* ns, std::string& error) {
   const int e = errno;
   close(fd);
   if (rc != 0) {
-    error = text::format(tr("cannot enter the network namespace %s: %s (needs root)"), ns, std::strerror(e));
+    error = text::format(tr("cannot enter the network namespace %1$s: %2$s (needs root)"), ns, std::strerror(e));
     return false;
   }
   return true;

@@ -15,6 +15,9 @@
 #include "sockscope/lessons/lab.hpp"
 #include "sockscope/lessons/lesson.hpp"
 #include "lesson_internal.hpp"
+#include "sockscope/text/format.hpp"
+#include "sockscope/text/i18n.hpp"
+#include "sockscope/text/escape.hpp"
 
 namespace sockscope::lesson {
 
@@ -45,6 +48,8 @@ std::string lesson_name_of(const std::string& path) {
   constexpr std::string_view kExt = ".lesson";
   if (base.size() > kExt.size() && base.compare(base.size() - kExt.size(), kExt.size(), kExt) == 0)
     base.resize(base.size() - kExt.size());
+  // A translation (03-handshake.zh_CN.lesson) has the name of its original.
+  if (const auto dot = base.rfind('.'); dot != std::string::npos && dot > 0) base.resize(dot);
   std::size_t i = 0;
   while (i < base.size() && std::isdigit(static_cast<unsigned char>(base[i]))) ++i;
   if (i > 0 && i < base.size() && base[i] == '-') return base.substr(i + 1);
@@ -401,6 +406,18 @@ class Parser {
         error("a control character in the line", "lessons are plain text; write \\n or \\xNN inside quoted text");
         return;
       }
+    // UTF-8 only (RFC 3629): a stray byte would reach the terminal and the JSON output as it is.
+    for (std::size_t i = 0; i < s.size();) {
+      std::uint32_t cp = 0;
+      const int len = text::utf8_decode(reinterpret_cast<const std::uint8_t*>(s.data()) + i, s.size() - i, cp);
+      if (len <= 0) {
+        error(text::format(tr("the line is not valid UTF-8 (byte %1$zu is 0x%2$02x)"), i + 1,
+                        static_cast<unsigned>(static_cast<unsigned char>(s[i]))),
+              tr("save the lesson as UTF-8 text; write other bytes as \\xNN inside quoted text"));
+        return;
+      }
+      i += static_cast<std::size_t>(len);
+    }
     if (s.empty()) {
       end_narration();
       return;

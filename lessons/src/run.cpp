@@ -27,6 +27,8 @@
 #include <memory>
 #include <thread>
 
+#include "sockscope/text/escape.hpp"
+#include "sockscope/text/format.hpp"
 #include "sockscope/text/i18n.hpp"
 #include "sockscope/text/json.hpp"
 #include "sockscope/lessons/lab.hpp"
@@ -71,29 +73,8 @@ Timestamp realtime_now() {
 
 // Text wrapped to the width: the first line behind `first`, the others behind `next`.
 std::string wrap(const std::string& text, int width, const std::string& first, const std::string& next) {
-  // Columns, not bytes: UTF-8 continuation bytes take no room.
-  auto cols = [](const std::string& s) {
-    return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xc0) != 0x80; }));
-  };
-  const std::size_t w = static_cast<std::size_t>(std::clamp(width, 40, 100));
-  std::string out, line;
-  const std::string* prefix = &first;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    auto j = text.find(' ', i);
-    if (j == std::string::npos) j = text.size();
-    const std::string word = text.substr(i, j - i);
-    if (!line.empty() && cols(*prefix) + cols(line) + 1 + cols(word) > w) {
-      out += *prefix + line + "\n";
-      prefix = &next;
-      line.clear();
-    }
-    if (!line.empty()) line += ' ';
-    line += word;
-    i = j + 1;
-  }
-  if (!line.empty()) out += *prefix + line + "\n";
-  return out;
+  // Terminal columns (CJK characters take two), breaking between Chinese characters too (escape.hpp).
+  return text::wrap_text(text, static_cast<std::size_t>(std::clamp(width, 40, 100)), first, next);
 }
 
 // Paragraphs wrapped to the width, each line behind a bar: narration stands apart from the timeline.
@@ -324,7 +305,7 @@ bool Runner::prepare(std::string& error) {
 void Runner::intro() {
   if (json()) return;
   std::string s = "\n  " + lesson_.title + "\n  ";
-  s += std::string(std::min<std::size_t>(lesson_.title.size(), 70), '=') + "\n";
+  s += std::string(std::min<std::size_t>(text::display_width(lesson_.title), 70), '=') + "\n";
   const int width = opts_.view_options.width;
   if (!lesson_.topic.empty()) s += wrap(std::string(tr("Topic:")) + " " + lesson_.topic, width, "  ", "    ");
   s += wrap(lesson_.summary, width, "  ", "  ");
@@ -336,7 +317,7 @@ void Runner::intro() {
     first = false;
     s += ep->decl->name + " (" + proto_name(ep->decl->proto);
     if (ep->decl->role == Role::Server) s += ", " + demo::endpoint_text(demo::to_endpoint(ep->addr));
-    else s += std::string(", ") + tr("talks to") + " " + ep->decl->target;
+    else s += ", " + text::format(tr("talks to %s"), ep->decl->target.c_str());
     s += ")";
   }
   s += "\n";
@@ -491,7 +472,7 @@ void Runner::execute(Endpoint_& ep, const Step& st) {
       result = -1;
       err = EDESTADDRREQ;
       add_check(Check{st.line, st.source, "", false,
-                      "the server has no one to answer yet: let it recvfrom first (it answers the last sender)", {}});
+                      tr("the server has no one to answer yet: let it recvfrom first (it answers the last sender)"), {}});
       ep.failed = true;
       ep.failed_line = st.line;
       return;
@@ -562,21 +543,24 @@ void Runner::check_call(Endpoint_& ep, const Step& st, std::int64_t result, int 
     case CallExpect::Kind::Ok:
       c.ok = result >= 0;
       if (!c.ok)
-        c.message = st.endpoint + " " + st.call + "() failed: " + got() +
-                    "; the lesson expected it to succeed (write '-> " + errno_name(err) +
-                    "' if the failure is the point)";
+        c.message = text::format(tr("%1$s %2$s() failed: %3$s; the lesson expected it to succeed (write '-> %4$s' if the failure is the point)"),
+                              st.endpoint.c_str(), st.call.c_str(), got().c_str(), errno_name(err));
       break;
     case CallExpect::Kind::Any: break;
     case CallExpect::Kind::Result:
       c.ok = result == x.result;
-      if (!c.ok) c.message = "expected " + st.call + "() to return " + std::to_string(x.result) + "; it returned " + got();
+      if (!c.ok)
+        c.message = text::format(tr("expected %1$s() to return %2$lld; it returned %3$s"), st.call.c_str(),
+                              static_cast<long long>(x.result), got().c_str());
       break;
     case CallExpect::Kind::Errno:
       c.ok = result < 0 && err == x.err;
-      if (!c.ok) c.message = "expected " + st.call + "() to fail with " + x.text + "; it returned " + got();
+      if (!c.ok)
+        c.message = text::format(tr("expected %1$s() to fail with %2$s; it returned %3$s"), st.call.c_str(), x.text.c_str(),
+                              got().c_str());
       break;
   }
-  if (c.ok) c.message = st.endpoint + " " + st.call + "() returned " + got();
+  if (c.ok) c.message = text::format(tr("%1$s %2$s() returned %3$s"), st.endpoint.c_str(), st.call.c_str(), got().c_str());
   // Calls whose result the lesson states are listed with the checks; others only when they fail.
   // ("-> any" states nothing: not a check.)
   if ((x.kind != CallExpect::Kind::Default && x.kind != CallExpect::Kind::Any) || !c.ok) add_check(c);
@@ -598,10 +582,10 @@ void Runner::ask(const Step& st, bool live) {
   ++result_.quiz_asked;
   if (!v.ok) {
     add_check(Check{st.line, st.source, st.label, false,
-                    "the quiz's answer could not be computed from this run: " + v.why, {}});
+                    text::format(tr("the quiz's answer could not be computed from this run: %s"), v.why.c_str()), {}});
     quiz_answers_.emplace_back(&st, "");
     if (!json()) {
-      const std::string t = "\n  ? " + st.question + "\n    (" + tr("no answer: the capture does not show it") + ")\n";
+      const std::string t = "\n  ? " + st.question + "\n    " + tr("(no answer: the capture does not show it)") + "\n";
       live ? show(t) : put(t);
     }
     return;
@@ -703,7 +687,8 @@ Check Runner::evaluate(const Step& st) {
   const Value r = detail::eval(st.rhs, facts_);
   if (!l.ok || !r.ok) {
     c.ok = false;
-    c.message = "expected " + st.lhs.source + " " + st.op + " " + st.rhs.source + "; but " + (!l.ok ? l.why : r.why);
+    c.message = text::format(tr("expected %1$s %2$s %3$s; but %4$s"), st.lhs.source.c_str(), st.op.c_str(),
+                          st.rhs.source.c_str(), (!l.ok ? l.why : r.why).c_str());
     return c;
   }
   bool ok = false;
@@ -737,8 +722,12 @@ Check Runner::evaluate(const Step& st) {
     c.message = side(st.lhs, l);
     if (!constant(st.rhs)) c.message += ", " + side(st.rhs, r);
   } else {
-    c.message = "expected " + st.lhs.source + " " + st.op + " " + st.rhs.source + "; the capture showed " +
-                side(st.lhs, l) + (constant(st.rhs) ? "" : " and " + side(st.rhs, r));
+    if (constant(st.rhs))
+      c.message = text::format(tr("expected %1$s %2$s %3$s; the capture showed %4$s"), st.lhs.source.c_str(),
+                            st.op.c_str(), st.rhs.source.c_str(), side(st.lhs, l).c_str());
+    else
+      c.message = text::format(tr("expected %1$s %2$s %3$s; the capture showed %4$s and %5$s"), st.lhs.source.c_str(),
+                            st.op.c_str(), st.rhs.source.c_str(), side(st.lhs, l).c_str(), side(st.rhs, r).c_str());
   }
   return c;
 }
@@ -775,7 +764,7 @@ void Runner::report() {
       if (!f.empty()) s += " (" + f + ")";
       s += "\n";
     } else {
-      s += "    ✗ " + std::string(tr("line")) + " " + std::to_string(c.line) + ": " + c.source + "\n";
+      s += "    ✗ " + text::format(tr("line %1$d: %2$s"), c.line, c.source.c_str()) + "\n";
       s += "      " + c.message + "\n";
     }
   }
@@ -785,15 +774,16 @@ void Runner::report() {
   }
   s += "\n";
   if (failed == 0) {
-    s += "  " + lesson_.name + ": " + tr("every check held") + " (" + std::to_string(result_.checks.size()) + ")";
+    s += "  " + text::format(trn("%1$s: the check held (%2$zu).", "%1$s: every check held (%2$zu).", result_.checks.size()),
+                          lesson_.name.c_str(), result_.checks.size());
   } else {
-    s += "  " + lesson_.name + ": " + std::to_string(failed) + " " + tr("of") + " " +
-         std::to_string(result_.checks.size()) + " " + tr("checks failed (marked ✗ above)");
+    s += "  " + text::format(trn("%1$s: %2$zu of %3$zu checks failed (marked ✗ above).",
+                              "%1$s: %2$zu of %3$zu checks failed (marked ✗ above).", result_.checks.size()),
+                          lesson_.name.c_str(), failed, result_.checks.size());
   }
   if (result_.quiz_asked > 0 && interactive_)
-    s += "; " + std::string(tr("quiz")) + " " + std::to_string(result_.quiz_right) + "/" +
-         std::to_string(result_.quiz_asked);
-  s += ".\n";
+    s += " " + text::format(tr("Quiz: %1$d of %2$d right."), result_.quiz_right, result_.quiz_asked);
+  s += "\n";
   put(s);
 }
 
@@ -966,15 +956,16 @@ RunResult Runner::run() {
   }
   if (!sr.ok) {
     result_.error = sr.error;
-    add_check(Check{0, "capture", "", false, "the capture failed: " + sr.error, {}});
+    add_check(Check{0, "capture", "", false, text::format(tr("the capture failed: %s"), sr.error.c_str()), {}});
   }
   if (!json()) put("\n  " + std::string(tr("What you saw")) + "\n  " + std::string(12, '-') + "\n");
   for (std::size_t i = tail; i < lesson_.steps.size(); ++i) do_step(lesson_.steps[i], false);
   for (const auto& st : lesson_.steps)
     if (st.kind == Step::Kind::Expect) add_check(evaluate(st));
   if (!opts_.write_path.empty() && !json() && sr.ok)
-    put("\n  " + std::string(tr("Saved:")) + " " + opts_.write_path + " (" + std::to_string(sr.written) + " " +
-        tr("frames, each with its explanation as a comment") + ")\n");
+    put("\n  " + text::format(trn("Saved: %1$s (%2$llu frame, with its explanation as a comment)",
+                               "Saved: %1$s (%2$llu frames, each with its explanation as a comment)", sr.written),
+                           sockscope::text::printable(opts_.write_path).c_str(), static_cast<unsigned long long>(sr.written)) + "\n");
   if (svg_) {
     std::string why;
     if (!svg_->write(opts_.svg_path, why)) {

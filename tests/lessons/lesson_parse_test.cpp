@@ -107,6 +107,19 @@ TEST(LessonParse, ErrorsNameTheLineAndGiveAHint) {
   expect_error(std::string(kHeader) + "expect count client.frob == 1\n", 5, "'frob' is not a socket call", "");
 }
 
+// A stray byte (here in a quiz question) is refused with its line: nothing invalid reaches a terminal
+// or the JSON output. Text in Chinese, in narration and quiz answers alike, is UTF-8 and welcome.
+TEST(LessonParse, InvalidUtf8IsRefusedWithItsLine) {
+  expect_error(std::string(kHeader) + "quiz What ack\xff? = handshake-2.ack\n", 5, "not valid UTF-8", "UTF-8");
+  expect_error(std::string(kHeader) + "> \xe4\xb8 half a character\n", 5, "not valid UTF-8", "UTF-8");
+  expect_error(std::string(kHeader) + "> \xed\xa0\x80 a surrogate\n", 5, "not valid UTF-8", "UTF-8");
+  Lesson l;
+  std::vector<Diagnostic> errors;
+  EXPECT_TRUE(parse_lesson(std::string(kHeader) + "client connect\n> 三次握手：客户端发送 SYN。\nquiz 服务器的确认号是多少？ = handshake-2.ack\n",
+                           "zh.lesson", l, errors));
+  EXPECT_TRUE(errors.empty());
+}
+
 TEST(LessonParse, EveryErrorIsReportedNotJustTheFirst) {
   const auto errors = errors_of(std::string(kHeader) + "client conect\nserver lisen\nexpect nonsense-word\n");
   ASSERT_EQ(errors.size(), 3u);

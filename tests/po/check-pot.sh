@@ -8,7 +8,7 @@ trap 'rm -rf "$tmp"' EXIT
 cp -r "$root/po" "$tmp/po"
 cd "$root"
 find text capture cli demo trace lessons -type f \( -name '*.cpp' -o -name '*.hpp' \) | LC_ALL=C sort > "$tmp/files"
-xgettext --language=C++ --from-code=UTF-8 --keyword=tr --keyword=SOCKSCOPE_N_ \
+xgettext --language=C++ --from-code=UTF-8 --keyword=tr --keyword=trn:1,2 --keyword=SOCKSCOPE_N_ \
   --files-from="$tmp/files" --output="$tmp/fresh.pot"
 msgids() { msgcat --no-location --sort-output "$1" | grep -v '^#' | sed -n '/^msgid/,/^msgstr/p' | grep -v '^msgstr'; }
 msgids "$tmp/fresh.pot" > "$tmp/fresh.ids"

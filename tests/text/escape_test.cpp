@@ -98,3 +98,45 @@ TEST(DisplayWidth, CountsWideCharactersTwice) {
   EXPECT_EQ(display_width("中文"), 4u);
   EXPECT_EQ(display_width("──▶"), 3u);
 }
+
+// Narration wraps by terminal columns: Chinese text (no spaces) breaks between characters, never
+// inside one, and no line starts with closing punctuation (kinsoku); English still breaks at spaces.
+TEST(WrapText, ChineseBreaksBetweenCharactersByColumnsAndKeepsPunctuationOnItsLine) {
+  const std::string text =
+      "三次握手：客户端调用 connect()，内核发出 SYN；服务器回应 SYN-ACK，客户端再发 ACK。"
+      "这时双方都进入 ESTABLISHED 状态，accept() 才返回（它等的就是这一刻）。第一个报文段的序号叫作初始序号，"
+      "也就是 ISN，它是随机选出来的，这样旧连接的报文段就不会被误认为属于新连接。";
+  for (std::size_t width : {40u, 41u, 50u, 63u, 80u}) {
+    const std::string out = sockscope::text::wrap_text(text, width, "  │ ", "  │ ");
+    std::size_t start = 0, lines = 0;
+    std::string joined;
+    while (start < out.size()) {
+      const std::size_t end = out.find('\n', start);
+      ASSERT_NE(end, std::string::npos);
+      const std::string line = out.substr(start, end - start);
+      ++lines;
+      EXPECT_LE(display_width(line), width) << line;
+      ASSERT_EQ(line.rfind("  │ ", 0), 0u) << line;
+      const std::string body = line.substr(std::string("  │ ").size());
+      for (const char* bad : {"，", "。", "：", "；", "、", "！", "？", "）"})
+        EXPECT_NE(body.rfind(bad, 0), 0u) << "line starts with " << bad << ": " << line;
+      EXPECT_NE(body.back(), ' ');
+      for (std::size_t i = 0; i < body.size();) {  // every line is whole characters
+        std::uint32_t cp = 0;
+        const int len = utf8_decode(reinterpret_cast<const std::uint8_t*>(body.data()) + i, body.size() - i, cp);
+        ASSERT_GT(len, 0) << line;
+        i += static_cast<std::size_t>(len);
+      }
+      joined += body;
+      start = end + 1;
+    }
+    EXPECT_GT(lines, 2u);
+    // Nothing lost: the lines put together are the text, less the spaces at the breaks.
+    std::string squeezed_text, squeezed_out;
+    for (char c : text) if (c != ' ') squeezed_text += c;
+    for (char c : joined) if (c != ' ') squeezed_out += c;
+    EXPECT_EQ(squeezed_out, squeezed_text);
+  }
+  EXPECT_EQ(sockscope::text::wrap_text("one two three four", 12, "", ""), "one two\nthree four\n");
+  EXPECT_EQ(display_width("三次握手 SYN"), 12u);
+}

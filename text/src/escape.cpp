@@ -1,5 +1,7 @@
 #include "sockscope/text/escape.hpp"
 
+#include <vector>
+
 namespace sockscope::text {
 namespace {
 
@@ -191,6 +193,86 @@ std::size_t display_width(std::string_view s) {
     w += wide ? 2 : 1;
   }
   return w;
+}
+
+namespace {
+
+bool wide_code_point(std::uint32_t cp) {
+  return (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf && cp != 0x303f) ||
+         (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) ||
+         (cp >= 0xff00 && cp <= 0xff60) || (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1faff) ||
+         (cp >= 0x20000 && cp <= 0x3fffd);
+}
+
+// Never at the start of a line (closing punctuation), never at the end of one (opening punctuation).
+bool no_line_start(std::uint32_t cp) {
+  switch (cp) {
+    case 0xff0c: case 0x3002: case 0xff1a: case 0xff1b: case 0x3001: case 0xff01: case 0xff1f: case 0xff09:
+    case 0x300d: case 0x300f: case 0x3011: case 0x300b: case 0x3009: case 0x201d: case 0x2019: case 0x2026:
+    case 0xff0e: case 0x30fc: case ',': case '.': case ':': case ';': case '!': case '?': case ')':
+      return true;
+    default: return false;
+  }
+}
+bool no_line_end(std::uint32_t cp) {
+  return cp == 0xff08 || cp == 0x300c || cp == 0x300e || cp == 0x3010 || cp == 0x300a || cp == 0x3008 ||
+         cp == 0x201c || cp == 0x2018;
+}
+
+}  // namespace
+
+std::string wrap_text(std::string_view text, std::size_t width, std::string_view first, std::string_view next) {
+  // Units that stay together: a run of narrow characters (a word), or one wide character, with the
+  // closing punctuation after it and the opening punctuation before it.
+  struct Unit {
+    std::string text;
+    bool space_before = false;
+    bool open_end = false;  // ends in opening punctuation: the next unit joins it
+  };
+  std::vector<Unit> units;
+  bool in_word = false, pending_space = false;
+  const auto* p = reinterpret_cast<const std::uint8_t*>(text.data());
+  for (std::size_t i = 0; i < text.size();) {
+    std::uint32_t cp = 0;
+    int len = utf8_decode(p + i, text.size() - i, cp);
+    if (len <= 0) len = 1, cp = 0xfffd;
+    const std::string_view ch = text.substr(i, static_cast<std::size_t>(len));
+    i += static_cast<std::size_t>(len);
+    if (cp == ' ' || cp == '\t' || cp == '\n') {
+      pending_space = !units.empty();
+      in_word = false;
+      continue;
+    }
+    const bool wide = wide_code_point(cp);
+    if (!units.empty() && !pending_space && (no_line_start(cp) || units.back().open_end || (in_word && !wide))) {
+      units.back().text.append(ch);  // joins the unit before it
+    } else {
+      units.push_back(Unit{std::string(ch), pending_space, false});
+    }
+    units.back().open_end = no_line_end(cp);
+    in_word = !wide;
+    pending_space = false;
+  }
+  std::string out, line;
+  std::string_view prefix = first;
+  std::size_t used = 0;
+  for (const Unit& u : units) {
+    const std::size_t w = display_width(u.text);
+    const std::size_t gap = line.empty() || !u.space_before ? 0 : 1;
+    if (!line.empty() && display_width(prefix) + used + gap + w > width) {
+      out.append(prefix).append(line).append("\n");
+      prefix = next;
+      line.clear();
+      used = 0;
+    } else if (gap) {
+      line += ' ';
+      used += 1;
+    }
+    line += u.text;
+    used += w;
+  }
+  if (!line.empty()) out.append(prefix).append(line).append("\n");
+  return out;
 }
 
 }  // namespace sockscope::text

@@ -78,18 +78,18 @@ std::string create_error(const std::string& path, const std::string& dir, int er
   switch (err) {
     case ENOENT:
     case ENOTDIR:
-      return text::format(tr("%s: the folder %s does not exist. Create it first or write elsewhere"),
+      return text::format(tr("%1$s: the folder %2$s does not exist. Create it first or write elsewhere"),
                           p.c_str(), d.c_str());
     case EACCES:
     case EPERM:
-      return text::format(tr("%s: no permission to write in %s. Choose a folder you may write in "
+      return text::format(tr("%1$s: no permission to write in %2$s. Choose a folder you may write in "
                              "(after sudo, sockscope runs as your own user when it saves)"),
                           p.c_str(), d.c_str());
     case EROFS:
-      return text::format(tr("%s: %s is on a read-only file system. Write elsewhere"), p.c_str(),
+      return text::format(tr("%1$s: %2$s is on a read-only file system. Write elsewhere"), p.c_str(),
                           d.c_str());
     default:
-      return text::format(tr("%s: cannot create the file (%s). Write elsewhere"), p.c_str(),
+      return text::format(tr("%1$s: cannot create the file (%2$s). Write elsewhere"), p.c_str(),
                           std::strerror(err));
   }
 }
@@ -105,7 +105,7 @@ std::unique_ptr<CaptureWriter> CaptureWriter::create(const std::string& path, st
   }
   struct stat st {};
   if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    error = text::format(tr("%s is a folder. Give a file name, e.g. %s/chat.pcapng"), shown.c_str(),
+    error = text::format(tr("%1$s is a folder. Give a file name, e.g. %2$s/chat.pcapng"), shown.c_str(),
                          shown.c_str());
     return nullptr;
   }
@@ -242,7 +242,7 @@ bool CaptureWriter::write(const Frame& fr, std::string_view comment) {
   if (std::ferror(f)) {
     const int err = errno;
     file_->ok = false;
-    error_ = text::format(tr("%s: writing failed after %llu frames (%s). The file was not saved; "
+    error_ = text::format(tr("%1$s: writing failed after %2$llu frames (%3$s). The file was not saved; "
                              "free some space or write elsewhere"),
                           text::printable(file_->final_path).c_str(),
                           static_cast<unsigned long long>(written_), std::strerror(err));
@@ -279,7 +279,7 @@ bool CaptureWriter::close() {
   f.f = nullptr;
   if (err != 0) {
     f.ok = false;
-    error_ = text::format(tr("%s: writing failed (%s). The file was not saved; free some space or "
+    error_ = text::format(tr("%1$s: writing failed (%2$s). The file was not saved; free some space or "
                              "write elsewhere"),
                           shown.c_str(), std::strerror(err));
     unlink(f.temp_path.c_str());
@@ -288,7 +288,7 @@ bool CaptureWriter::close() {
   if (std::rename(f.temp_path.c_str(), f.final_path.c_str()) != 0) {
     err = errno;
     f.ok = false;
-    error_ = text::format(tr("%s: cannot give the file its name (%s); it was not saved"), shown.c_str(),
+    error_ = text::format(tr("%1$s: cannot give the file its name (%2$s); it was not saved"), shown.c_str(),
                           std::strerror(err));
     unlink(f.temp_path.c_str());
     return false;

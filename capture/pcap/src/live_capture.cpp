@@ -59,17 +59,17 @@ std::string activate_error(const std::string& iface, int rc, pcap_t* p) {
   switch (rc) {
     case PCAP_ERROR_PERM_DENIED:
     case PCAP_ERROR_PROMISC_PERM_DENIED:
-      return text::format(tr("interface %s: no permission to capture. %s"), name.c_str(),
+      return text::format(tr("interface %1$s: no permission to capture. %2$s"), name.c_str(),
                           privilege_hint(self_path()).c_str());
     case PCAP_ERROR_NO_SUCH_DEVICE:
       return text::format(tr("interface %s: no such interface. List them with ip link (loopback is lo)"),
                           name.c_str());
     case PCAP_ERROR_IFACE_NOT_UP:
-      return text::format(tr("interface %s is down. Bring it up (sudo ip link set %s up) or choose "
+      return text::format(tr("interface %1$s is down. Bring it up (sudo ip link set %2$s up) or choose "
                              "another with -i"),
                           name.c_str(), name.c_str());
     default:
-      return text::format(tr("interface %s: libpcap cannot capture on it (%s). Check the name with "
+      return text::format(tr("interface %1$s: libpcap cannot capture on it (%2$s). Check the name with "
                              "ip link"),
                           name.c_str(), detail ? detail : "");
   }
@@ -86,7 +86,7 @@ std::unique_ptr<LiveCapture> LiveCapture::open(const LiveOptions& opts, std::str
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   pcap_t* p = pcap_create(opts.interface.c_str(), errbuf);
   if (p == nullptr) {
-    error = text::format(tr("interface %s: %s. Check the name with ip link"), name.c_str(), errbuf);
+    error = text::format(tr("interface %1$s: %2$s. Check the name with ip link"), name.c_str(), errbuf);
     return nullptr;
   }
   std::unique_ptr<LiveCapture> cap(new LiveCapture());
@@ -118,7 +118,7 @@ std::unique_ptr<LiveCapture> LiveCapture::open(const LiveOptions& opts, std::str
     const char* w = rc == PCAP_WARNING_TSTAMP_TYPE_NOTSUP ? "timestamp type not supported"
                     : rc == PCAP_WARNING_PROMISC_NOTSUP   ? "promiscuous mode not supported"
                                                           : pcap_geterr(p);
-    h.warning = text::format(tr("interface %s: capturing, with a warning from libpcap: %s"),
+    h.warning = text::format(tr("interface %1$s: capturing, with a warning from libpcap: %2$s"),
                              name.c_str(), w ? w : "");
   }
   if (h.nano && pcap_get_tstamp_precision(p) != PCAP_TSTAMP_PRECISION_NANO) h.nano = false;
@@ -131,7 +131,7 @@ std::unique_ptr<LiveCapture> LiveCapture::open(const LiveOptions& opts, std::str
     if (pcap_lookupnet(opts.interface.c_str(), &net, &mask, errbuf) != 0) mask = PCAP_NETMASK_UNKNOWN;
     bpf_program prog{};
     if (pcap_compile(p, &prog, opts.filter.c_str(), 1, mask) != 0) {
-      error = text::format(tr("filter '%s': %s. Check the expression against the pcap-filter manual "
+      error = text::format(tr("filter '%1$s': %2$s. Check the expression against the pcap-filter manual "
                               "(man 7 pcap-filter), e.g. 'tcp port 9000'"),
                            text::printable(opts.filter).c_str(), pcap_geterr(p));
       return nullptr;
@@ -141,13 +141,13 @@ std::unique_ptr<LiveCapture> LiveCapture::open(const LiveOptions& opts, std::str
     const int src = pcap_setfilter(p, &prog);
     pcap_freecode(&prog);
     if (src != 0) {
-      error = text::format(tr("interface %s: cannot apply the filter (%s)"), name.c_str(),
+      error = text::format(tr("interface %1$s: cannot apply the filter (%2$s)"), name.c_str(),
                            pcap_geterr(p));
       return nullptr;
     }
   }
   if (pcap_setnonblock(p, 1, errbuf) != 0) {
-    error = text::format(tr("interface %s: %s"), name.c_str(), errbuf);
+    error = text::format(tr("interface %1$s: %2$s"), name.c_str(), errbuf);
     return nullptr;
   }
   h.fd = pcap_get_selectable_fd(p);
@@ -171,7 +171,7 @@ int LiveCapture::poll(int timeout_ms, const std::function<void(const Frame&)>& o
   pollfd pfd{h.fd, POLLIN, 0};
   const int pr = ::poll(&pfd, 1, timeout_ms < 0 ? 0 : timeout_ms);
   if (pr < 0 && errno != EINTR) {
-    h.error = text::format(tr("interface %s: waiting for packets failed (%s)"),
+    h.error = text::format(tr("interface %1$s: waiting for packets failed (%2$s)"),
                            text::printable(h.iface).c_str(), std::strerror(errno));
     return -1;
   }
@@ -196,7 +196,7 @@ int LiveCapture::poll(int timeout_ms, const std::function<void(const Frame&)>& o
     const int n = pcap_dispatch(h.pcap, -1, on_packet, reinterpret_cast<u_char*>(&h));
     if (n < 0) {
       const char* e = pcap_geterr(h.pcap);
-      h.error = text::format(tr("interface %s: the capture stopped (%s). Was the interface removed "
+      h.error = text::format(tr("interface %1$s: the capture stopped (%2$s). Was the interface removed "
                                 "or taken down?"),
                              text::printable(h.iface).c_str(), e ? e : "");
       h.sink = nullptr;
@@ -270,7 +270,7 @@ std::string interface_for(const std::string& host, std::string& error) {
   addrinfo* res = nullptr;
   const int gai = getaddrinfo(host.c_str(), "9", &hints, &res);
   if (gai != 0 || res == nullptr) {
-    error = text::format(tr("host %s: %s. Give an address such as 127.0.0.1 or ::1, or choose the "
+    error = text::format(tr("host %1$s: %2$s. Give an address such as 127.0.0.1 or ::1, or choose the "
                             "interface with -i"),
                          text::printable(host).c_str(), gai_strerror(gai));
     return {};
@@ -295,7 +295,7 @@ std::string interface_for(const std::string& host, std::string& error) {
                                 "use. Choose the interface with -i"),
                              text::printable(host).c_str());
     } else {
-      error = text::format(tr("host %s: no route to it (%s). Choose the interface with -i"),
+      error = text::format(tr("host %1$s: no route to it (%2$s). Choose the interface with -i"),
                            text::printable(host).c_str(), std::strerror(errno));
     }
     if (fd >= 0) close(fd);
@@ -373,7 +373,7 @@ bool drop_privileges(const std::string& user, std::string& error) {
   // still root; the user id last, since after it nothing else may be changed.
   const int grc = name.empty() ? setgroups(1, &gid) : initgroups(name.c_str(), gid);
   if (grc != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
-    error = text::format(tr("cannot switch to user %s (uid %u): %s"),
+    error = text::format(tr("cannot switch to user %1$s (uid %2$u): %3$s"),
                          text::printable(name.empty() ? std::to_string(uid) : name).c_str(),
                          static_cast<unsigned>(uid), std::strerror(errno));
     return false;

@@ -47,7 +47,7 @@ std::string open_failure(const std::string& name, int err) {
       what = tr("this is a folder, not a capture file. Give the path of a .pcap or .pcapng file");
       break;
     default:
-      return name + ": " + std::strerror(err) + ". " + tr("Check the path and try again");
+      return text::format(tr("%1$s: %2$s. Check the path and try again"), name.c_str(), std::strerror(err));
   }
   return name + ": " + what;
 }
@@ -87,7 +87,7 @@ std::string classify_read_error(const std::string& name, const char* msg, std::u
                      "written"),
                   n);
   }
-  return name + ": " + text::format(tr("the file is damaged after frame %llu (%s). The frames before "
+  return name + ": " + text::format(tr("the file is damaged after frame %1$llu (%2$s). The frames before "
                                  "were read"),
                               n, msg ? msg : "");
 }
@@ -159,7 +159,7 @@ std::unique_ptr<PcapSource> PcapSource::open(const std::string& path, const std:
     // Filtered in user space with pcap_offline_filter rather than pcap_setfilter, so frames keep
     // their numbers in the file (as in Wireshark and tshark) when others are skipped.
     if (pcap_compile(p, &src->h_->prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-      error = text::format(tr("filter '%s': %s. Check the expression against the pcap-filter manual "
+      error = text::format(tr("filter '%1$s': %2$s. Check the expression against the pcap-filter manual "
                         "(man 7 pcap-filter), e.g. 'tcp port 9000'"),
                      text::printable(filter).c_str(), pcap_geterr(p));
       return nullptr;

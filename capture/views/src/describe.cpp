@@ -70,9 +70,9 @@ void describe_data_ack(const Packet& p, const Annotation& a, Sentence& s) {
   const char* who = views::sender_role(a.dir);
   if (ev.has(Event::Data)) {
     if (a.has_rel && a.data_last >= a.data_first)
-      appendf_tr(s.next(), tr("data: bytes %u..%u"), a.data_first, a.data_last);
+      appendf_tr(s.next(), tr("data: bytes %1$u..%2$u"), a.data_first, a.data_last);
     else
-      appendf_tr(s.next(), tr("data: %u bytes"), p.payload_len);
+      appendf_tr(s.next(), trn("data: %u byte", "data: %u bytes", p.payload_len), p.payload_len);
   }
   if (ev.has(Event::Ack)) {
     const bool bytes = a.acked_last >= a.acked_first && (a.acked_last != 0 || a.acked_frame_count != 0);
@@ -80,13 +80,13 @@ void describe_data_ack(const Packet& p, const Annotation& a, Sentence& s) {
       char frames[160];
       frame_list(a, frames, sizeof frames);
       const char* fmt = a.acked_frame_count == 1 && !a.acked_frames_more
-                            ? tr("ack: the %s has bytes %u..%u (frame %s)")
-                            : tr("ack: the %s has bytes %u..%u (frames %s)");
+                            ? tr("ack: the %1$s has bytes %2$u..%3$u (frame %4$s)")
+                            : tr("ack: the %1$s has bytes %2$u..%3$u (frames %4$s)");
       appendf_tr(s.next(), fmt, who, a.acked_first, a.acked_last, frames);
     } else if (bytes) {
-      appendf_tr(s.next(), tr("ack: the %s has bytes %u..%u"), who, a.acked_first, a.acked_last);
+      appendf_tr(s.next(), tr("ack: the %1$s has bytes %2$u..%3$u"), who, a.acked_first, a.acked_last);
     } else {
-      appendf_tr(s.next(), tr("ack: the %s acknowledges everything before byte %u"), who, a.rel_ack);
+      appendf_tr(s.next(), tr("ack: the %1$s acknowledges everything before byte %2$u"), who, a.rel_ack);
     }
   }
 }
@@ -97,7 +97,7 @@ void describe_close(const Packet& p, const Annotation& a, Sentence& s) {
   const char* other = views::receiver_role(a.dir);
   const TcpState st = sender_state(a);
   if (ev.has(Event::Teardown1))
-    appendf_tr(s.next(), tr("teardown 1/4: the %s is done sending (%s)"), who, state_or(st, "FIN-WAIT-1"));
+    appendf_tr(s.next(), tr("teardown 1/4: the %1$s is done sending (%2$s)"), who, state_or(st, "FIN-WAIT-1"));
   // RFC 9293 3.6: the second FIN may carry the ACK of the first. Any stack may do it (annotate reads
   // other systems' captures too); Linux does when the program closes before its delayed ACK is due.
   const bool merged = ev.has(Event::Teardown2) && ev.has(Event::Teardown3);
@@ -107,23 +107,23 @@ void describe_close(const Packet& p, const Annotation& a, Sentence& s) {
                   "the same segment, so this close takes three segments, not four"),
                who);
   } else if (ev.has(Event::Teardown2)) {
-    appendf_tr(s.next(), tr("teardown 2/4: the %s acknowledges the FIN (%s)"), who, state_or(st, "CLOSE-WAIT"));
+    appendf_tr(s.next(), tr("teardown 2/4: the %1$s acknowledges the FIN (%2$s)"), who, state_or(st, "CLOSE-WAIT"));
   } else if (ev.has(Event::Teardown3)) {
-    appendf_tr(s.next(), tr("teardown 3/4: the %s is done sending too (%s)"), who, state_or(st, "LAST-ACK"));
+    appendf_tr(s.next(), tr("teardown 3/4: the %1$s is done sending too (%2$s)"), who, state_or(st, "LAST-ACK"));
   }
   if (ev.has(Event::Teardown4))
-    appendf_tr(s.next(), tr("teardown 4/4: the %s acknowledges the last FIN and waits in %s; the %s is CLOSED"),
+    appendf_tr(s.next(), tr("teardown 4/4: the %1$s acknowledges the last FIN and waits in %2$s; the %3$s is CLOSED"),
                who, state_or(st, "TIME-WAIT"), other);
   if (ev.has(Event::SimultaneousClose))
     s.next() += tr("simultaneous close: both sides sent FIN before either FIN was acknowledged (CLOSING)");
   if (ev.has(Event::HalfClose))
-    appendf_tr(s.next(), tr("half-close: the %s still sends data after the %s's FIN"), who, other);
+    appendf_tr(s.next(), tr("half-close: the %1$s still sends data after the %2$s's FIN"), who, other);
 
   if (ev.has(Event::Refused)) {
     appendf_tr(s.next(), tr("refused: RST answers the SYN: nobody listens on port %u"),
                static_cast<unsigned>(p.tcp.sport));
   } else if (ev.has(Event::Abort)) {
-    appendf_tr(s.next(), tr("abort: the %s resets the connection (it was %s); bytes in flight are lost"), who,
+    appendf_tr(s.next(), tr("abort: the %1$s resets the connection (it was %2$s); bytes in flight are lost"), who,
                state_or(a.rst_sender_state, "ESTABLISHED"));
   } else if (ev.has(Event::Rst)) {
     appendf_tr(s.next(), tr("rst: the %s resets the connection"), who);
@@ -139,17 +139,17 @@ void describe_analysis(const Annotation& a, Sentence& s) {
   const ull orig = a.original_frame;
   if (ev.has(Event::SpuriousRetransmission)) {
     if (orig)
-      appendf_tr(s.next(), tr("spurious retransmission of frame %llu: the %s already had these bytes"), orig, other);
+      appendf_tr(s.next(), tr("spurious retransmission of frame %1$llu: the %2$s already had these bytes"), orig, other);
     else
       appendf_tr(s.next(), tr("spurious retransmission: the %s already had these bytes"), other);
   } else if (ev.has(Event::FastRetransmission)) {
     if (orig)
-      appendf_tr(s.next(), tr("fast retransmission of frame %llu after %s ms: duplicate ACKs asked for it"), orig, ms);
+      appendf_tr(s.next(), tr("fast retransmission of frame %1$llu after %2$s ms: duplicate ACKs asked for it"), orig, ms);
     else
       s.next() += tr("fast retransmission: duplicate ACKs asked for these bytes again");
   } else if (ev.has(Event::Retransmission)) {
     if (orig)
-      appendf_tr(s.next(), tr("retransmission of frame %llu after %s ms"), orig, ms);
+      appendf_tr(s.next(), tr("retransmission of frame %1$llu after %2$s ms"), orig, ms);
     else
       s.next() += tr("retransmission: these bytes were sent before");
   }
@@ -167,19 +167,19 @@ void describe_analysis(const Annotation& a, Sentence& s) {
     appendf_tr(s.next(), tr("ack-unseen: the %s acknowledges bytes this capture never saw"), who);
   if (ev.has(Event::DupAck)) {
     if (a.has_rel)
-      appendf_tr(s.next(), tr("dup ack #%u of frame %llu: the %s still waits for byte %u"), a.dup_ack_count,
+      appendf_tr(s.next(), tr("dup ack #%1$u of frame %2$llu: the %3$s still waits for byte %4$u"), a.dup_ack_count,
                  static_cast<ull>(a.dup_ack_of), who, a.rel_ack);
     else
-      appendf_tr(s.next(), tr("dup ack #%u of frame %llu"), a.dup_ack_count, static_cast<ull>(a.dup_ack_of));
+      appendf_tr(s.next(), tr("dup ack #%1$u of frame %2$llu"), a.dup_ack_count, static_cast<ull>(a.dup_ack_of));
   }
   if (ev.has(Event::ZeroWindow))
-    appendf_tr(s.next(), tr("zero window: the %s's receive buffer is full; the %s must stop sending"), who, other);
+    appendf_tr(s.next(), tr("zero window: the %1$s's receive buffer is full; the %2$s must stop sending"), who, other);
   if (ev.has(Event::ZeroWindowProbe))
-    appendf_tr(s.next(), tr("zero-window probe: the %s checks whether the %s's window has opened"), who, other);
+    appendf_tr(s.next(), tr("zero-window probe: the %1$s checks whether the %2$s's window has opened"), who, other);
   if (ev.has(Event::WindowUpdate))
-    appendf_tr(s.next(), tr("window update: the %s can take %u bytes again"), who, a.window);
+    appendf_tr(s.next(), tr("window update: the %1$s can take %2$u bytes again"), who, a.window);
   if (ev.has(Event::WindowFull))
-    appendf_tr(s.next(), tr("window full: the %s has sent all that the %s's window allows"), who, other);
+    appendf_tr(s.next(), tr("window full: the %1$s has sent all that the %2$s's window allows"), who, other);
   if (ev.has(Event::Keepalive) && a.keepalive_is_zero_window_probe)
     appendf_tr(s.next(),
                tr("zero-window probe: the %1$s asks whether the %2$s's window has opened, with the number of "
@@ -196,17 +196,17 @@ void describe_analysis(const Annotation& a, Sentence& s) {
 void describe_ip_udp_icmp(const Packet& p, const Annotation& a, Sentence& s) {
   const EventSet& ev = a.events;
   if (ev.has(Event::Datagram))
-    appendf_tr(s.next(), tr("UDP datagram %llu from the %s: no handshake, no ACK"),
+    appendf_tr(s.next(), tr("UDP datagram %1$llu from the %2$s: no handshake, no ACK"),
                static_cast<ull>(a.datagram_index), views::sender_role(a.dir));
   if (ev.has(Event::IpFragment)) {
     const bool v6 = p.ip.version == 6;
     const unsigned off = v6 ? p.ip.v6.frag_offset : p.ip.v4.frag_offset;
     const bool more = v6 ? p.ip.v6.frag_more : p.ip.v4.mf;
     if (more)
-      appendf_tr(s.next(), tr("IP fragment: bytes from %u of datagram id %u; more fragments follow"), off,
+      appendf_tr(s.next(), tr("IP fragment: bytes from %1$u of datagram id %2$u; more fragments follow"), off,
                  p.ip.frag_key);
     else
-      appendf_tr(s.next(), tr("IP fragment: the last part, from byte %u, of datagram id %u"), off, p.ip.frag_key);
+      appendf_tr(s.next(), tr("IP fragment: the last part, from byte %1$u, of datagram id %2$u"), off, p.ip.frag_key);
   }
   if (ev.has(Event::Reassembled)) {
     const unsigned n = a.fragment_count ? a.fragment_count : p.ip.frag_count;
@@ -223,7 +223,7 @@ void describe_ip_udp_icmp(const Packet& p, const Annotation& a, Sentence& s) {
         appendf_tr(s.next(), tr("nothing listens on port %u"), static_cast<unsigned>(p.icmp.quoted_dport));
     } else {
       if (q)
-        appendf_tr(s.next(), tr("ICMP destination unreachable (code %u): answers frame %llu"),
+        appendf_tr(s.next(), tr("ICMP destination unreachable (code %1$u): answers frame %2$llu"),
                    static_cast<unsigned>(p.icmp.code), q);
       else
         appendf_tr(s.next(), tr("ICMP destination unreachable (code %u): the datagram it answers is not in this capture"),
@@ -240,10 +240,10 @@ void describe_errors(const Packet& p, const Annotation& a, Sentence& s) {
     text::escape_text(layer, p.error.layer ? p.error.layer : "?");
     text::escape_text(what, p.error.what ? p.error.what : "?");
     if (p.error.status == DecodeStatus::Truncated)
-      appendf_tr(s.next(), tr("malformed: %s: %s (byte %u): the capture kept only %u of %u bytes"),
+      appendf_tr(s.next(), tr("malformed: %1$s: %2$s (byte %3$u): the capture kept only %4$u of %5$u bytes"),
                  layer.c_str(), what.c_str(), p.error.offset, p.caplen, p.wirelen);
     else if (p.error.status == DecodeStatus::Malformed)
-      appendf_tr(s.next(), tr("malformed: %s: %s (byte %u)"), layer.c_str(), what.c_str(), p.error.offset);
+      appendf_tr(s.next(), tr("malformed: %1$s: %2$s (byte %3$u)"), layer.c_str(), what.c_str(), p.error.offset);
     else
       s.next() += tr("malformed: the bytes do not parse");
   }
@@ -280,13 +280,13 @@ void describe_plain(const Packet& p, Sentence& s) {
       const bool req = p.icmp.v6 ? t == 128 : t == 8;
       const bool rep = p.icmp.v6 ? t == 129 : t == 0;
       if (req)
-        appendf_tr(out, tr("ICMP echo request (ping) id %u seq %u"), static_cast<unsigned>(p.icmp.id),
+        appendf_tr(out, tr("ICMP echo request (ping) id %1$u seq %2$u"), static_cast<unsigned>(p.icmp.id),
                    static_cast<unsigned>(p.icmp.seq));
       else if (rep)
-        appendf_tr(out, tr("ICMP echo reply id %u seq %u"), static_cast<unsigned>(p.icmp.id),
+        appendf_tr(out, tr("ICMP echo reply id %1$u seq %2$u"), static_cast<unsigned>(p.icmp.id),
                    static_cast<unsigned>(p.icmp.seq));
       else
-        appendf_tr(out, tr("ICMP type %u code %u"), t, static_cast<unsigned>(p.icmp.code));
+        appendf_tr(out, tr("ICMP type %1$u code %2$u"), t, static_cast<unsigned>(p.icmp.code));
       return;
     }
     case Transport::Arp: {
@@ -294,11 +294,11 @@ void describe_plain(const Packet& p, Sentence& s) {
       if (p.arp.op == 1) {
         views::append_ip(x, p.arp.target_ip);
         views::append_ip(y, p.arp.sender_ip);
-        appendf_tr(out, tr("ARP: who has %s? tell %s"), x.c_str(), y.c_str());
+        appendf_tr(out, tr("ARP: who has %1$s? tell %2$s"), x.c_str(), y.c_str());
       } else {
         views::append_ip(x, p.arp.sender_ip);
         views::append_mac(y, p.arp.sender_mac);
-        appendf_tr(out, tr("ARP: %s is at %s"), x.c_str(), y.c_str());
+        appendf_tr(out, tr("ARP: %1$s is at %2$s"), x.c_str(), y.c_str());
       }
       return;
     }

@@ -124,13 +124,13 @@ class HumanView final : public View {
       escape_text(line_, std::string_view(s.history.data(), strnlen(s.history.data(), s.history.size())));
       line_ += "  ";
     } else if (s.proto == Proto::Udp) {
-      appendf_tr(line_, tr("datagrams %llu c\xe2\x86\x92s, %llu s\xe2\x86\x92" "c"),
+      appendf_tr(line_, tr("datagrams %1$llu c\xe2\x86\x92s, %2$llu s\xe2\x86\x92" "c"),
                  static_cast<unsigned long long>(s.datagrams_c2s), static_cast<unsigned long long>(s.datagrams_s2c));
       line_ += "  ";
     }
     line_ += conn_state_name(s.conn_state);
     line_ += "  ";
-    appendf_tr(line_, tr("%llu packets"), static_cast<unsigned long long>(s.packets));
+    appendf_tr(line_, trn("%llu packet", "%llu packets", s.packets), static_cast<unsigned long long>(s.packets));
     line_ += '\n';
     out_.put(line_);
   }

@@ -179,7 +179,7 @@ class LadderView final : public View {
     else
       append_src(right_, p);
     line_ += '\n';
-    appendf_tr(line_, tr("conn %u %s:"), a.conn, proto_name(a.proto));
+    appendf_tr(line_, tr("conn %1$u %2$s:"), a.conn, proto_name(a.proto));
     line_ += '\n';
     line_ += kIndent();
     line_ += left_;

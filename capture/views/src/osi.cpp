@@ -76,7 +76,7 @@ void OsiBlock::render(const Packet& p, std::string& out, const char* indent) {
   packet_ = nullptr;
 
   out += indent;
-  appendf_tr(out, tr("frame %llu  %u bytes on the wire, %u captured"), static_cast<unsigned long long>(p.frame),
+  appendf_tr(out, tr("frame %1$llu  %2$u bytes on the wire, %3$u captured"), static_cast<unsigned long long>(p.frame),
              p.wirelen, p.caplen);
   out += '\n';
   const auto emit = [&](Osi osi, const std::string& text) {
@@ -131,11 +131,11 @@ void OsiBlock::begin_layer(Osi osi, const char* name, std::uint32_t offset, std:
     l.text += '"';
     escape_text(l.text, p.payload, p.payload_captured, kTextPreview, p.payload_len > p.payload_captured);
     l.text += "\" ";
-    appendf_tr(l.text, tr("(%u bytes at byte %u): the program's message"), p.payload_len, offset);
+    appendf_tr(l.text, tr("(%1$u bytes at byte %2$u): the program's message"), p.payload_len, offset);
     return;
   }
   escape_text(l.text, name ? name : "?");
-  appendf_tr(l.text, tr(" (header %u B at byte %u)"), length, offset);
+  appendf_tr(l.text, tr(" (header %1$u B at byte %2$u)"), length, offset);
 }
 
 void OsiBlock::field(const Field& f) {

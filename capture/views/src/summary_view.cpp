@@ -57,10 +57,10 @@ class SummaryView final : public View {
 
     const double ms = static_cast<double>(s.last_ts.ns() - s.first_ts.ns()) / 1e6;
     b_ += "  ";
-    appendf_tr(b_, tr("frames %llu..%llu: %llu packets in %.3f ms"), static_cast<ull>(s.first_frame),
+    appendf_tr(b_, tr("frames %1$llu..%2$llu: %3$llu packets in %4$.3f ms"), static_cast<ull>(s.first_frame),
                static_cast<ull>(s.last_frame), static_cast<ull>(s.packets), ms);
     b_ += "\n  ";
-    appendf_tr(b_, tr("payload bytes: client\xe2\x86\x92server %llu, server\xe2\x86\x92" "client %llu"),
+    appendf_tr(b_, tr("payload bytes: client\xe2\x86\x92server %1$llu, server\xe2\x86\x92" "client %2$llu"),
                static_cast<ull>(s.bytes_c2s), static_cast<ull>(s.bytes_s2c));
     b_ += '\n';
 
@@ -80,23 +80,23 @@ class SummaryView final : public View {
       tmp_.clear();
       append_frames(tmp_, s.close_frames, s.close_frame_count);
       if (s.close_frame_count == 1)
-        appendf_tr(b_, tr("close: %s (frame %s): %s"), close_kind_name(s.close), tmp_.c_str(),
+        appendf_tr(b_, tr("close: %1$s (frame %2$s): %3$s"), close_kind_name(s.close), tmp_.c_str(),
                    close_explained(s.close));
       else if (s.close_frame_count > 1)
-        appendf_tr(b_, tr("close: %s (frames %s): %s"), close_kind_name(s.close), tmp_.c_str(),
+        appendf_tr(b_, tr("close: %1$s (frames %2$s): %3$s"), close_kind_name(s.close), tmp_.c_str(),
                    close_explained(s.close));
       else
-        appendf_tr(b_, tr("close: %s: %s"), close_kind_name(s.close), close_explained(s.close));
+        appendf_tr(b_, tr("close: %1$s: %2$s"), close_kind_name(s.close), close_explained(s.close));
       b_ += "\n  ";
-      appendf_tr(b_, tr("retransmissions: %llu, dup ACKs: %llu"), static_cast<ull>(s.retransmissions),
+      appendf_tr(b_, tr("retransmissions: %1$llu, dup ACKs: %2$llu"), static_cast<ull>(s.retransmissions),
                  static_cast<ull>(s.dup_acks));
       b_ += "\n  ";
-      appendf_tr(b_, tr("final states: client %s, server %s"), tcp_state_name(s.client_state),
+      appendf_tr(b_, tr("final states: client %1$s, server %2$s"), tcp_state_name(s.client_state),
                  tcp_state_name(s.server_state));
       b_ += '\n';
     } else if (s.proto == Proto::Udp) {
       b_ += "  ";
-      appendf_tr(b_, tr("datagrams: client\xe2\x86\x92server %llu, server\xe2\x86\x92" "client %llu"),
+      appendf_tr(b_, tr("datagrams: client\xe2\x86\x92server %1$llu, server\xe2\x86\x92" "client %2$llu"),
                  static_cast<ull>(s.datagrams_c2s), static_cast<ull>(s.datagrams_s2c));
       b_ += '\n';
     }
@@ -112,8 +112,8 @@ class SummaryView final : public View {
 
   void finish() override {
     b_.clear();
-    appendf_tr(b_, tr("totals: %llu packets, %llu payload bytes, %llu conversations (%llu tcp, %llu udp), "
-                      "%llu retransmissions, %llu dup ACKs, %llu malformed"),
+    appendf_tr(b_, tr("totals: %1$llu packets, %2$llu payload bytes, %3$llu conversations (%4$llu tcp, %5$llu udp), "
+                      "%6$llu retransmissions, %7$llu dup ACKs, %8$llu malformed"),
                static_cast<ull>(packets_), static_cast<ull>(payload_bytes_), static_cast<ull>(conns_),
                static_cast<ull>(tcp_), static_cast<ull>(udp_), static_cast<ull>(retrans_),
                static_cast<ull>(dup_acks_), static_cast<ull>(malformed_));

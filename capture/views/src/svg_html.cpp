@@ -73,7 +73,7 @@ std::string html_page(std::string_view title, const std::vector<HtmlSection>& se
   out += t;
   out +=
       "</title>\n<style>\n"
-      "body{font-family:\"DejaVu Sans\",Verdana,Arial,sans-serif;color:#222;background:#fff;"
+      "body{font-family:\"DejaVu Sans\",Verdana,Arial,\"Noto Sans CJK SC\",\"WenQuanYi Micro Hei\",\"Microsoft YaHei\",\"PingFang SC\",sans-serif;color:#222;background:#fff;"
       "max-width:60em;margin:1.5em auto;padding:0 1em;line-height:1.4}\n"
       "h1{font-size:1.5em;margin:0 0 .8em}\n"
       "h2{font-size:1.15em;margin:1.4em 0 .5em;border-bottom:1px solid #ccc;padding-bottom:.2em}\n"
@@ -81,7 +81,7 @@ std::string html_page(std::string_view title, const std::vector<HtmlSection>& se
       "th,td{border:1px solid #bbb;padding:.25em .6em;text-align:left;vertical-align:top}\n"
       "th{background:#f0f0f0}\n"
       "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}\n"
-      "pre,code{font-family:\"DejaVu Sans Mono\",Menlo,Consolas,monospace;font-size:.9em}\n"
+      "pre,code{font-family:\"DejaVu Sans Mono\",Menlo,Consolas,\"Noto Sans Mono CJK SC\",\"WenQuanYi Micro Hei Mono\",monospace;font-size:.9em}\n"
       "pre{background:#f7f7f7;border:1px solid #ddd;padding:.6em;white-space:pre-wrap;overflow-wrap:anywhere}\n"
       "svg{max-width:100%;height:auto}\n"
       ".pictures{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}\n"

@@ -28,6 +28,7 @@
 
 #include "format.hpp"
 #include "sockscope/text/escape.hpp"
+#include "sockscope/text/format.hpp"
 #include "sockscope/text/i18n.hpp"
 #include "sockscope/views/svg.hpp"
 #include "svg_common.hpp"
@@ -163,7 +164,7 @@ void tcp_label(const Packet& p, const Annotation& a, std::string& head, std::str
   if (ev.has(Event::Handshake3)) part(tail) += tr("handshake 3/3");
   if (data) {
     if (a.has_rel && a.data_last >= a.data_first && ev.has(Event::Data))
-      appendf_tr(part(tail), tr("data %u-%u (%u bytes)"), a.data_first, a.data_last, p.payload_len);
+      appendf_tr(part(tail), tr("data %1$u-%2$u (%3$u bytes)"), a.data_first, a.data_last, p.payload_len);
     else
       appendf_tr(part(tail), tr("data (%u bytes)"), p.payload_len);
   }
@@ -214,10 +215,10 @@ void other_label(const Packet& p, const Annotation& a, std::string& tail) {
   if (p.transport == Transport::Udp && !(ev.has(Event::IpFragment) && !ev.has(Event::Reassembled))) {
     const auto n = static_cast<unsigned long long>(a.datagram_index);
     if (ev.has(Event::Reassembled))
-      appendf_tr(part(tail), tr("datagram %llu (%u bytes, %u fragments)"), n, p.payload_len,
+      appendf_tr(part(tail), tr("datagram %1$llu (%2$u bytes, %3$u fragments)"), n, p.payload_len,
                  static_cast<unsigned>(a.fragment_count ? a.fragment_count : p.ip.frag_count));
     else if (n)
-      appendf_tr(part(tail), tr("datagram %llu (%u bytes)"), n, p.payload_len);
+      appendf_tr(part(tail), tr("datagram %1$llu (%2$u bytes)"), n, p.payload_len);
     else
       appendf_tr(part(tail), tr("datagram (%u bytes)"), p.payload_len);
   } else if (ev.has(Event::IpFragment) && !ev.has(Event::Reassembled)) {
@@ -237,7 +238,7 @@ void other_label(const Packet& p, const Annotation& a, std::string& tail) {
     else if ((!i.v6 && i.type == 0) || (i.v6 && i.type == 129))
       part(tail) += tr("ICMP echo reply");
     else
-      appendf_tr(part(tail), tr("ICMP type %u, code %u"), static_cast<unsigned>(i.type), static_cast<unsigned>(i.code));
+      appendf_tr(part(tail), tr("ICMP type %1$u, code %2$u"), static_cast<unsigned>(i.type), static_cast<unsigned>(i.code));
     if (a.quotes_frame)
       appendf_tr(part(tail), tr("answers %llu"), static_cast<unsigned long long>(a.quotes_frame));
   } else if (p.transport == Transport::Arp) {
@@ -301,7 +302,7 @@ const char kStyle[] =
     ".ss-head{font-size:13px;font-weight:bold;fill:#222}"
     ".ss-role{font-size:12px;font-weight:bold;fill:#333}"
     ".ss-addr{font-size:11px;fill:#333}"
-    ".ss-time{font-size:10px;fill:#666;font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace}"
+    ".ss-time{font-size:10px;fill:#666;font-family:'DejaVu Sans Mono',Menlo,Consolas,'Noto Sans Mono CJK SC','WenQuanYi Micro Hei Mono',monospace}"
     ".ss-lifeline{stroke:#777;stroke-width:1.5}"
     ".ss-pkt line{stroke-width:1.4}"
     ".ss-tcp{stroke:#2b4a6f;fill:#2b4a6f}"
@@ -655,7 +656,7 @@ std::string SvgLadder::Impl::render(bool standalone) const {
     tmp.clear();
     if (sec && sec->conn != 0) {
       const char* proto = sec->proto == Proto::Tcp ? "TCP" : sec->proto == Proto::Udp ? "UDP" : proto_name(sec->proto);
-      appendf_tr(tmp, tr("conversation %u (%s)"), sec->conn, proto);
+      appendf_tr(tmp, tr("conversation %1$u (%2$s)"), sec->conn, proto);
     } else if (sec) {
       tmp = tr("packets outside any TCP or UDP conversation");
     } else {
@@ -840,11 +841,14 @@ std::string SvgLadder::Impl::render(bool standalone) const {
     y += 22;
     tmp.clear();
     if (calls_left_out > 0)
-      appendf_tr(tmp, tr("%llu more packets not drawn: the picture stops at %llu packets (socket calls left out: %llu)"),
+      appendf_tr(tmp, trn("%1$llu more packet not drawn: the picture stops at %2$llu packets (socket calls left out: %3$llu)",
+                     "%1$llu more packets not drawn: the picture stops at %2$llu packets (socket calls left out: %3$llu)",
+                     packets_left_out),
                  static_cast<unsigned long long>(packets_left_out), static_cast<unsigned long long>(opts.max_packets),
                  static_cast<unsigned long long>(calls_left_out));
     else
-      appendf_tr(tmp, tr("%llu more packets not drawn: the picture stops at %llu packets"),
+      appendf_tr(tmp, trn("%1$llu more packet not drawn: the picture stops at %2$llu packets",
+                     "%1$llu more packets not drawn: the picture stops at %2$llu packets", packets_left_out),
                  static_cast<unsigned long long>(packets_left_out), static_cast<unsigned long long>(opts.max_packets));
     text_el(body, "ss-note", 10, y, "", tmp);
   }
@@ -860,7 +864,7 @@ std::string SvgLadder::Impl::render(bool standalone) const {
   if (standalone) out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   appendf(out,
           "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" height=\"%.0f\" "
-          "viewBox=\"0 0 %.0f %.0f\" font-family=\"DejaVu Sans, Verdana, Arial, sans-serif\" xml:space=\"preserve\">\n",
+          "viewBox=\"0 0 %.0f %.0f\" font-family=\"DejaVu Sans, Verdana, Arial, Noto Sans CJK SC, WenQuanYi Micro Hei, Microsoft YaHei, PingFang SC, sans-serif\" xml:space=\"preserve\">\n",
           w, std::ceil(y), w, std::ceil(y));
   out += "<title>";
   if (!opts.title.empty())
@@ -886,7 +890,7 @@ bool SvgLadder::write(const std::string& path, std::string& error) const {
   const int fd = mkstemp(name.data());
   const std::string shown = text::printable(path);
   if (fd < 0) {
-    error = shown + ": " + std::strerror(errno) + " (" + tr("cannot write the picture there; choose another path") + ")";
+    error = text::format(tr("%1$s: %2$s (cannot write the picture there; choose another path)"), shown.c_str(), std::strerror(errno));
     return false;
   }
   tmp_path.assign(name.data());
@@ -909,7 +913,7 @@ bool SvgLadder::write(const std::string& path, std::string& error) const {
   if (err == 0 && std::rename(tmp_path.c_str(), path.c_str()) != 0) err = errno;
   if (err != 0) {
     ::unlink(tmp_path.c_str());
-    error = shown + ": " + std::strerror(err) + " (" + tr("the picture was not written") + ")";
+    error = text::format(tr("%1$s: %2$s (the picture was not written)"), shown.c_str(), std::strerror(err));
     return false;
   }
   return true;

@@ -58,6 +58,10 @@ std::vector<std::string> lesson_dirs(const std::string& exe_path, const std::vec
 // found in an earlier folder hides the same name in later ones (a teacher's own handshake is used).
 std::vector<std::string> lesson_files(const std::vector<std::string>& dirs);
 // A path that exists, or a lesson's name ("handshake") or number ("3", "03"). Empty with an error.
+// The translation of a lesson file in the language of messages (message_languages()), the file beside
+// it named NAME.<lang>.lesson (03-handshake.zh_CN.lesson); the file itself when there is none.
+std::string localized_lesson(const std::string& path);
+// The lesson file for a name, a number or a path, in the language of messages when translated.
 std::string find_lesson(const std::string& name_or_path, const std::vector<std::string>& dirs, std::string& error);
 
 }  // namespace sockscope::lesson

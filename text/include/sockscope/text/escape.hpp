@@ -47,4 +47,10 @@ inline std::string printable(std::string_view s, std::size_t max_bytes = 200) {
 // Terminal columns taken by already escaped text (UTF-8): East Asian wide characters count 2.
 std::size_t display_width(std::string_view s);
 
+// Text wrapped to `width` terminal columns (display_width), each line behind `first` (the first
+// line) or `next` and ending in "\n". Lines break at spaces and between CJK characters, never inside a
+// character, never before closing punctuation such as ，。：；、！？） and never after an opening
+// one such as （「 (kinsoku). A word wider than the line stands alone on its line.
+std::string wrap_text(std::string_view text, std::size_t width, std::string_view first, std::string_view next);
+
 }  // namespace sockscope::text
