@@ -96,12 +96,18 @@ TEST(Ipv4Decode, RejectsTotalLengthBelowHeader) {
   EXPECT_EQ(p.ip.version, 4);  // the fixed header was read
 }
 
-TEST(Ipv4Decode, RejectsTotalLengthPastFrame) {
+// A total length past the frame is noted (tcpdump: "truncated-ip - N bytes missing!") and the TCP
+// header that is all there is still decoded.
+TEST(Ipv4Decode, TotalLengthPastFrameIsNotedAndTcpStillDecoded) {
   TcpSpec t = base();
-  t.ip.length = 500;
+  const Bytes whole = tcp_packet(t);
+  t.ip.length = static_cast<std::uint16_t>(whole.size() + 8);
   const Packet p = decode_raw(tcp_packet(t));
-  EXPECT_EQ(p.error.status, DecodeStatus::Malformed);
-  EXPECT_STREQ(p.error.what, "the total length is longer than the frame");
+  EXPECT_EQ(p.error.status, DecodeStatus::Ok);
+  EXPECT_STREQ(p.truncated.layer, "ipv4");
+  EXPECT_EQ(p.truncated.missing, 8u);
+  EXPECT_EQ(p.transport, Transport::Tcp);
+  EXPECT_FALSE(p.transport_checksum_checked);
 }
 
 TEST(Ipv4Decode, IhlLongerThanTotalLengthIsMalformed) {

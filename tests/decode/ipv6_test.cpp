@@ -96,12 +96,14 @@ TEST(Ipv6Decode, ExtensionHeaderCutByCaptureIsTruncated) {
   EXPECT_STREQ(p.error.layer, "ipv6");
 }
 
-TEST(Ipv6Decode, RejectsPayloadLengthPastFrame) {
+TEST(Ipv6Decode, PayloadLengthPastFrameIsNotedAndUdpStillDecoded) {
   UdpSpec u = base();
   u.ip.length = 400;
   const Packet p = decode_raw(udp_packet(u));
-  EXPECT_EQ(p.error.status, DecodeStatus::Malformed);
-  EXPECT_STREQ(p.error.what, "the payload length is longer than the frame");
+  EXPECT_EQ(p.error.status, DecodeStatus::Ok);
+  EXPECT_STREQ(p.truncated.layer, "ipv6");
+  EXPECT_GT(p.truncated.missing, 0u);
+  EXPECT_EQ(p.transport, Transport::Udp);
 }
 
 TEST(Ipv6Decode, RejectsWrongVersion) {

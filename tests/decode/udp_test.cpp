@@ -70,20 +70,25 @@ TEST(UdpDecode, RejectsLengthBelowEight) {
   EXPECT_EQ(p.error.offset, 24u);
 }
 
-TEST(UdpDecode, UdpLengthLongerThanIp) {
+// A UDP length past the IP payload is noted as truncated (with the bytes missing) and the datagram
+// is decoded with the bytes there are.
+TEST(UdpDecode, UdpLengthLongerThanIpIsNoted) {
   UdpSpec u = base();
   u.length = 100;
-  const Packet p = decode_raw(udp_packet(u));
-  EXPECT_EQ(p.error.status, DecodeStatus::Malformed);
-  EXPECT_STREQ(p.error.what, "the length field is longer than the IP payload");
-  EXPECT_EQ(p.transport, Transport::Udp);  // the ports were read
+  const Bytes b = udp_packet(u);
+  const Packet p = decode_raw(b);
+  EXPECT_EQ(p.error.status, DecodeStatus::Ok);
+  EXPECT_STREQ(p.truncated.layer, "udp");
+  EXPECT_EQ(p.truncated.missing, 100u - (b.size() - 20));
+  EXPECT_EQ(p.transport, Transport::Udp);
 }
 
 TEST(UdpDecode, UdpLengthLongerThanIpEvenWhenCaptureIsShort) {
   UdpSpec u = base();
   u.length = 100;
   const Packet p = decode_raw(udp_packet(u), 30);
-  EXPECT_EQ(p.error.status, DecodeStatus::Malformed);
+  EXPECT_STREQ(p.truncated.layer, "udp");
+  EXPECT_EQ(p.transport, Transport::Udp);
 }
 
 TEST(UdpDecode, ShorterLengthLeavesASurplusArea) {

@@ -377,6 +377,15 @@ TEST(HostileFiles, EveryLengthFieldWrongIsMalformed) {
   for (std::size_t i = 0; i < cases.size(); ++i) {
     SCOPED_TRACE(cases[i].name);
     const e2e::Json& p = *packets[i];
+    // A length that claims more than the frame holds is noted as `truncated` (tcpdump's
+    // "truncated-ip - N bytes missing!") and the headers that are there are decoded, not malformed.
+    const std::string name = cases[i].name;
+    if (name.find("beyond the frame") != std::string::npos || name == "UDP length beyond the datagram") {
+      EXPECT_FALSE(e2e::has_event(p, "malformed")) << p.dump();
+      EXPECT_EQ(p["truncated"]["layer"].str(), cases[i].layer) << p.dump();
+      EXPECT_GT(p["truncated"]["missing"].i64(), 0) << p.dump();
+      continue;
+    }
     EXPECT_TRUE(e2e::has_event(p, "malformed")) << p.dump();
     EXPECT_EQ(p["error"]["kind"].str(), "malformed") << p.dump();
     EXPECT_EQ(p["error"]["layer"].str(), cases[i].layer) << p.dump();

@@ -46,6 +46,14 @@ inline void set_error(Packet& p, DecodeStatus st, const char* layer, const char*
   p.error.offset = offset;
 }
 
+// Notes a length field that claims `missing` bytes more than the frame holds (the first one counts).
+inline void note_shortfall(Packet& p, const char* layer, std::uint32_t missing, std::uint32_t field_offset) {
+  if (p.truncated.layer != nullptr) return;
+  p.truncated.layer = layer;
+  p.truncated.missing = missing;
+  p.truncated.offset = field_offset;
+}
+
 inline constexpr const char* kCutShort = "the capture stopped inside this header (snapshot length)";
 
 // Reports a failed need(): Truncated with the standard words, or Malformed with `malformed_what`.
@@ -191,6 +199,18 @@ void decode_transport(Packet& p, std::uint8_t proto, const Span& s, std::uint32_
 // Decodes an IPv4 or IPv6 packet at `off`; version must match (Malformed otherwise).
 void decode_ipv4(Packet& p, const Span& s, std::uint32_t off);
 void decode_ipv6(Packet& p, const Span& s, std::uint32_t off);
+
+// Decodes what an EtherType names at `off`: IPv4, IPv6, ARP, MPLS; anything else is Transport::Other
+// (the views name it). Used after the link header and after a tunnel's inner Ethernet header.
+void decode_by_ethertype(Packet& p, const Span& s, std::uint16_t type, std::uint32_t off);
+
+// Tunnels (tunnel.cpp). Each moves what was decoded so far (the outer IP packet, the outer UDP
+// datagram) into p.tunnels and decodes the inner packet into p.ip and the transport fields.
+void decode_gre(Packet& p, const Span& s, std::uint32_t off);                 // IP protocol 47
+void decode_mpls(Packet& p, const Span& s, std::uint32_t off);                // EtherType 0x8847/0x8848
+// UDP payload at [off, s.decl_end) on a tunnel port: returns false when the port is not a tunnel's
+// (or the tunnels nest too deep), leaving p untouched.
+bool decode_udp_tunnel(Packet& p, const Span& s, std::uint32_t off);
 
 // Walks IPv6 extension headers starting with next-header `nh` at `off`, until the upper layer or,
 // when stop_at_fragment, the fragment header (left unconsumed, nh == 44). Records them in v6.

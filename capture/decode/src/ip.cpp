@@ -58,8 +58,14 @@ void decode_ipv4(Packet& p, const Span& s, std::uint32_t off) {
     return;
   }
   if (off + total > s.decl_end) {
-    set_error(p, DecodeStatus::Malformed, kL, "the total length is longer than the frame", off + 2);
-    return;
+    // The length claims more than the frame holds (a sender that lies, or a frame cut before it was
+    // captured): note how much is missing, as tcpdump does, and decode what is there.
+    note_shortfall(p, kL, off + total - s.decl_end, s.report_base + off + 2);
+    total = s.decl_end - off;
+    if (total < ihl) {
+      set_error(p, DecodeStatus::Malformed, kL, "the frame ends before the IP header does", off);
+      return;
+    }
   }
   ip.payload_len = total - ihl;
   if (!fail_need(p, need(s, off, ihl), s, kL, "the options run past the end of the frame", off + 20)) {
@@ -173,8 +179,8 @@ void decode_ipv6(Packet& p, const Span& s, std::uint32_t off) {
     plen = s.decl_end - off - 40;
   }
   if (off + 40u + plen > s.decl_end) {
-    set_error(p, DecodeStatus::Malformed, kL, "the payload length is longer than the frame", off + 4);
-    return;
+    note_shortfall(p, kL, off + 40u + plen - s.decl_end, s.report_base + off + 4);
+    plen = s.decl_end - off - 40;
   }
   Span inner = s;
   inner.decl_end = off + 40 + plen;

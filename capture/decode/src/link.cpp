@@ -15,6 +15,8 @@ constexpr std::uint16_t kEtherVlan = 0x8100;     // IEEE 802.1Q
 constexpr std::uint16_t kEtherQinQ = 0x88A8;     // IEEE 802.1ad service tag
 constexpr std::uint16_t kEtherQinQOld = 0x9100;  // pre-standard QinQ
 constexpr std::uint16_t kEtherPppoeSession = 0x8864;  // RFC 2516
+constexpr std::uint16_t kEtherMpls = 0x8847;       // RFC 3032 unicast
+constexpr std::uint16_t kEtherMplsMulti = 0x8848;  // RFC 5332 multicast
 constexpr std::uint16_t kPppIpv4 = 0x0021;
 constexpr std::uint16_t kPppIpv6 = 0x0057;
 
@@ -24,6 +26,7 @@ void decode_arp(Packet& p, const Span& s, std::uint32_t off) {
   if (!fail_need(p, need(s, off, 8), s, "arp", "header runs past the end of the frame", off)) return;
   ByteReader r = s.reader(off, 8);
   ArpInfo& a = p.arp;
+  a.offset = s.report_base + off;
   r.be16(a.htype);
   r.be16(a.ptype);
   r.u8(a.hlen);
@@ -106,12 +109,132 @@ void decode_ethertype(Packet& p, const Span& frame, std::uint16_t type, std::uin
   }
   l.header_len = off;
   l.ethertype = type;
-  switch (type) {
-    case kEtherIpv4: decode_ipv4(p, s, off); break;
-    case kEtherIpv6: decode_ipv6(p, s, off); break;
-    case kEtherArp: decode_arp(p, s, off); break;
-    default: p.transport = Transport::Other; break;  // 802.3 length, LLC, other protocols
+  decode_by_ethertype(p, s, type, off);
+}
+
+// FDDI (ANSI X3.139): frame control, destination, source, then 802.2 LLC; IP rides in SNAP
+// (AA AA 03, OUI 00 00 00, EtherType), as in RFC 1390.
+void decode_fddi(Packet& p, const Span& s) {
+  p.link.kind = LinkKind::Fddi;
+  if (!fail_need(p, need(s, 0, 13), s, "fddi", "the frame is shorter than an FDDI header", 0)) return;
+  ByteReader r = s.reader(0, 13);
+  r.u8(p.link.fddi_fc);
+  r.bytes(p.link.dst_mac.b.data(), 6);
+  r.bytes(p.link.src_mac.b.data(), 6);
+  p.link.has_macs = true;
+  p.link.header_len = 13;
+  std::uint8_t llc[8] = {};
+  if (need(s, 13, 8) != Need::Ok || !s.reader(13, 8).bytes(llc, 8) || llc[0] != 0xAA || llc[1] != 0xAA ||
+      llc[2] != 0x03) {
+    p.transport = Transport::Other;  // not SNAP: other LLC traffic (spanning tree, NetBIOS, ...)
+    return;
   }
+  decode_ethertype(p, s, static_cast<std::uint16_t>((llc[6] << 8) | llc[7]), 21);
+}
+
+// IP over InfiniBand (RFC 4391 section 6): a 4-byte encapsulation header, an EtherType and 2 reserved
+// bytes.
+void decode_ipoib(Packet& p, const Span& s) {
+  p.link.kind = LinkKind::Ipoib;
+  if (!fail_need(p, need(s, 0, 4), s, "ipoib", "the frame is shorter than the IPoIB header", 0)) return;
+  std::uint16_t type = 0;
+  s.reader(0, 2).be16(type);
+  p.link.header_len = 4;
+  decode_ethertype(p, s, type, 4);
+}
+
+// Linux NFLOG (netfilter log messages, as `tcpdump -i nflog` writes): family, version, resource id,
+// then type-length-value attributes with lengths in the capturing host's byte order (little-endian
+// in practice; both are tried). Attribute 9 (NFULA_PAYLOAD) holds the IP packet.
+void decode_nflog(Packet& p, const Span& s) {
+  p.link.kind = LinkKind::Nflog;
+  if (!fail_need(p, need(s, 0, 4), s, "nflog", "the frame is shorter than the NFLOG header", 0)) return;
+  ByteReader r = s.reader(0, 4);
+  std::uint8_t version = 0;
+  r.u8(p.link.nflog_family);
+  r.u8(version);
+  r.be16(p.link.nflog_resource);
+  p.link.header_len = 4;
+  std::uint32_t off = 4;
+  while (need(s, off, 4) == Need::Ok) {
+    std::uint16_t len = 0, type = 0;
+    ByteReader t = s.reader(off, 4);
+    t.le16(len);
+    t.le16(type);
+    if (len < 4 || need(s, off, len) == Need::Malformed) {
+      ByteReader b = s.reader(off, 4);  // big-endian host
+      b.be16(len);
+      b.be16(type);
+    }
+    if (len < 4) {
+      set_error(p, DecodeStatus::Malformed, "nflog", "an attribute is shorter than its own header", off);
+      return;
+    }
+    if ((type & 0x7fff) == 9) {
+      p.link.header_len = off + 4;
+      Span inner = s;
+      inner.decl_end = std::min(s.decl_end, off + std::uint32_t{len});
+      inner.cap_end = std::min(s.cap_end, inner.decl_end);
+      if (p.link.nflog_family == 2) return decode_ipv4(p, inner, off + 4);
+      if (p.link.nflog_family == 10) return decode_ipv6(p, inner, off + 4);
+      p.transport = Transport::Other;
+      return;
+    }
+    off += (std::uint32_t{len} + 3u) & ~3u;
+  }
+  if (off < s.cap_end || s.cap_end < s.decl_end)
+    set_error(p, DecodeStatus::Truncated, "nflog", kCutShort, off);
+  else
+    p.transport = Transport::Other;  // a log message without the packet
+}
+
+// ARCNET (RFC 1201, RFC 1051): source and destination station ids, then a protocol id. The newer
+// protocol ids (RFC 1201) are followed by a split flag and a sequence number; a packet split over
+// several frames is not reassembled. BSD headers start at the source id, Linux ones have two bytes
+// of offset after the station ids.
+void decode_arcnet(Packet& p, const Span& s, bool linux_header) {
+  p.link.kind = LinkKind::Arcnet;
+  std::uint32_t off = linux_header ? 4 : 2;
+  if (!fail_need(p, need(s, 0, off + 1), s, "arcnet", "the frame is shorter than an ARCNET header", 0)) return;
+  ByteReader r = s.reader(0, off + 1);
+  r.u8(p.link.arc_src);
+  r.u8(p.link.arc_dst);
+  r.skip(off - 2);
+  r.u8(p.link.arc_type);
+  ++off;
+  std::uint16_t ethertype = 0;
+  bool split_header = true;
+  switch (p.link.arc_type) {
+    case 240: ethertype = kEtherIpv4; split_header = false; break;  // RFC 1051 IP
+    case 241: ethertype = kEtherArp; split_header = false; break;   // RFC 1051 ARP
+    case 212: ethertype = kEtherIpv4; break;                        // RFC 1201 IP
+    case 213: ethertype = kEtherArp; break;
+    case 196: ethertype = kEtherIpv6; break;                        // RFC 2497 IPv6
+    default: break;
+  }
+  if (split_header) {
+    if (!fail_need(p, need(s, off, 3), s, "arcnet", "the frame is shorter than an ARCNET header", off)) return;
+    std::uint8_t flag = 0;
+    s.reader(off, 1).u8(flag);
+    if (flag == 0xff) {  // an exception packet: 4 more bytes, then the flag and sequence number again
+      off += 4;
+      if (!fail_need(p, need(s, off, 3), s, "arcnet", "the frame is shorter than an ARCNET header", off)) return;
+      s.reader(off, 1).u8(flag);
+    }
+    off += 3;
+    if (flag != 0) {  // one part of a split packet: the parts are not reassembled
+      p.link.header_len = off;
+      p.transport = Transport::Other;
+      return;
+    }
+  }
+  p.link.header_len = off;
+  p.link.ethertype = ethertype;
+  if (ethertype == 0) {
+    p.transport = Transport::Other;
+    return;
+  }
+  decode_by_ethertype(p, s, ethertype, off);
 }
 
 // BSD loopback address families (the value differs by OS, RFC-less; see libpcap's pcap-linktype
@@ -170,7 +293,127 @@ void decode_raw(Packet& p, const Span& s, std::uint32_t linktype) {
 }
 
 }  // namespace
+
+void decode_by_ethertype(Packet& p, const Span& s, std::uint16_t type, std::uint32_t off) {
+  switch (type) {
+    case kEtherIpv4: return decode_ipv4(p, s, off);
+    case kEtherIpv6: return decode_ipv6(p, s, off);
+    case kEtherArp: return decode_arp(p, s, off);
+    case kEtherMpls:
+    case kEtherMplsMulti: return decode_mpls(p, s, off);
+    default: p.transport = Transport::Other; return;  // 802.3 length, LLC, other protocols
+  }
+}
+
 }  // namespace decode_detail
+
+const char* linktype_name(std::uint32_t linktype) {
+  // Names as in https://www.tcpdump.org/linktypes.html (LINKTYPE_ without the prefix).
+  switch (linktype) {
+    case 0: return "NULL";
+    case 1: return "ETHERNET";
+    case 3: return "AX25";
+    case 6: return "IEEE802_5";
+    case 7: return "ARCNET_BSD";
+    case 8: return "SLIP";
+    case 9: return "PPP";
+    case 10: return "FDDI";
+    case 12: case 14: case 101: return "RAW";
+    case 50: return "PPP_HDLC";
+    case 51: return "PPP_ETHER";
+    case 100: return "ATM_RFC1483";
+    case 104: return "C_HDLC";
+    case 105: return "IEEE802_11";
+    case 107: return "FRELAY";
+    case 108: return "LOOP";
+    case 113: return "LINUX_SLL";
+    case 114: return "LTALK";
+    case 117: return "PFLOG";
+    case 119: return "IEEE802_11_PRISM";
+    case 122: return "IP_OVER_FC";
+    case 123: return "SUNATM";
+    case 127: return "IEEE802_11_RADIOTAP";
+    case 129: return "ARCNET_LINUX";
+    case 138: return "APPLE_IP_OVER_IEEE1394";
+    case 139: return "MTP2_WITH_PHDR";
+    case 143: return "DOCSIS";
+    case 163: return "IEEE802_11_AVS";
+    case 165: return "BACNET_MS_TP";
+    case 166: return "PPP_PPPD";
+    case 187: return "BLUETOOTH_HCI_H4";
+    case 189: return "USB_LINUX";
+    case 192: return "PPI";
+    case 195: return "IEEE802_15_4_WITHFCS";
+    case 201: return "BLUETOOTH_HCI_H4_WITH_PHDR";
+    case 220: return "USB_LINUX_MMAPPED";
+    case 227: return "CAN_SOCKETCAN";
+    case 228: return "IPV4";
+    case 229: return "IPV6";
+    case 239: return "NFLOG";
+    case 240: return "NETANALYZER";
+    case 242: return "IPOIB";
+    case 249: return "USBPCAP";
+    case 251: return "BLUETOOTH_LE_LL";
+    case 252: return "WIRESHARK_UPPER_PDU";
+    case 253: return "NETLINK";
+    case 254: return "BLUETOOTH_LINUX_MONITOR";
+    case 276: return "LINUX_SLL2";
+    default: return nullptr;
+  }
+}
+
+const char* ethertype_name(std::uint16_t type) {
+  switch (type) {
+    case 0x0800: return "IPv4";
+    case 0x0806: return "ARP";
+    case 0x0842: return "Wake-on-LAN";
+    case 0x22F0: return "AVTP";
+    case 0x22F3: return "TRILL";
+    case 0x6558: return "Ethernet bridging";
+    case 0x8035: return "RARP";
+    case 0x809B: return "AppleTalk";
+    case 0x80F3: return "AARP";
+    case 0x8100: return "802.1Q VLAN";
+    case 0x8137: return "IPX";
+    case 0x86DD: return "IPv6";
+    case 0x8808: return "Ethernet flow control";
+    case 0x8809: return "slow protocols (LACP)";
+    case 0x8847: return "MPLS";
+    case 0x8848: return "MPLS multicast";
+    case 0x8863: return "PPPoE discovery";
+    case 0x8864: return "PPPoE session";
+    case 0x886D: return "Intel ANS";
+    case 0x887B: return "HomePlug";
+    case 0x888E: return "EAPOL (802.1X)";
+    case 0x8892: return "PROFINET";
+    case 0x889A: return "HyperSCSI";
+    case 0x88A2: return "ATA over Ethernet";
+    case 0x88A4: return "EtherCAT";
+    case 0x88A8: return "802.1ad QinQ";
+    case 0x88AB: return "Ethernet Powerlink";
+    case 0x88B8: return "GOOSE";
+    case 0x88BA: return "IEC 61850 sampled values";
+    case 0x88BE: return "ERSPAN";
+    case 0x88CC: return "LLDP";
+    case 0x88CD: return "SERCOS III";
+    case 0x88E1: return "HomePlug AV";
+    case 0x88E3: return "MRP";
+    case 0x88E5: return "MACsec";
+    case 0x88E7: return "PBB";
+    case 0x88F7: return "PTP";
+    case 0x88F8: return "NC-SI";
+    case 0x88FB: return "PRP";
+    case 0x8902: return "CFM (802.1ag)";
+    case 0x8906: return "FCoE";
+    case 0x8914: return "FCoE initialization";
+    case 0x8915: return "RoCE";
+    case 0x891D: return "TTEthernet";
+    case 0x893A: return "IEEE 1905.1";
+    case 0x892F: return "HSR";
+    case 0x9000: return "loopback (configuration test)";
+    default: return nullptr;
+  }
+}
 
 void decode_frame(std::uint32_t linktype, const std::uint8_t* data, std::uint32_t caplen,
                   std::uint32_t wirelen, Packet& out) {
@@ -206,6 +449,11 @@ void decode_frame(std::uint32_t linktype, const std::uint8_t* data, std::uint32_
       return;
     }
     case linktype::kNull: return decode_loopback(out, s, LinkKind::Null);
+    case linktype::kFddi: return decode_fddi(out, s);
+    case linktype::kIpoib: return decode_ipoib(out, s);
+    case linktype::kNflog: return decode_nflog(out, s);
+    case linktype::kArcnetBsd: return decode_arcnet(out, s, false);
+    case linktype::kArcnetLinux: return decode_arcnet(out, s, true);
     case linktype::kLoop: return decode_loopback(out, s, LinkKind::Loop);
     case linktype::kLinuxSll: {
       // Linux cooked capture v1: packet type, ARPHRD type, address length, 8 address bytes, protocol.

@@ -10,6 +10,9 @@ constexpr std::uint8_t kProtoIcmp = 1;
 constexpr std::uint8_t kProtoTcp = 6;
 constexpr std::uint8_t kProtoUdp = 17;
 constexpr std::uint8_t kProtoIcmpv6 = 58;
+constexpr std::uint8_t kProtoGre = 47;
+constexpr std::uint8_t kProtoIpv4 = 4;
+constexpr std::uint8_t kProtoIpv6 = 41;
 
 void set_payload(Packet& p, const Span& s, std::uint32_t start, std::uint32_t end) {
   p.payload_offset = s.report_base + start;
@@ -23,6 +26,7 @@ void set_payload(Packet& p, const Span& s, std::uint32_t start, std::uint32_t en
 void check_transport_sum(Packet& p, const Span& s, std::uint32_t off, std::uint32_t end,
                          std::uint8_t proto, const Pseudo* ph, std::uint32_t field_at) {
   if (end > s.cap_end || end < off) return;  // not all captured: cannot tell
+  if (p.truncated.layer != nullptr) return;   // a length field claims bytes the frame does not hold
   std::uint32_t sum = ph ? pseudo_sum(*ph, proto, end - off) : 0;
   sum = ones_sum(s.base + off, end - off, sum);
   p.transport_checksum_checked = true;
@@ -187,18 +191,25 @@ void decode_udp(Packet& p, const Span& s, std::uint32_t off, const Pseudo& ph, b
     set_payload(p, s, off + 8, s.decl_end);
     return;
   }
-  if (off + u.length > s.decl_end) {
-    set_error(p, DecodeStatus::Malformed, kL, "the length field is longer than the IP payload", s.report_base + off + 4);
-    return;
+  std::uint32_t end = off + u.length;
+  if (end > s.decl_end) {
+    // As for the IP length: note what is missing and go on with what is there.
+    note_shortfall(p, kL, end - s.decl_end, s.report_base + off + 4);
+    end = s.decl_end;
   }
   // Bytes after u.length (the UDP options "surplus area", RFC 9868) are not payload.
-  const std::uint32_t end = off + u.length;
   set_payload(p, s, off + 8, end);
   // RFC 768: a zero checksum over IPv4 means the sender did not compute one. Over IPv6 it is
   // mandatory (RFC 8200 8.1), so zero is checked (and wrong).
-  if (u.checksum == 0 && ph.src->family == 4) return;
-  check_transport_sum(p, s, off, end, kProtoUdp, &ph, off + 6);
-  if (!ph.usable) p.transport_checksum_checked = false;
+  if (!(u.checksum == 0 && ph.src->family == 4)) {
+    check_transport_sum(p, s, off, end, kProtoUdp, &ph, off + 6);
+    if (!ph.usable) p.transport_checksum_checked = false;
+  }
+  // VXLAN and Geneve carry a whole frame in the datagram.
+  Span datagram = s;
+  datagram.decl_end = end;
+  datagram.cap_end = std::min(s.cap_end, end);
+  decode_udp_tunnel(p, datagram, off + 8);
 }
 
 // The IP header and first bytes of the datagram an ICMP error answers (RFC 792, RFC 4443 2.4(c)).
@@ -364,6 +375,11 @@ void decode_transport(Packet& p, std::uint8_t proto, const Span& s, std::uint32_
     case kProtoIcmpv6:
       if (ph.src->family == 6) return decode_icmp(p, s, off, ph, true, fragment);
       break;
+    case kProtoGre:
+      if (!fragment) return decode_gre(p, s, off);
+      break;
+    case kProtoIpv4:  // IP in IP (RFC 2003) and IPv6 in IP (RFC 4213) are not tunnels with a header
+    case kProtoIpv6:  // of their own: not decoded further
     default: break;
   }
   p.transport = Transport::Other;

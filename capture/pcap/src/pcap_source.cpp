@@ -1,37 +1,64 @@
-// Capture files through libpcap: the one place <pcap.h> is included.
+// Capture files: read by FileReader (file_reader.cpp); libpcap compiles and runs the BPF filter, the
+// one place <pcap.h> is needed here.
 #include "sockscope/pcap/pcap_source.hpp"
 
+#include <fcntl.h>
 #include <pcap.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 
 #include "sockscope/text/escape.hpp"
 #include "sockscope/text/format.hpp"
+#include "file_reader.hpp"
 #include "sockscope/text/i18n.hpp"
 
 namespace sockscope {
 
-struct PcapSource::Handle {
-  std::unique_ptr<char[]> buffer;  // the FILE's buffer: freed after pcap_close closed the FILE
-  pcap_t* pcap = nullptr;
-  bool have_filter = false;
+namespace {
+
+using text::format;
+using text::printable;
+
+// A BPF program compiled for one link type (a pcapng file may have several).
+struct Filter {
+  pcap_t* dead = nullptr;
   bpf_program prog{};
+  bool compiled = false;
+  ~Filter() {
+    if (compiled) pcap_freecode(&prog);
+    if (dead) pcap_close(dead);
+  }
+};
+
+// libpcap compiles for a DLT_ value; files store LINKTYPE_ values, which differ for a few.
+int dlt_of(std::uint32_t linktype) {
+  switch (linktype) {
+    case 100: return DLT_ATM_RFC1483;
+    case 101: return DLT_RAW;
+    default: return static_cast<int>(linktype);
+  }
+}
+
+}  // namespace
+
+struct PcapSource::Handle {
+  int fd = -1;
+  bool close_fd = false;
+  std::unique_ptr<file_detail::FileReader> reader;
+  std::string filter;
+  std::map<std::uint32_t, std::unique_ptr<Filter>> filters;  // by link type
   ~Handle() {
-    if (have_filter) pcap_freecode(&prog);
-    if (pcap) pcap_close(pcap);  // also closes the FILE* handed to pcap_fopen_offline
+    if (close_fd && fd >= 0) ::close(fd);
   }
 };
 
 namespace {
-
-bool contains(const char* haystack, const char* needle) {
-  return haystack != nullptr && std::strstr(haystack, needle) != nullptr;
-}
 
 std::string open_failure(const std::string& name, int err) {
   const char* what = nullptr;
@@ -52,44 +79,20 @@ std::string open_failure(const std::string& name, int err) {
   return name + ": " + what;
 }
 
-// Turns libpcap's open error into our one-line form.
-std::string classify_open_error(const std::string& name, const char* errbuf) {
-  if (contains(errbuf, "unknown file format"))
-    return name + ": " +
-           tr("this file is not a pcap or pcapng capture. Give sockscope a file written by "
-              "tcpdump -w, Wireshark or dumpcap");
-  if (contains(errbuf, "only got 0"))
-    return name + ": " + tr("the input is empty: it holds no capture. Record one first, e.g. "
-                            "sudo tcpdump -i lo -w FILE");
-  if (contains(errbuf, "truncated"))
-    return name + ": " + tr("the file is cut short inside its file header, before any frame. "
-                            "It is damaged or was copied while still being written; record it again");
-  return name + ": " + text::format(tr("libpcap cannot read it as a capture (%s). Check that it is a pcap "
-                                 "or pcapng file"),
-                              errbuf);
-}
-
-std::string classify_read_error(const std::string& name, const char* msg, std::uint64_t good) {
-  const unsigned long long n = good;
-  if (contains(msg, "different from the type of the first interface"))
-    return name + ": " +
-           text::format(tr("after frame %llu the file describes a second interface with another link "
-                     "type, and libpcap cannot mix link types in one file. Split it per interface, "
-                     "e.g. tshark -r FILE -Y 'frame.interface_id == 0' -w part.pcapng"),
-                  n);
-  if (contains(msg, "truncated")) {
-    if (n == 0)
-      return name + ": " + tr("the file is cut short inside its first frame. It is damaged or was "
-                              "copied while still being written; record it again");
-    return name + ": " +
-           text::format(tr("the file is cut short after frame %llu (the next frame is incomplete). The "
-                     "frames before were read; the file is damaged or was copied while still being "
-                     "written"),
-                  n);
+// Compiles the filter for one link type; on failure sets error (one line) and returns nullptr.
+Filter* filter_for(PcapSource::Handle& h, std::uint32_t linktype, std::string& error) {
+  auto it = h.filters.find(linktype);
+  if (it != h.filters.end()) return it->second.get();
+  auto f = std::make_unique<Filter>();
+  f->dead = pcap_open_dead(dlt_of(linktype), 262144);
+  if (f->dead == nullptr || pcap_compile(f->dead, &f->prog, h.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    error = text::format(tr("filter '%1$s': %2$s (link type %3$u). Check the expression against the pcap-filter "
+                      "manual (man 7 pcap-filter), e.g. 'tcp port 9000'"),
+                   text::printable(h.filter).c_str(), f->dead ? pcap_geterr(f->dead) : "?", linktype);
+    return nullptr;
   }
-  return name + ": " + text::format(tr("the file is damaged after frame %1$llu (%2$s). The frames before "
-                                 "were read"),
-                              n, msg ? msg : "");
+  f->compiled = true;
+  return h.filters.emplace(linktype, std::move(f)).first->second.get();
 }
 
 }  // namespace
@@ -99,99 +102,125 @@ std::unique_ptr<PcapSource> PcapSource::open(const std::string& path, const std:
   const bool is_stdin = path == "-";
   std::string name = is_stdin ? std::string(tr("standard input")) : text::printable(path);
 
-  std::FILE* fp = nullptr;
-  if (is_stdin) {
-    fp = stdin;
-  } else {
-    fp = std::fopen(path.c_str(), "rb");
-    if (fp == nullptr) {
+  int fd = 0;
+  if (!is_stdin) {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
       error = open_failure(name, errno);
       return nullptr;
     }
     struct stat st {};
-    if (fstat(fileno(fp), &st) == 0) {
+    if (fstat(fd, &st) == 0) {
       if (S_ISDIR(st.st_mode)) {
-        std::fclose(fp);
+        ::close(fd);
         error = open_failure(name, EISDIR);
         return nullptr;
       }
       if (S_ISREG(st.st_mode) && st.st_size == 0) {
-        std::fclose(fp);
+        ::close(fd);
         error = name + ": " + tr("the file is empty: it holds no capture. Record one first, e.g. "
                                  "sudo tcpdump -i lo -w FILE");
         return nullptr;
       }
     }
   }
-
-  // libpcap reads a file with two fread() calls a frame (record header, then the bytes). With
-  // stdio's default buffer (st_blksize, 4 KiB) that is a read(2) every five frames or so, and those
-  // system calls were a quarter of the time of `annotate --summary`; with 256 KiB they are rare.
-  // (glibc honours the size only when it is given the buffer.) Standard input keeps stdio's
-  // default: a live stream there (tcpdump -U -w - | sockscope annotate -) gains nothing from it.
-  constexpr std::size_t kReadBuffer = 256 * 1024;
-  std::unique_ptr<char[]> buffer;
-  const char* slow = std::getenv("SOCKSCOPE_SLOW_PATHS");  // tests/perf: stdio's own buffer
-  if (!is_stdin && !(slow != nullptr && std::strcmp(slow, "1") == 0)) {
-    buffer = std::make_unique_for_overwrite<char[]>(kReadBuffer);
-    std::setvbuf(fp, buffer.get(), _IOFBF, kReadBuffer);
-  }
-
-  char errbuf[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
-  if (p == nullptr) {
-    // libpcap leaves the FILE* to the caller when it fails.
-    if (!is_stdin) std::fclose(fp);
-    error = classify_open_error(name, errbuf);
-    return nullptr;
-  }
-
   std::unique_ptr<PcapSource> src(new PcapSource());
   src->h_ = std::make_unique<Handle>();
-  src->h_->pcap = p;
-  src->h_->buffer = std::move(buffer);
+  src->h_->fd = fd;
+  src->h_->close_fd = !is_stdin;
   src->name_ = std::move(name);
-  // pcap_datalink gives the DLT_ value (LINKTYPE_RAW 101 in a file reads as DLT_RAW, 12 on Linux);
-  // the decoder knows both numberings for raw IP.
-  src->linktype_ = static_cast<std::uint32_t>(pcap_datalink(p));
+
+  // Frames are read through a 256 KiB buffer: a read(2) every few hundred frames, and frames handed
+  // out where they lie, never copied. Standard input reads what the pipe has (a live stream,
+  // tcpdump -U -w - | sockscope annotate -, shows each frame as it comes). SOCKSCOPE_SLOW_PATHS=1
+  // (tests/perf only) reads 4 KiB at a time: both must print the same.
+  const char* slow = std::getenv("SOCKSCOPE_SLOW_PATHS");
+  const std::size_t buffer = (slow != nullptr && std::strcmp(slow, "1") == 0) ? 4096 : 256 * 1024;
+  src->h_->reader = std::make_unique<file_detail::FileReader>(fd, buffer);
+  file_detail::FileReader& reader = *src->h_->reader;
+  const std::string& shown = src->name_;
+  switch (reader.open()) {
+    case file_detail::FileReader::Open::Ok: break;
+    case file_detail::FileReader::Open::Empty:
+      error = shown + ": " +
+              (is_stdin ? tr("the input is empty: it holds no capture. Record one first, e.g. "
+                             "sudo tcpdump -i lo -w FILE")
+                        : tr("the file is empty: it holds no capture. Record one first, e.g. "
+                             "sudo tcpdump -i lo -w FILE"));
+      return nullptr;
+    case file_detail::FileReader::Open::CutHeader:
+      error = shown + ": " + tr("the file is cut short inside its file header, before any frame. "
+                                "It is damaged or was copied while still being written; record it again");
+      return nullptr;
+    case file_detail::FileReader::Open::NotCapture:
+      error = shown + ": " +
+              tr("this file is not a pcap or pcapng capture. Give sockscope a file written by "
+                 "tcpdump -w, Wireshark or dumpcap");
+      return nullptr;
+    case file_detail::FileReader::Open::Damaged:
+      error = shown + ": " + text::format(tr("the file is damaged in its headers, before any frame: %s. It cannot be read"),
+                                    reader.reason().c_str());
+      return nullptr;
+  }
+  src->linktype_ = reader.interfaces().empty() ? 0 : reader.interfaces().front().linktype;
 
   if (!filter.empty()) {
-    // Filtered in user space with pcap_offline_filter rather than pcap_setfilter, so frames keep
-    // their numbers in the file (as in Wireshark and tshark) when others are skipped.
-    if (pcap_compile(p, &src->h_->prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-      error = text::format(tr("filter '%1$s': %2$s. Check the expression against the pcap-filter manual "
-                        "(man 7 pcap-filter), e.g. 'tcp port 9000'"),
-                     text::printable(filter).c_str(), pcap_geterr(p));
-      return nullptr;
-    }
-    src->h_->have_filter = true;
+    // Filtered here with pcap_offline_filter rather than by the reader, so frames keep their numbers
+    // in the file (as in Wireshark and tshark) when others are skipped. Compiled now for the first
+    // interface, so a wrong expression is reported before any output.
+    src->h_->filter = filter;
+    if (!reader.interfaces().empty() && filter_for(*src->h_, src->linktype_, error) == nullptr) return nullptr;
   }
   return src;
 }
 
 PcapSource::~PcapSource() = default;
 
+const std::deque<CaptureInterface>& PcapSource::interfaces() const {
+  static const std::deque<CaptureInterface> none;
+  return h_ ? h_->reader->interfaces() : none;
+}
+
 ReadResult PcapSource::next(Frame& out) {
-  if (!h_) return ReadResult::End;
+  if (!h_ || done_) return ReadResult::End;
+  file_detail::FileReader& reader = *h_->reader;
   for (;;) {
-    pcap_pkthdr* hdr = nullptr;
-    const u_char* data = nullptr;
-    const int rc = pcap_next_ex(h_->pcap, &hdr, &data);
-    if (rc == PCAP_ERROR_BREAK) return ReadResult::End;  // -2: end of file
-    if (rc != 1) {
-      error_ = classify_read_error(name_, pcap_geterr(h_->pcap), frames_read_);
-      h_.reset();  // nothing more can be read; later calls return End
+    const ReadResult rr = reader.next(out);
+    if (rr == ReadResult::End) return ReadResult::End;
+    if (rr == ReadResult::Error) {
+      const unsigned long long n = frames_read_;
+      if (reader.stop() == file_detail::Stop::CutShort) {
+        if (n == 0)
+          error_ = name_ + ": " + tr("the file is cut short inside its first frame. It is damaged or was "
+                                     "copied while still being written; record it again");
+        else
+          error_ = name_ + ": " +
+                   text::format(tr("the file is cut short after frame %llu (the next frame is incomplete). The "
+                             "frames before were read; the file is damaged or was copied while still being "
+                             "written"),
+                          n);
+      } else {
+        error_ = name_ + ": " + text::format(tr("the file is damaged after frame %1$llu: %2$s. The frames before "
+                                          "were read"),
+                                       n, reader.reason().c_str());
+      }
+      done_ = true;  // nothing more can be read; later calls return End
       return ReadResult::Error;
     }
     ++frames_read_;
-    if (h_->have_filter && pcap_offline_filter(&h_->prog, hdr, data) == 0) continue;
-    out.data = data;
-    out.caplen = hdr->caplen;
-    out.wirelen = hdr->len;
-    out.ts.sec = static_cast<std::int64_t>(hdr->ts.tv_sec);
-    // With PCAP_TSTAMP_PRECISION_NANO, tv_usec holds nanoseconds.
-    out.ts.nsec = static_cast<std::uint32_t>(hdr->ts.tv_usec);
     out.number = frames_read_;
+    if (!h_->filter.empty()) {
+      Filter* f = filter_for(*h_, out.linktype, error_);
+      if (f == nullptr) {
+        error_ = name_ + ": " + error_;
+        done_ = true;
+        return ReadResult::Error;
+      }
+      pcap_pkthdr hdr{};
+      hdr.caplen = out.caplen;
+      hdr.len = out.wirelen;
+      if (pcap_offline_filter(&f->prog, &hdr, out.data) == 0) continue;
+    }
     return ReadResult::Frame;
   }
 }

@@ -31,7 +31,6 @@ PipelineResult run_annotate(PcapSource& source, View& view, const PipelineOption
   Packet packet;
   Frame frame;
   const std::uint32_t interval = opts.summary_interval == 0 ? 1 : opts.summary_interval;
-  const std::uint32_t linktype = source.linktype();
   std::uint32_t since_take = 0;
   const bool slow = slow_paths();
 
@@ -45,8 +44,14 @@ PipelineResult run_annotate(PcapSource& source, View& view, const PipelineOption
     }
     // decode() resets the packet itself (all but frame and ts, which it sets).
     if (slow) packet = Packet{};
-    decoder.decode(linktype, frame.data, frame.caplen, frame.wirelen, frame.ts, frame.number,
+    decoder.decode(frame.linktype, frame.data, frame.caplen, frame.wirelen, frame.ts, frame.number,
                    packet);
+    const auto& interfaces = source.interfaces();
+    if (interfaces.size() > 1 && frame.interface < interfaces.size()) {
+      packet.several_interfaces = true;
+      packet.interface = frame.interface;
+      packet.interface_name = interfaces[frame.interface].name;
+    }
     const Annotation a = annotator.annotate(packet);
     view.packet(packet, a);
     ++r.frames;

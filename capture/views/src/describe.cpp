@@ -247,6 +247,13 @@ void describe_errors(const Packet& p, const Annotation& a, Sentence& s) {
     else
       s.next() += tr("malformed: the bytes do not parse");
   }
+  if (p.truncated.layer != nullptr) {
+    std::string layer;
+    views::escape_text(layer, p.truncated.layer);
+    appendf_tr(s.next(),
+               tr("truncated: the %1$s length field claims %2$u bytes more than the frame holds; the headers that are there are decoded"),
+               layer.c_str(), p.truncated.missing);
+  }
   if (ev.has(Event::ChecksumBad)) {
     const char* which = p.transport == Transport::Tcp   ? "TCP"
                         : p.transport == Transport::Udp ? "UDP"

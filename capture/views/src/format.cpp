@@ -5,6 +5,7 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include "sockscope/text/escape.hpp"
 #include "sockscope/text/i18n.hpp"
 
 namespace sockscope::views {
@@ -143,6 +144,15 @@ bool has_ports(const Packet& p) { return p.transport == Transport::Tcp || p.tran
 std::uint16_t sport(const Packet& p) { return p.transport == Transport::Tcp ? p.tcp.sport : p.udp.sport; }
 std::uint16_t dport(const Packet& p) { return p.transport == Transport::Tcp ? p.tcp.dport : p.udp.dport; }
 }  // namespace
+
+void append_interface(std::string& out, const Packet& p) {
+  if (p.interface_name.empty()) {
+    appendf_tr(out, tr("interface %u"), p.interface);
+    return;
+  }
+  const std::string name = printable(p.interface_name, 32);
+  appendf_tr(out, tr("interface %1$u (%2$s)"), p.interface, name.c_str());
+}
 
 bool append_src(std::string& out, const Packet& p) {
   if (p.transport == Transport::Arp) {

@@ -42,6 +42,9 @@ void format_ms(char* buf, std::size_t size, std::int64_t ns);
 bool append_src(std::string& out, const Packet& p);
 bool append_dst(std::string& out, const Packet& p);
 
+// The capture interface of a packet from a file with several: "interface 1 (eth0)" or "interface 1".
+void append_interface(std::string& out, const Packet& p);
+
 const char* transport_name(Transport t);  // "tcp", "udp", "icmp", "arp", "other"
 
 // The translated word for the sender of a packet ("client"/"server"), and for the receiver.

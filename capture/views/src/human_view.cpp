@@ -54,6 +54,10 @@ class HumanView final : public View {
     }
     if (line_.size() > before) line_ += "  ";
     append_what(p, a);
+    if (p.several_interfaces) {
+      line_ += "  ";
+      append_interface(line_, p);
+    }
     if (opts_.payload && p.payload_captured > 0 &&
         (p.transport == Transport::Tcp || p.transport == Transport::Udp)) {
       line_ += "  \"";
@@ -170,6 +174,8 @@ class HumanView final : public View {
           appendf(line_, "EtherType 0x%04x", static_cast<unsigned>(p.link.ethertype));
         break;
     }
+    if (p.truncated.layer != nullptr)
+      appendf(line_, " [truncated-%s - %u bytes missing]", p.truncated.layer, p.truncated.missing);
     if (p.error.status == DecodeStatus::Truncated) line_ += " [|truncated]";
     if (p.error.status == DecodeStatus::Malformed) line_ += " (malformed)";
   }

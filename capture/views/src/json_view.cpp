@@ -30,6 +30,14 @@ class JsonView final : public View {
     l.clear();
     l += "{\"type\":\"packet\",\"frame\":";
     append_u64(l, p.frame);
+    if (p.several_interfaces) {
+      l += ",\"interface\":";
+      append_u64(l, p.interface);
+      if (!p.interface_name.empty()) {
+        l += ",\"interface_name\":";
+        json_string(l, p.interface_name);
+      }
+    }
     l += ",\"ts\":";
     append_ts(l, p.ts);
     l += ",\"conn\":";
@@ -72,6 +80,13 @@ class JsonView final : public View {
       l += '}';
     }
 
+    if (p.truncated.layer != nullptr) {
+      l += ",\"truncated\":{\"layer\":";
+      json_string(l, p.truncated.layer);
+      l += ",\"missing\":";
+      append_u64(l, p.truncated.missing);
+      l += '}';
+    }
     l += ",\"events\":[";
     bool first = true;
     a.events.for_each([&](Event e) {

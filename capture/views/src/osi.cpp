@@ -78,6 +78,10 @@ void OsiBlock::render(const Packet& p, std::string& out, const char* indent) {
   out += indent;
   appendf_tr(out, tr("frame %1$llu  %2$u bytes on the wire, %3$u captured"), static_cast<unsigned long long>(p.frame),
              p.wirelen, p.caplen);
+  if (p.several_interfaces) {
+    out += "  ";
+    append_interface(out, p);
+  }
   out += '\n';
   const auto emit = [&](Osi osi, const std::string& text) {
     out += indent;

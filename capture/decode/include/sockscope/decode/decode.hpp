@@ -17,6 +17,11 @@ struct DecoderLimits {
   std::int64_t fragment_timeout_ns = 30'000'000'000LL;
 };
 
+// The name of a link type as libpcap's list gives it ("ETHERNET", "IEEE802_11"), nullptr when unknown;
+// and the usual name of an EtherType ("LLDP"), nullptr when unknown. For saying what was not decoded.
+const char* linktype_name(std::uint32_t linktype);
+const char* ethertype_name(std::uint16_t type);
+
 // Decodes one frame with no state: IP fragments stay fragments (ip.is_fragment), nothing is reassembled.
 void decode_frame(std::uint32_t linktype, const std::uint8_t* data, std::uint32_t caplen,
                   std::uint32_t wirelen, Packet& out);

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace sockscope {
 
@@ -31,11 +32,16 @@ struct Timestamp {
 namespace linktype {
 inline constexpr std::uint32_t kNull = 0;        // BSD loopback, host-order AF_ value
 inline constexpr std::uint32_t kEthernet = 1;
+inline constexpr std::uint32_t kArcnetBsd = 7;   // ARCNET, BSD header (RFC 1051 / RFC 1201)
+inline constexpr std::uint32_t kFddi = 10;
 inline constexpr std::uint32_t kRawOld12 = 12;   // DLT_RAW on some BSDs
 inline constexpr std::uint32_t kRawOld14 = 14;   // DLT_RAW on OpenBSD
 inline constexpr std::uint32_t kRaw = 101;
 inline constexpr std::uint32_t kLoop = 108;      // OpenBSD loopback, network-order AF_ value
 inline constexpr std::uint32_t kLinuxSll = 113;
+inline constexpr std::uint32_t kArcnetLinux = 129;
+inline constexpr std::uint32_t kNflog = 239;     // Linux netfilter log messages
+inline constexpr std::uint32_t kIpoib = 242;     // IP over InfiniBand (RFC 4391)
 inline constexpr std::uint32_t kIpv4 = 228;
 inline constexpr std::uint32_t kIpv6 = 229;
 inline constexpr std::uint32_t kLinuxSll2 = 276;
@@ -68,7 +74,7 @@ struct MacAddr {
   friend constexpr bool operator==(const MacAddr&, const MacAddr&) = default;
 };
 
-enum class LinkKind : std::uint8_t { Unknown, Ethernet, Null, Loop, Sll, Sll2, Raw };
+enum class LinkKind : std::uint8_t { Unknown, Ethernet, Null, Loop, Sll, Sll2, Raw, Fddi, Ipoib, Nflog, Arcnet };
 
 struct LinkInfo {
   LinkKind kind = LinkKind::Unknown;
@@ -91,9 +97,16 @@ struct LinkInfo {
   bool pppoe = false;
   std::uint16_t pppoe_session = 0;
   std::uint16_t ppp_protocol = 0;
+  // FDDI: frame control; NFLOG: address family and resource id; ARCNET: source and destination
+  // station ids and the protocol id (not an EtherType: ethertype then holds the one it stands for).
+  std::uint8_t fddi_fc = 0;
+  std::uint8_t nflog_family = 0;
+  std::uint16_t nflog_resource = 0;
+  std::uint8_t arc_src = 0, arc_dst = 0, arc_type = 0;
 };
 
 struct ArpInfo {
+  std::uint32_t offset = 0;  // where the ARP message starts in the frame
   std::uint16_t htype = 0, ptype = 0, op = 0;  // op 1 request, 2 reply
   std::uint8_t hlen = 0, plen = 0;
   MacAddr sender_mac, target_mac;
@@ -210,6 +223,52 @@ struct IcmpInfo {
 
 enum class Transport : std::uint8_t { None, Tcp, Udp, Icmp, Arp, Other };
 
+// A length field that claims more bytes than the frame holds (tcpdump: "truncated-ip - 8 bytes
+// missing!"). Decoding goes on with the bytes there are, so the headers after it are decoded and
+// analysed; it is a note, not a decoding error (error stays Ok unless something else fails).
+struct Shortfall {
+  const char* layer = nullptr;  // "ipv4", "ipv6", "udp"; nullptr when nothing is missing
+  std::uint32_t missing = 0;    // bytes the length field claims beyond the frame
+  std::uint32_t offset = 0;     // offset of the length field in the frame
+};
+
+enum class TunnelKind : std::uint8_t { Gre, Erspan2, Erspan3, Vxlan, Geneve, Mpls };
+
+struct MplsLabel {
+  std::uint32_t label = 0;
+  std::uint8_t tc = 0, ttl = 0;
+  bool bottom = false;
+};
+
+// One encapsulation the frame passed through on the way to its innermost packet (which is what
+// Packet::ip and the transport fields describe, and what the annotator analyses): the IP packet and,
+// for VXLAN and Geneve, the UDP datagram that carried the tunnel, the tunnel header, and the Ethernet
+// header of the inner frame when the tunnel carries Ethernet.
+struct Tunnel {
+  TunnelKind kind = TunnelKind::Gre;
+  IpInfo outer_ip;                 // version 0 for MPLS straight on the link
+  bool has_udp = false;
+  UdpInfo outer_udp;
+  std::uint32_t udp_offset = 0;
+  bool udp_checksum_checked = false, udp_checksum_ok = true, udp_checksum_partial = false;
+  std::uint32_t offset = 0, length = 0;  // the tunnel header in the frame
+  std::uint16_t flags = 0;         // GRE flags and version; VXLAN flags; Geneve version and option length
+  std::uint16_t protocol = 0;      // GRE and Geneve protocol type (an EtherType)
+  bool has_key = false, has_seq = false;
+  std::uint32_t key = 0, seq = 0;  // GRE key and sequence number (RFC 2890)
+  std::uint32_t vni = 0;           // VXLAN / Geneve virtual network identifier
+  std::uint16_t session = 0;       // ERSPAN session id
+  std::uint16_t vlan = 0;          // ERSPAN: the mirrored frame's VLAN
+  std::uint8_t mpls_count = 0;     // MPLS labels, outermost first (at most 4 kept)
+  std::array<MplsLabel, 4> mpls{};
+  bool inner_eth = false;          // an Ethernet header follows the tunnel header
+  std::uint32_t inner_eth_offset = 0;
+  MacAddr inner_src, inner_dst;
+  std::uint16_t inner_ethertype = 0;
+  std::uint16_t inner_vlan = 0;    // one 802.1Q tag of the inner frame, 0 when none
+  bool inner_has_vlan = false;
+};
+
 struct Packet {
   std::uint64_t frame = 0;  // 1-based position in the capture
   Timestamp ts;
@@ -236,6 +295,14 @@ struct Packet {
   // NIC (or it is loopback traffic, which never gets one). Expected, not an error.
   bool transport_checksum_partial = false;
   DecodeError error;                   // status Ok unless decoding stopped early
+  Shortfall truncated;                 // a length field that claims more than the frame holds
+  std::uint8_t tunnel_count = 0;       // encapsulations before the innermost packet, outermost first
+  std::array<Tunnel, 2> tunnels{};
+  // The capture interface the frame came from, when the file describes more than one (pcapng):
+  // views name it only then. Set by the reading loop after decode(), which leaves them alone.
+  bool several_interfaces = false;
+  std::uint32_t interface = 0;          // index in the file, as Wireshark's frame.interface_id
+  std::string_view interface_name;      // if_name as the file gives it (views escape it); may be empty
   bool ok() const { return error.status == DecodeStatus::Ok; }
 };
 
