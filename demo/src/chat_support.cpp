@@ -524,6 +524,7 @@ bool LineSource::next_scripted(std::int64_t now_ms, std::string& line) {
     const int pause = sleep_ms_of(l);
     if (pause >= 0) {
       due_ms_ = now_ms + pause;
+      pause_until_ = due_ms_;
       continue;
     }
     due_ms_ = now_ms + gap_ms_;

@@ -65,10 +65,13 @@ class LineSource {
   bool stdin_open() const { return stdin_open_; }
 
   // Nothing more will come: script done and standard input (if read) ended.
-  bool exhausted() const { return script_.empty() && !stdin_open_; }
+  // Nothing more to say: the script is done (a last "sleep N" too: it still holds the endpoint
+  // that long) and standard input is closed.
+  bool exhausted(std::int64_t now_ms) const { return script_.empty() && !stdin_open_ && now_ms >= pause_until_; }
 
  private:
   std::deque<std::string> script_;
+  std::int64_t pause_until_ = 0;  // the end of the last "sleep N" taken from the script
   std::int64_t due_ms_ = 0;
   int gap_ms_ = 0;
   bool started_ = false;

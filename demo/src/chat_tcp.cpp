@@ -492,7 +492,7 @@ int run_tcp_client(const ChatOptions& o, const ChatHooks& h, const SockAddr& ser
         send_line(line);
     }
     if (quit || failed) break;
-    if (lines.exhausted()) {
+    if (lines.exhausted(now)) {
       // Nothing more to say: wait a little for replies (not with a half-close, which reads to the end).
       if (linger_until < 0) linger_until = now + (o.half_close ? 0 : std::max(0, o.linger_ms));
       if (now >= linger_until) break;

@@ -184,7 +184,7 @@ int run_udp_client(const ChatOptions& o, const ChatHooks& h, const SockAddr& ser
     std::string line;
     while (!quit && !failed && lines.next_scripted(now, line)) send_line(line);
     if (quit || failed) break;
-    if (lines.exhausted()) {
+    if (lines.exhausted(now)) {
       // Replies may still be on their way: recvfrom() for linger_ms more, then stop.
       if (linger_until < 0) linger_until = now + std::max(0, o.linger_ms);
       if (now >= linger_until) break;
