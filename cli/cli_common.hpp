@@ -31,9 +31,8 @@ bool parse(const char* cmd, const std::vector<std::string>& args, const po::opti
 std::string self_path();
 
 // Where the message catalogues (<lang>/LC_MESSAGES/sockscope.mo) are: $SOCKSCOPE_LOCALEDIR when set;
-// else beside the binary in a build tree (build/locale, made by the build); else the installed
-// <prefix>/share/locale, found from the binary's own place (<prefix>/bin/sockscope); else the
-// configured SOCKSCOPE_LOCALEDIR.
+// else sockscope::locale_dir(self_exe()) (install_dirs.hpp): build/locale beside a build tree's
+// binary, <prefix>/share/locale for an installed one, else the configured locale folder.
 std::string locale_dir();
 
 // Takes the global option --lang LANG (or --lang=LANG) out of argv, wherever it stands (before or

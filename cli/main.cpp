@@ -16,7 +16,6 @@
 #include "sockscope/demo/exchange.hpp"
 #include "sockscope/text/format.hpp"
 #include "sockscope/text/i18n.hpp"
-#include "sockscope/text/install_dirs.hpp"
 #include "sockscope/views/out_buffer.hpp"
 #include "sockscope/pcap/pcap_source.hpp"
 #include "sockscope/pcap/pipeline.hpp"
