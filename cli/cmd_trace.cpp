@@ -288,9 +288,12 @@ int cmd_trace(const std::vector<std::string>& args) {
     // the program's sockets (their addresses become known while the program runs).
     so.capture.filter = "tcp or udp or icmp or icmp6";
     so.keep = [&sockets](const Packet& p) { return sockets.matches(p); };
-    // The tracer reports a socket's address right after the call that gave it one; a packet waits
-    // this long for it.
+    // A socket's address is known when the call that gave it one returns (connect, the first
+    // sendto): its packets wait for that, however slow the machine (at most 5 s, for a connect to a
+    // host that does not answer).
     so.holdback_ms = 100;
+    so.settled_ns = [&sockets] { return sockets.settled_ns(); };
+    so.max_wait_ms = 5000;
     if (vm.count("write")) so.write_path = vm["write"].as<std::string>();
     if (vm.count("user")) so.user = vm["user"].as<std::string>();
     std::string error;

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -339,6 +340,39 @@ TEST(LiveSession, SeesTheWholeConnectionFromItsSyn) {
   EXPECT_EQ(st.result.packets, packets.size());
   EXPECT_EQ(st.result.stats.dropped_kernel, 0u);
   EXPECT_TRUE(st.result.ok) << st.result.error;
+}
+
+// sockscope trace's case: whether a packet is kept depends on an address the tracer reads only when
+// the call that gave it returns. However late that is (here the "tracer" answers after the whole
+// connection has come and gone), the packets wait for it instead of being dropped after the hold-back.
+TEST(LiveSession, KeptPacketsWaitForTheCallThatRevealsTheirSocket) {
+  REQUIRE_CAPTURE();
+  Listener l;
+  ASSERT_NE(l.port, 0);
+  RecordingView view;
+  sockscope::OutBuffer out(nullptr);
+  std::atomic<bool> known{false};
+  std::atomic<std::int64_t> settled{now_realtime().ns()};  // a call is under way from now on
+  LiveSessionOptions o = options_for(l.port);
+  o.keep = [&known](const sockscope::Packet&) { return known.load(); };
+  o.settled_ns = [&settled] { return settled.load(); };
+  o.max_wait_ms = 60000;
+  std::string err;
+  auto session = LiveSession::open(o, view, out, err);
+  ASSERT_NE(session, nullptr) << err;
+  SessionThread st;
+  st.start(*session);
+  const Conversation conv = talk(l, nullptr);
+  EXPECT_TRUE(conv.ok);
+  // A slow tracer: the connection is over, and ten hold-backs later the address is still unknown.
+  std::this_thread::sleep_for(std::chrono::milliseconds(10 * o.holdback_ms));
+  known = true;
+  settled = std::numeric_limits<std::int64_t>::max();
+  st.finish();
+  ASSERT_TRUE(view.finished);
+  ASSERT_GE(view.items.size(), 9u);
+  EXPECT_EQ(view.items[0].what, "handshake-1");
+  EXPECT_EQ(st.result.packets, st.result.stats.received);
 }
 
 TEST(LiveSession, CallsFromAnotherThreadMergeInTimeOrder) {

@@ -5,6 +5,7 @@
 // flags must be the same.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -24,8 +25,13 @@ struct Step {
   std::int64_t at_us;  // capture time in microseconds from the start
 };
 
-// Builds the scenario; comments give the frame number and what it shows.
-std::vector<e2e::PcapRecord> analysis_fixture() {
+using Wrap = std::function<sockscope::test::Bytes(const sockscope::test::Bytes& ip)>;
+
+sockscope::test::Bytes plain_ethernet(const sockscope::test::Bytes& ip) { return sockscope::test::ethernet_frame(ip); }
+
+// Builds the scenario; comments give the frame number and what it shows. `wrap` makes each IP packet
+// a frame (plain Ethernet, or inside a tunnel).
+std::vector<e2e::PcapRecord> analysis_fixture(const Wrap& wrap = plain_ethernet) {
   TcpFlow f("192.0.2.1", 40000, "192.0.2.2", 9000, 1000, 5000);
   const std::uint16_t pa = tf::kPsh | tf::kAck;
   const std::string chunk(100, 'x');
@@ -82,7 +88,7 @@ std::vector<e2e::PcapRecord> analysis_fixture() {
     e2e::PcapRecord r;
     r.ts = sockscope::Timestamp{1'700'000'000 + st.at_us / 1'000'000,
                                 static_cast<std::uint32_t>(st.at_us % 1'000'000) * 1000u};
-    r.data = sockscope::test::ethernet_frame(sockscope::test::tcp_packet(st.seg));
+    r.data = wrap(sockscope::test::tcp_packet(st.seg));
     out.push_back(std::move(r));
   }
   return out;
@@ -140,7 +146,8 @@ FramesByWord tshark_words(const std::string& path, std::string& error) {
   return out;
 }
 
-FramesByWord our_words(const std::string& path, std::string& error) {
+// Our words per frame; `tunnel` (if not empty) is the kind every packet must say it came through.
+FramesByWord our_words(const std::string& path, std::string& error, const std::string& tunnel = "") {
   FramesByWord out;
   const e2e::RunResult r = e2e::sockscope({"annotate", "--json", path});
   if (r.status != 0) {
@@ -149,6 +156,16 @@ FramesByWord our_words(const std::string& path, std::string& error) {
   }
   for (const e2e::Json& j : e2e::json_lines(r.out, error)) {
     if (j["type"].str() != "packet") continue;
+    if (!tunnel.empty()) {
+      if (j["tunnels"].size() == 0 || j["tunnels"][std::size_t{0}]["kind"].str() != tunnel) {
+        error = "frame " + std::to_string(j["frame"].i64()) + " does not say it came through " + tunnel;
+        return out;
+      }
+      if (j["conn"].i64() != 1) {
+        error = "frame " + std::to_string(j["frame"].i64()) + " is not in the one inner conversation";
+        return out;
+      }
+    }
     for (const auto& [field, word] : field_to_word())
       if (e2e::has_event(j, word)) out[word].insert(j["frame"].i64());
   }
@@ -179,6 +196,52 @@ TEST(TsharkCrossCheck, EveryAnalysisWordOnTheSameFramesAsWireshark) {
     const auto t = theirs.count(word) ? theirs.at(word) : std::set<std::int64_t>{};
     const auto o = ours.count(word) ? ours.at(word) : std::set<std::int64_t>{};
     EXPECT_EQ(show(o), show(t)) << word << " (ours) vs " << field << " (tshark)";
+  }
+}
+
+// The same conversation inside each tunnel: Wireshark analyses the inner TCP stream, and so must we
+// (the outer headers change nothing but where the segment starts in the frame).
+TEST(TsharkCrossCheck, TheSameWordsInsideTunnels) {
+  E2E_REQUIRE(e2e::have_tool("tshark"), "tshark is not installed");
+  namespace t = sockscope::test;
+  t::IpSpec outer;
+  outer.src = "198.51.100.1";
+  outer.dst = "198.51.100.2";
+  t::EthSpec inner_eth;
+  inner_eth.src = "02:00:00:00:0a:01";
+  inner_eth.dst = "02:00:00:00:0a:02";
+  t::EthSpec mpls;
+  mpls.ethertype = 0x8847;
+  const std::vector<std::pair<std::string, Wrap>> tunnels = {
+      {"gre", [&](const t::Bytes& ip) { return t::ethernet_frame(t::gre_packet(outer, t::GreSpec{}, ip)); }},
+      {"vxlan",
+       [&](const t::Bytes& ip) { return t::ethernet_frame(t::vxlan_packet(outer, 4242, t::ethernet_frame(ip, inner_eth))); }},
+      {"geneve",
+       [&](const t::Bytes& ip) { return t::ethernet_frame(t::geneve_packet(outer, 77, 0x6558, t::ethernet_frame(ip, inner_eth), 2)); }},
+      {"erspan",
+       [&](const t::Bytes& ip) {
+         t::GreSpec g;
+         g.protocol = 0x88BE;
+         g.seq = 1;
+         return t::ethernet_frame(t::gre_packet(outer, g, t::cat({t::erspan2_header(42, 0), t::ethernet_frame(ip, inner_eth)})));
+       }},
+      {"mpls", [&](const t::Bytes& ip) { return t::ethernet_frame(t::cat({t::mpls_stack({100, 200}), ip}), mpls); }},
+  };
+  const std::string dir = sockscope::testing::temp_dir("tshark-tunnels");
+  for (const auto& [kind, wrap] : tunnels) {
+    const std::string path = dir + "/" + kind + ".pcap";
+    ASSERT_TRUE(t::write_capture(path, t::CaptureFormat::PcapNano, 1, analysis_fixture(wrap))) << kind;
+    std::string error;
+    const FramesByWord theirs = tshark_words(path, error);
+    ASSERT_EQ(error, "") << kind;
+    const FramesByWord ours = our_words(path, error, kind);
+    ASSERT_EQ(error, "") << kind;
+    EXPECT_TRUE(theirs.count("retransmission")) << "tshark should analyse the TCP stream inside " << kind;
+    for (const auto& [field, word] : field_to_word()) {
+      const auto th = theirs.count(word) ? theirs.at(word) : std::set<std::int64_t>{};
+      const auto o = ours.count(word) ? ours.at(word) : std::set<std::int64_t>{};
+      EXPECT_EQ(show(o), show(th)) << kind << ": " << word << " (ours) vs " << field << " (tshark)";
+    }
   }
 }
 

@@ -433,6 +433,148 @@ Bytes arp_frame(const ArpSpec& a, const EthSpec& e) {
   return ethernet_frame(arp_body(a), eth);
 }
 
+Bytes gre_header(const GreSpec& g) {
+  Bytes b;
+  std::uint32_t flags = g.version & 7u;
+  if (g.checksum) flags |= 0x8000;
+  if (g.routing) flags |= 0x4000;
+  if (g.key) flags |= 0x2000;
+  if (g.seq) flags |= 0x1000;
+  put16(b, flags);
+  put16(b, g.protocol);
+  if (g.checksum) put32(b, 0);
+  if (g.key) put32(b, *g.key);
+  if (g.seq) put32(b, *g.seq);
+  return b;
+}
+
+Bytes gre_packet(const IpSpec& outer, const GreSpec& g, const Bytes& inner) {
+  return ip_packet(outer, 47, cat({gre_header(g), inner}));
+}
+
+Bytes erspan2_header(std::uint16_t session, std::uint16_t vlan) {
+  Bytes b;
+  put16(b, (1u << 12) | (vlan & 0x0fffu));
+  put16(b, session & 0x03ffu);
+  put32(b, 0);  // reserved, index
+  return b;
+}
+
+Bytes erspan3_header(std::uint16_t session, std::uint16_t vlan, bool platform_subheader, std::uint8_t frame_type) {
+  Bytes b;
+  put16(b, (2u << 12) | (vlan & 0x0fffu));
+  put16(b, session & 0x03ffu);
+  put32(b, 0x11223344);  // timestamp
+  put16(b, 0);           // security group tag
+  put16(b, (std::uint32_t{frame_type} & 0x1fu) << 10 | (platform_subheader ? 1u : 0u));
+  if (platform_subheader) {
+    put32(b, 0);
+    put32(b, 0);
+  }
+  return b;
+}
+
+Bytes vxlan_packet(const IpSpec& outer, std::uint32_t vni, const Bytes& inner_frame, std::uint16_t sport) {
+  UdpSpec u;
+  u.ip = outer;
+  u.sport = sport;
+  u.dport = 4789;
+  put8(u.payload, 0x08);  // I: the VNI is valid
+  put8(u.payload, 0);
+  put16(u.payload, 0);
+  put16(u.payload, vni >> 8);
+  put8(u.payload, vni);
+  put8(u.payload, 0);
+  append(u.payload, inner_frame);
+  return udp_packet(u);
+}
+
+Bytes geneve_packet(const IpSpec& outer, std::uint32_t vni, std::uint16_t protocol, const Bytes& inner,
+                    std::uint8_t option_words, std::uint8_t version) {
+  UdpSpec u;
+  u.ip = outer;
+  u.sport = 54321;
+  u.dport = 6081;
+  put8(u.payload, (std::uint32_t{version} << 6) | (option_words & 0x3fu));
+  put8(u.payload, 0);
+  put16(u.payload, protocol);
+  put16(u.payload, vni >> 8);
+  put8(u.payload, vni);
+  put8(u.payload, 0);
+  if (option_words > 0) {  // one option filling the option area: class, type, length in words, data
+    put16(u.payload, 0x0102);
+    put8(u.payload, 0x80);
+    put8(u.payload, option_words - 1u);
+    u.payload.resize(u.payload.size() + 4u * (option_words - 1u), 0xab);
+  }
+  append(u.payload, inner);
+  return udp_packet(u);
+}
+
+Bytes mpls_stack(const std::vector<std::uint32_t>& labels, std::uint8_t ttl, bool bottom) {
+  Bytes b;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const bool last = bottom && i + 1 == labels.size();
+    put32(b, (labels[i] << 12) | (last ? 0x100u : 0u) | ttl);
+  }
+  return b;
+}
+
+Bytes fddi_frame(const Bytes& ip) {
+  Bytes b = {0x50};  // frame control: LLC, asynchronous
+  const MacAddr dst = mac_addr("02:00:00:00:00:02"), src = mac_addr("02:00:00:00:00:01");
+  b.insert(b.end(), dst.b.begin(), dst.b.end());
+  b.insert(b.end(), src.b.begin(), src.b.end());
+  append(b, {0xAA, 0xAA, 0x03, 0x00, 0x00, 0x00});
+  put16(b, ethertype_for(ip));
+  append(b, ip);
+  return b;
+}
+
+Bytes ipoib_frame(const Bytes& ip) {
+  Bytes b;
+  put16(b, ethertype_for(ip));
+  put16(b, 0);
+  append(b, ip);
+  return b;
+}
+
+Bytes nflog_frame(const Bytes& ip, bool big_endian) {
+  Bytes b;
+  put8(b, ethertype_for(ip) == 0x86DD ? 10 : 2);  // AF_INET6 / AF_INET
+  put8(b, 0);                                      // version
+  put16(b, 7);                                     // resource id (the NFLOG group)
+  const auto tlv = [&](std::uint16_t type, const Bytes& value) {
+    const auto len = static_cast<std::uint32_t>(4 + value.size());
+    if (big_endian) {
+      put16(b, len);
+      put16(b, type);
+    } else {
+      put8(b, len);
+      put8(b, len >> 8);
+      put8(b, type);
+      put8(b, type >> 8);
+    }
+    append(b, value);
+    while (b.size() % 4) put8(b, 0);
+  };
+  tlv(10, {'l', 'o', 'g', 0});  // NFULA_PREFIX
+  tlv(9, ip);                   // NFULA_PAYLOAD
+  return b;
+}
+
+Bytes arcnet_frame(const Bytes& ip, bool linux_header, std::uint8_t type, std::uint8_t split_flag) {
+  Bytes b = {0x01, 0x02};  // source and destination station ids
+  if (linux_header) put16(b, 0);
+  put8(b, type);
+  if (type != 240 && type != 241) {
+    put8(b, split_flag);
+    put16(b, 1);  // sequence number
+  }
+  append(b, ip);
+  return b;
+}
+
 std::vector<SampleFrame> sample_frames() {
   std::vector<SampleFrame> v;
   TcpSpec syn;
@@ -492,6 +634,54 @@ std::vector<SampleFrame> sample_frames() {
   big.payload.assign(100, 'x');
   v.push_back({"ipv4-first-fragment", linktype::kEthernet,
                ethernet_frame(ipv4_fragments(udp_packet(big), 64).front())});
+  // Tunnels: the inner TCP segment with its payload, and the link types beyond the common ones.
+  IpSpec outer;
+  outer.src = "198.51.100.1";
+  outer.dst = "198.51.100.2";
+  IpSpec outer6;
+  outer6.src = "2001:db8:ff::1";
+  outer6.dst = "2001:db8:ff::2";
+  TcpSpec inner;
+  inner.ip.src = "192.168.7.1";
+  inner.ip.dst = "192.168.7.2";
+  inner.flags = tcpflag::kPsh | tcpflag::kAck;
+  inner.payload = bytes_of("tunnelled");
+  const Bytes inner4 = tcp_packet(inner);
+  EthSpec inner_eth;
+  inner_eth.src = "02:00:00:00:0a:01";
+  inner_eth.dst = "02:00:00:00:0a:02";
+  const Bytes inner_frame = ethernet_frame(inner4, inner_eth);
+  GreSpec gre;
+  v.push_back({"gre-ipv4-tcp", linktype::kEthernet, ethernet_frame(gre_packet(outer, gre, inner4))});
+  GreSpec keyed;
+  keyed.protocol = 0x86DD;
+  keyed.key = 0x01020304;
+  keyed.seq = 9;
+  keyed.checksum = true;
+  v.push_back({"gre6-key-seq-ipv6-tcp", linktype::kEthernet, ethernet_frame(gre_packet(outer6, keyed, tcp6))});
+  GreSpec bridge;
+  bridge.protocol = 0x6558;
+  v.push_back({"gre-bridge-tcp", linktype::kEthernet, ethernet_frame(gre_packet(outer, bridge, inner_frame))});
+  GreSpec e2;
+  e2.protocol = 0x88BE;
+  e2.seq = 1;
+  v.push_back({"erspan2-tcp", linktype::kEthernet,
+               ethernet_frame(gre_packet(outer, e2, cat({erspan2_header(42, 5), inner_frame})))});
+  GreSpec e3;
+  e3.protocol = 0x22EB;
+  e3.seq = 1;
+  v.push_back({"erspan3-tcp", linktype::kEthernet,
+               ethernet_frame(gre_packet(outer, e3, cat({erspan3_header(43, 6, true), inner_frame})))});
+  v.push_back({"vxlan-tcp", linktype::kEthernet, ethernet_frame(vxlan_packet(outer, 4242, inner_frame))});
+  v.push_back({"geneve-tcp", linktype::kEthernet, ethernet_frame(geneve_packet(outer6, 77, 0x6558, inner_frame, 2))});
+  EthSpec mpls;
+  mpls.ethertype = 0x8847;
+  v.push_back({"mpls-ipv4-tcp", linktype::kEthernet, ethernet_frame(cat({mpls_stack({100, 200}), inner4}), mpls)});
+  v.push_back({"fddi-ipv4-udp", linktype::kFddi, fddi_frame(udp4)});
+  v.push_back({"ipoib-ipv6-udp", linktype::kIpoib, ipoib_frame(udp6)});
+  v.push_back({"nflog-ipv4-udp", linktype::kNflog, nflog_frame(udp4)});
+  v.push_back({"arcnet-ipv4-udp", linktype::kArcnetBsd, arcnet_frame(udp4)});
+  v.push_back({"arcnet-linux-ipv6-udp", linktype::kArcnetLinux, arcnet_frame(udp6, true, 196)});
   return v;
 }
 

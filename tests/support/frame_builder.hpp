@@ -171,6 +171,42 @@ struct ArpSpec {
 Bytes arp_body(const ArpSpec& a);
 Bytes arp_frame(const ArpSpec& a, const EthSpec& e = {});  // Ethernet, EtherType 0x0806
 
+// Tunnels (RFC 2784/2890 GRE, ERSPAN II/III, RFC 7348 VXLAN, RFC 8926 Geneve, RFC 3032 MPLS).
+struct GreSpec {
+  std::uint16_t protocol = 0x0800;  // EtherType of what follows: 0x86DD, 0x6558 bridging, 0x88BE, 0x22EB
+  bool checksum = false;            // C bit: checksum and reserved words (filled with zeros)
+  std::optional<std::uint32_t> key;
+  std::optional<std::uint32_t> seq;
+  std::uint8_t version = 0;
+  bool routing = false;             // R bit (RFC 1701 source routing)
+};
+Bytes gre_header(const GreSpec& g);
+// The outer IP packet (protocol 47) carrying the GRE header and `inner`.
+Bytes gre_packet(const IpSpec& outer, const GreSpec& g, const Bytes& inner);
+// ERSPAN type II (version 1, 8 bytes) and type III (version 2, 12 bytes; 20 with the platform
+// subheader); frame_type 0 is Ethernet.
+Bytes erspan2_header(std::uint16_t session, std::uint16_t vlan);
+Bytes erspan3_header(std::uint16_t session, std::uint16_t vlan, bool platform_subheader = false,
+                     std::uint8_t frame_type = 0);
+// A UDP datagram to port 4789 carrying the VXLAN header (I flag) and an Ethernet frame.
+Bytes vxlan_packet(const IpSpec& outer, std::uint32_t vni, const Bytes& inner_frame, std::uint16_t sport = 54321);
+// A UDP datagram to port 6081: Geneve with `option_words` 4-byte words of options (one option),
+// protocol an EtherType (0x6558: an Ethernet frame follows).
+Bytes geneve_packet(const IpSpec& outer, std::uint32_t vni, std::uint16_t protocol, const Bytes& inner,
+                    std::uint8_t option_words = 0, std::uint8_t version = 0);
+// MPLS label stack entries, outermost first; the last one has the bottom-of-stack bit unless
+// `bottom` is false.
+Bytes mpls_stack(const std::vector<std::uint32_t>& labels, std::uint8_t ttl = 64, bool bottom = true);
+
+// Link types other than the common ones.
+Bytes fddi_frame(const Bytes& ip);    // frame control, MACs, 802.2 LLC SNAP with the EtherType
+Bytes ipoib_frame(const Bytes& ip);   // RFC 4391: EtherType and 2 reserved bytes
+// Linux NFLOG: a prefix attribute, then the packet attribute; lengths in the host's byte order.
+Bytes nflog_frame(const Bytes& ip, bool big_endian = false);
+// ARCNET, BSD or Linux header; type 240 (RFC 1051 IP) has no split flag, 212 (RFC 1201 IP) and 196
+// (IPv6) do (flag `split_flag`, sequence number 1).
+Bytes arcnet_frame(const Bytes& ip, bool linux_header = false, std::uint8_t type = 212, std::uint8_t split_flag = 0);
+
 // A set of well-formed frames covering every link type and protocol the decoder knows, for tests
 // that run over many kinds of frame (every prefix truncates, bit flips never crash, views render).
 struct SampleFrame {

@@ -1,5 +1,6 @@
 // SocketSet (tracer.hpp): which captured packets belong to the traced program's sockets.
 #include <algorithm>
+#include <limits>
 
 #include "sockscope/trace/tracer.hpp"
 
@@ -65,6 +66,31 @@ bool SocketSet::matches(const Packet& p) const {
     return matches_locked(q, p.icmp.quoted_src, p.icmp.quoted_sport, p.icmp.quoted_dst, p.icmp.quoted_dport);
   }
   return false;
+}
+
+std::uint64_t SocketSet::begin_pending(std::int64_t since_ns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::uint64_t id = next_pending_++;
+  pending_.push_back({id, since_ns});
+  return id;
+}
+
+void SocketSet::end_pending(std::uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_.erase(std::remove_if(pending_.begin(), pending_.end(), [id](const Pending& x) { return x.id == id; }),
+                 pending_.end());
+}
+
+void SocketSet::end_all_pending() {
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_.clear();
+}
+
+std::int64_t SocketSet::settled_ns() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::int64_t t = std::numeric_limits<std::int64_t>::max();
+  for (const Pending& x : pending_) t = std::min(t, x.since_ns);
+  return t;
 }
 
 }  // namespace sockscope::trace

@@ -218,6 +218,7 @@ struct Thread {
   bool has_target = false;
   Endpoint close_local, close_peer;  // close: the socket's addresses while it still existed
   bool close_has = false;
+  std::uint64_t pending = 0;  // SocketSet::begin_pending() of this call, until its exit stop
 };
 
 std::string read_small_file(const std::string& path) {
@@ -491,6 +492,8 @@ class Tracer {
 
   // At the seccomp stop: whether the call is shown (then the exit stop is wanted).
   bool on_entry(pid_t tid, Thread& t, const SyscallInfo& info);
+  // Ends the thread's pending call (after on_exit has registered what it revealed).
+  void settle(Thread& t);
   void on_exit(pid_t tid, Thread& t, const SyscallInfo& info);
 
   const TraceOptions& opts_;
@@ -654,8 +657,20 @@ bool Tracer::on_entry(pid_t tid, Thread& t, const SyscallInfo& info) {
     r.has_peer = true;
     r.peer = t.target;
   }
+  // A connect, or a send on a socket with no port yet (UDP binds at its first send), gives the
+  // socket an address that the exit stop reads: its packets wait for that (SocketSet::settled_ns).
+  const bool may_bind = sys->kind == Kind::Connect || sys->kind == Kind::Send || sys->kind == Kind::SendMsg ||
+                        sys->kind == Kind::SendMmsg || sys->kind == Kind::Writev;
+  if (opts_.sockets && s && may_bind && !(s->has_local && s->local.port != 0) && s->proto != Proto::Other)
+    t.pending = opts_.sockets->begin_pending(r.ts.ns());
   if (r.blocking) emit(r);
   return true;
+}
+
+void Tracer::settle(Thread& t) {
+  if (t.pending == 0) return;
+  if (opts_.sockets) opts_.sockets->end_pending(t.pending);
+  t.pending = 0;
 }
 
 void Tracer::on_exit(pid_t tid, Thread& t, const SyscallInfo& info) {
@@ -896,6 +911,7 @@ TraceResult Tracer::run(const std::string& path) {
             procs_.erase(pit);
           }
         }
+        settle(it->second);
         threads_.erase(it);
       }
       continue;
@@ -910,6 +926,7 @@ TraceResult Tracer::run(const std::string& path) {
       if (t.in_call && ptrace(PTRACE_GET_SYSCALL_INFO, tid, reinterpret_cast<void*>(sizeof info), &info) > 0 &&
           info.op == kOpExit)
         on_exit(tid, t, info);
+      settle(t);
       t.in_call = false;
       ptrace(PTRACE_CONT, tid, nullptr, nullptr);
       continue;
@@ -937,7 +954,10 @@ TraceResult Tracer::run(const std::string& path) {
     if (sig == SIGTRAP && event == PTRACE_EVENT_EXEC) {
       unsigned long former = 0;
       ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &former);
-      if (static_cast<pid_t>(former) != tid) threads_.erase(static_cast<pid_t>(former));
+      if (static_cast<pid_t>(former) != tid) {
+        if (auto it = threads_.find(static_cast<pid_t>(former)); it != threads_.end()) settle(it->second);
+        threads_.erase(static_cast<pid_t>(former));
+      }
       // A new program: descriptors closed on exec are gone, and it has a new name.
       Proc& p = proc(t.tgid);
       p.fds.clear();
@@ -1017,7 +1037,9 @@ TraceResult run_traced(const TraceOptions& opts, CallSink& sink) {
     return res;
   }
   Tracer tracer(opts, sink);
-  return tracer.run(path);
+  TraceResult r = tracer.run(path);
+  if (opts.sockets) opts.sockets->end_all_pending();  // nothing is under way any more
+  return r;
 }
 
 }  // namespace sockscope::trace

@@ -50,14 +50,17 @@ struct Emit {
 // checksum_ok as computed, and checksum_status in words: "good", "bad", "offload" (the field holds
 // only the pseudo-header sum: the sender left the checksum to its NIC, as Linux does on loopback),
 // or "unchecked" (not all of the segment was captured, or it is a fragment).
-void transport_checksum_fields(Emit& e, const Packet& p, std::uint32_t off) {
-  if (!p.transport_checksum_checked) {
+void checksum_fields(Emit& e, bool checked, bool ok, bool partial, std::uint32_t off) {
+  if (!checked) {
     e.text("checksum_status", "unchecked", off, 0);
     return;
   }
-  e.b("checksum_ok", p.transport_checksum_ok, off, 0);
-  e.text("checksum_status",
-         p.transport_checksum_ok ? "good" : p.transport_checksum_partial ? "offload" : "bad", off, 0);
+  e.b("checksum_ok", ok, off, 0);
+  e.text("checksum_status", ok ? "good" : partial ? "offload" : "bad", off, 0);
+}
+
+void transport_checksum_fields(Emit& e, const Packet& p, std::uint32_t off) {
+  checksum_fields(e, p.transport_checksum_checked, p.transport_checksum_ok, p.transport_checksum_partial, off);
 }
 
 // A small fixed text buffer for fields composed from several values (flags, SACK blocks).
@@ -201,7 +204,7 @@ void visit_link(const Packet& p, Emit& e) {
 
 void visit_arp(const Packet& p, Emit& e) {
   const ArpInfo& a = p.arp;
-  const std::uint32_t off = p.link.header_len;
+  const std::uint32_t off = a.offset;
   e.v.begin_layer(Osi::DataLink, "arp", off, 8u + 2u * a.hlen + 2u * a.plen);
   e.u("htype", a.htype, off, 2);
   e.hex("ptype", a.ptype, off + 2, 2);
@@ -216,8 +219,7 @@ void visit_arp(const Packet& p, Emit& e) {
   e.v.end_layer();
 }
 
-void visit_ipv4(const Packet& p, Emit& e) {
-  const IpInfo& ip = p.ip;
+void visit_ipv4(const IpInfo& ip, Emit& e) {
   const Ipv4Info& v4 = ip.v4;
   const std::uint32_t o = ip.header_offset;
   e.v.begin_layer(Osi::Network, "ipv4", o, v4.ihl);
@@ -245,8 +247,7 @@ void visit_ipv4(const Packet& p, Emit& e) {
   e.v.end_layer();
 }
 
-void visit_ipv6(const Packet& p, Emit& e) {
-  const IpInfo& ip = p.ip;
+void visit_ipv6(const IpInfo& ip, Emit& e) {
   const Ipv6Info& v6 = ip.v6;
   const std::uint32_t o = ip.header_offset;
   e.v.begin_layer(Osi::Network, "ipv6", o, ip.header_len);
@@ -364,37 +365,131 @@ void visit_tcp(const Packet& p, Emit& e) {
   e.v.end_layer();
 }
 
-void visit_udp(const Packet& p, Emit& e) {
-  const UdpInfo& u = p.udp;
-  const std::uint32_t o = p.transport_offset;
+void visit_udp(const UdpInfo& u, std::uint32_t o, Emit& e, bool checked, bool ok, bool partial) {
   e.v.begin_layer(Osi::Transport, "udp", o, 8);
   e.u("src_port", u.sport, o, 2);
   e.u("dst_port", u.dport, o + 2, 2);
   e.u("length", u.length, o + 4, 2);
   e.hex("checksum", u.checksum, o + 6, 2);
-  transport_checksum_fields(e, p, o + 6);
+  checksum_fields(e, checked, ok, partial, o + 6);
   e.v.end_layer();
+}
+
+void visit_ip(const IpInfo& ip, Emit& e) {
+  if (ip.version == 4)
+    visit_ipv4(ip, e);
+  else if (ip.version == 6)
+    visit_ipv6(ip, e);
+}
+
+// The Ethernet frame a tunnel carries, with its VLAN tag.
+void visit_inner_ethernet(const Tunnel& t, Emit& e) {
+  const std::uint32_t o = t.inner_eth_offset;
+  e.v.begin_layer(Osi::DataLink, "ethernet", o, 14);
+  e.mac("dst", t.inner_dst, o, 6);
+  e.mac("src", t.inner_src, o + 6, 6);
+  e.hex("type", t.inner_has_vlan ? 0x8100 : t.inner_ethertype, o + 12, 2);
+  e.v.end_layer();
+  if (!t.inner_has_vlan) return;
+  e.v.begin_layer(Osi::DataLink, "vlan", o + 14, 4);
+  e.u("id", t.inner_vlan, o + 14, 2);
+  e.hex("type", t.inner_ethertype, o + 16, 2);
+  e.v.end_layer();
+}
+
+// One encapsulation: the outer IP packet and UDP datagram that carried it, the tunnel header(s),
+// and the Ethernet header of the frame it carries. Tunnel headers are shown at layer 2: for the
+// packet inside they are the link that delivers it (docs/osi.md, "Tunnels").
+void visit_tunnel(const Tunnel& t, Emit& e) {
+  visit_ip(t.outer_ip, e);
+  if (t.has_udp) visit_udp(t.outer_udp, t.udp_offset, e, t.udp_checksum_checked, t.udp_checksum_ok, t.udp_checksum_partial);
+  const std::uint32_t o = t.offset;
+  switch (t.kind) {
+    case TunnelKind::Gre:
+    case TunnelKind::Erspan2:
+    case TunnelKind::Erspan3: {
+      const std::uint32_t gre_len =
+          4u + ((t.flags & 0x8000) ? 4u : 0u) + (t.has_key ? 4u : 0u) + (t.has_seq ? 4u : 0u) +
+          ((t.flags & 7) == 1 && (t.flags & 0x0080) ? 4u : 0u);
+      e.v.begin_layer(Osi::DataLink, "gre", o, std::min(gre_len, t.length));
+      e.hex("flags", t.flags, o, 2);
+      e.u("version", t.flags & 7u, o + 1, 1);
+      e.hex("protocol", t.protocol, o + 2, 2);
+      if (t.has_key) e.u("key", t.key, o + 4 + ((t.flags & 0x8000) ? 4u : 0u), 4);
+      if (t.has_seq) e.u("seq", t.seq, o + gre_len - 4, 4);
+      e.v.end_layer();
+      if (t.kind == TunnelKind::Gre) break;
+      const std::uint32_t eo = o + gre_len;
+      e.v.begin_layer(Osi::DataLink, "erspan", eo, t.length > gre_len ? t.length - gre_len : 0);
+      e.u("type", t.kind == TunnelKind::Erspan3 ? 3 : t.has_seq ? 2 : 1, eo, 0);
+      if (t.length > gre_len) {
+        e.u("vlan", t.vlan, eo, 2);
+        e.u("session", t.session, eo + 2, 2);
+      }
+      e.v.end_layer();
+      break;
+    }
+    case TunnelKind::Vxlan:
+      e.v.begin_layer(Osi::DataLink, "vxlan", o, t.length);
+      e.hex("flags", t.flags, o, 1);
+      e.u("vni", t.vni, o + 4, 3);
+      e.v.end_layer();
+      break;
+    case TunnelKind::Geneve:
+      e.v.begin_layer(Osi::DataLink, "geneve", o, t.length);
+      e.u("version", t.flags >> 14, o, 1);
+      e.u("options_len", (t.flags >> 8 & 0x3fu) * 4u, o, 1);
+      e.hex("protocol", t.protocol, o + 2, 2);
+      e.u("vni", t.vni, o + 4, 3);
+      e.v.end_layer();
+      break;
+    case TunnelKind::Mpls: {
+      e.v.begin_layer(Osi::DataLink, "mpls", o, t.length);
+      TextBuf labels;
+      const std::size_t n = std::min<std::size_t>(t.mpls_count, t.mpls.size());
+      for (std::size_t i = 0; i < n; ++i) {
+        if (i) labels.add(",");
+        labels.add_u32(t.mpls[i].label);
+      }
+      if (t.mpls_count > n) labels.add(",...");
+      e.text("labels", labels.view(), o, t.length);
+      e.u("label_count", t.mpls_count, o, t.length);
+      if (n > 0) {
+        const MplsLabel& last = t.mpls[n - 1];
+        e.u("tc", last.tc, o + 4 * static_cast<std::uint32_t>(n - 1) + 2, 1);
+        e.u("ttl", last.ttl, o + 4 * static_cast<std::uint32_t>(n - 1) + 3, 1);
+      }
+      e.v.end_layer();
+      break;
+    }
+  }
+  if (t.inner_eth) visit_inner_ethernet(t, e);
 }
 
 }  // namespace
 
+bool is_tunnel_layer(std::string_view name) {
+  return name == "gre" || name == "erspan" || name == "vxlan" || name == "geneve" || name == "mpls";
+}
+
 void visit_layers(const Packet& p, LayerVisitor& v) {
   Emit e{v};
   visit_link(p, e);
+  const std::size_t tunnels = std::min<std::size_t>(p.tunnel_count, p.tunnels.size());
+  for (std::size_t i = 0; i < tunnels; ++i) visit_tunnel(p.tunnels[i], e);
   if (p.transport == Transport::Arp) {
     visit_arp(p, e);
     return;
   }
-  if (p.ip.version == 4)
-    visit_ipv4(p, e);
-  else if (p.ip.version == 6)
-    visit_ipv6(p, e);
-  else
-    return;
+  if (p.ip.version != 4 && p.ip.version != 6) return;
+  visit_ip(p.ip, e);
   switch (p.transport) {
     case Transport::Icmp: visit_icmp(p, e); break;
     case Transport::Tcp: visit_tcp(p, e); break;
-    case Transport::Udp: visit_udp(p, e); break;
+    case Transport::Udp:
+      visit_udp(p.udp, p.transport_offset, e, p.transport_checksum_checked, p.transport_checksum_ok,
+                p.transport_checksum_partial);
+      break;
     default: return;
   }
   if (!p.ok() || (p.transport != Transport::Tcp && p.transport != Transport::Udp)) return;

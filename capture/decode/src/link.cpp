@@ -124,7 +124,13 @@ void decode_fddi(Packet& p, const Span& s) {
   p.link.has_macs = true;
   p.link.header_len = 13;
   std::uint8_t llc[8] = {};
-  if (need(s, 13, 8) != Need::Ok || !s.reader(13, 8).bytes(llc, 8) || llc[0] != 0xAA || llc[1] != 0xAA ||
+  // A frame cut inside the LLC header is a truncation; one too short for SNAP is other LLC traffic.
+  const Need snap = need(s, 13, 8);
+  if (snap == Need::Truncated) {
+    fail_need(p, snap, s, "fddi", "", 13);
+    return;
+  }
+  if (snap != Need::Ok || !s.reader(13, 8).bytes(llc, 8) || llc[0] != 0xAA || llc[1] != 0xAA ||
       llc[2] != 0x03) {
     p.transport = Transport::Other;  // not SNAP: other LLC traffic (spanning tree, NetBIOS, ...)
     return;
@@ -309,6 +315,10 @@ void decode_by_ethertype(Packet& p, const Span& s, std::uint16_t type, std::uint
 
 const char* linktype_name(std::uint32_t linktype) {
   // Names as in https://www.tcpdump.org/linktypes.html (LINKTYPE_ without the prefix).
+  static constexpr const char* kUser[] = {"USER0", "USER1", "USER2",  "USER3",  "USER4",  "USER5",
+                                          "USER6", "USER7", "USER8",  "USER9",  "USER10", "USER11",
+                                          "USER12", "USER13", "USER14", "USER15"};
+  if (linktype >= 147 && linktype <= 162) return kUser[linktype - 147];  // private use (DLT_USER0..15)
   switch (linktype) {
     case 0: return "NULL";
     case 1: return "ETHERNET";

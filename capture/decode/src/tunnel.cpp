@@ -167,8 +167,12 @@ bool decode_udp_tunnel(Packet& p, const Span& s, std::uint32_t off) {
   const bool vxlan = u.dport == kPortVxlan || u.sport == kPortVxlan;
   const bool geneve = u.dport == kPortGeneve || u.sport == kPortGeneve;
   if (!vxlan && !geneve) return false;
-  // A header that is not all there leaves the datagram a plain UDP datagram: it is still analysed.
-  if (need(s, off, 8) != Need::Ok) return false;
+  // A datagram too short for the header is not this tunnel: it stays a plain UDP datagram. A header
+  // that the capture cut short is reported as such (the outer datagram is still analysed).
+  const char* layer = vxlan ? "vxlan" : "geneve";
+  const Need head = need(s, off, 8);
+  if (head == Need::Truncated) set_error(p, DecodeStatus::Truncated, layer, kCutShort, s.report_base + off);
+  if (head != Need::Ok) return false;
   ByteReader r = s.reader(off, 8);
   if (vxlan) {
     std::uint8_t flags = 0, b[3] = {}, v[3] = {};
@@ -191,7 +195,9 @@ bool decode_udp_tunnel(Packet& p, const Span& s, std::uint32_t off) {
   r.bytes(v, 3);
   if ((b0 >> 6) != 0) return false;  // only version 0 exists
   const std::uint32_t len = 8 + (b0 & 0x3fu) * 4;
-  if (need(s, off, len) != Need::Ok) return false;
+  const Need opts = need(s, off, len);
+  if (opts == Need::Truncated) set_error(p, DecodeStatus::Truncated, layer, kCutShort, s.report_base + off);
+  if (opts != Need::Ok) return false;
   Tunnel* t = push(p, TunnelKind::Geneve, s, off);
   if (t == nullptr) return false;
   t->flags = static_cast<std::uint16_t>((b0 << 8) | b1);

@@ -247,7 +247,15 @@ LiveSessionResult LiveSession::run(std::atomic<bool>& stop) {
       break;
     }
     im.take_calls();
-    if (im.merge(realtime_ns() - holdback_ns, false) > 0) {
+    const std::int64_t now = realtime_ns();
+    std::int64_t until = now - holdback_ns;
+    if (im.opts.settled_ns) {
+      // Packets a call under way may still claim wait for it to return (bounded by max_wait_ms).
+      const std::int64_t settled = im.opts.settled_ns();
+      const std::int64_t floor = now - static_cast<std::int64_t>(std::max(im.opts.max_wait_ms, 0)) * 1000000LL;
+      if (settled < until) until = std::max(settled, floor);
+    }
+    if (im.merge(until, false) > 0) {
       im.emit_finished();
       // A terminal (or a pipe to a test) sees each batch as it happens.
       im.out->flush();

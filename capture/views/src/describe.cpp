@@ -6,6 +6,7 @@
 
 #include "sockscope/text/escape.hpp"
 #include "format.hpp"
+#include "sockscope/decode/decode.hpp"
 #include "sockscope/text/i18n.hpp"
 #include "sockscope/views/views.hpp"
 
@@ -269,6 +270,8 @@ void describe_errors(const Packet& p, const Annotation& a, Sentence& s) {
   }
 }
 
+void describe_other(const Packet& p, std::string& out);
+
 // Packets without events still get a sentence.
 void describe_plain(const Packet& p, Sentence& s) {
   std::string& out = s.next();
@@ -310,12 +313,44 @@ void describe_plain(const Packet& p, Sentence& s) {
       return;
     }
     default:
-      if (p.ip.version != 0)
-        appendf_tr(out, tr("IP protocol %u: not decoded further"), static_cast<unsigned>(p.ip.proto));
-      else
-        appendf_tr(out, tr("not an IP packet (EtherType 0x%04x)"), static_cast<unsigned>(p.link.ethertype));
+      describe_other(p, out);
       return;
   }
+}
+
+// The packets sockscope does not decode say what they are as far as the bytes tell, never a guess.
+void describe_other(const Packet& p, std::string& out) {
+  if (p.ip.version != 0) {
+    appendf_tr(out, tr("IP protocol %u: not decoded further"), static_cast<unsigned>(p.ip.proto));
+    return;
+  }
+  if (p.tunnel_count > 0) {
+    out += tr("what the tunnel carries is not decoded");
+    return;
+  }
+  switch (p.link.kind) {
+    case LinkKind::Unknown: {
+      const char* name = linktype_name(p.link.linktype);
+      if (name != nullptr)
+        appendf_tr(out, tr("link type %1$u (%2$s) is not decoded"), p.link.linktype, name);
+      else
+        appendf_tr(out, tr("link type %u is not decoded"), p.link.linktype);
+      return;
+    }
+    case LinkKind::Fddi: out += tr("an FDDI frame that does not carry IP (802.2 LLC without SNAP)"); return;
+    case LinkKind::Nflog: out += tr("a netfilter log message that does not carry an IP packet"); return;
+    case LinkKind::Arcnet:
+      if (p.link.arc_type == 212 || p.link.arc_type == 213 || p.link.arc_type == 196)
+        out += tr("one part of an ARCNET packet split over several frames: the parts are not put together");
+      else
+        appendf_tr(out, tr("ARCNET protocol %u is not decoded"), static_cast<unsigned>(p.link.arc_type));
+      return;
+    default: break;
+  }
+  if (const char* name = ethertype_name(p.link.ethertype))
+    appendf_tr(out, tr("not an IP packet: EtherType 0x%1$04x (%2$s)"), static_cast<unsigned>(p.link.ethertype), name);
+  else
+    appendf_tr(out, tr("not an IP packet (EtherType 0x%04x)"), static_cast<unsigned>(p.link.ethertype));
 }
 
 }  // namespace
@@ -329,6 +364,8 @@ void describe(const Packet& p, const Annotation& a, std::string& out) {
   describe_ip_udp_icmp(p, a, s);
   describe_errors(p, a, s);
   if (out.empty()) describe_plain(p, s);
+  const std::size_t tunnels = p.tunnel_count < p.tunnels.size() ? p.tunnel_count : p.tunnels.size();
+  for (std::size_t i = 0; i < tunnels; ++i) views::describe_tunnel(s.next(), p.tunnels[i]);
 }
 
 }  // namespace sockscope

@@ -184,6 +184,127 @@ const char* transport_name(Transport t) {
   }
 }
 
+const char* tunnel_kind_name(TunnelKind k) {
+  switch (k) {
+    case TunnelKind::Gre: return "gre";
+    case TunnelKind::Erspan2:
+    case TunnelKind::Erspan3: return "erspan";
+    case TunnelKind::Vxlan: return "vxlan";
+    case TunnelKind::Geneve: return "geneve";
+    case TunnelKind::Mpls: return "mpls";
+  }
+  return "?";
+}
+
+namespace {
+
+// "100,200" (the labels kept, "..." when the stack was deeper).
+void append_labels(std::string& out, const Tunnel& t, const char* sep) {
+  const std::size_t n = t.mpls_count < t.mpls.size() ? t.mpls_count : t.mpls.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i) out += sep;
+    append_u64(out, t.mpls[i].label);
+  }
+  if (t.mpls_count > n) {
+    out += sep;
+    out += "...";
+  }
+}
+
+}  // namespace
+
+void append_tunnel_tag(std::string& out, const Tunnel& t) {
+  switch (t.kind) {
+    case TunnelKind::Gre:
+      out += "GRE";
+      if (t.has_key) appendf(out, " key %u", t.key);
+      return;
+    case TunnelKind::Erspan2:
+    case TunnelKind::Erspan3: appendf(out, "ERSPAN session %u", static_cast<unsigned>(t.session)); return;
+    case TunnelKind::Vxlan: appendf(out, "VXLAN vni %u", t.vni); return;
+    case TunnelKind::Geneve: appendf(out, "Geneve vni %u", t.vni); return;
+    case TunnelKind::Mpls:
+      out += "MPLS ";
+      append_labels(out, t, ",");
+      return;
+  }
+}
+
+void describe_tunnel(std::string& out, const Tunnel& t) {
+  std::string from, to;
+  append_ip(from, t.outer_ip.src);
+  append_ip(to, t.outer_ip.dst);
+  switch (t.kind) {
+    case TunnelKind::Gre:
+      if (t.has_key)
+        appendf_tr(out, tr("carried inside a GRE tunnel (key %3$u) from %1$s to %2$s"), from.c_str(), to.c_str(), t.key);
+      else
+        appendf_tr(out, tr("carried inside a GRE tunnel from %1$s to %2$s"), from.c_str(), to.c_str());
+      return;
+    case TunnelKind::Erspan2:
+    case TunnelKind::Erspan3:
+      appendf_tr(out, tr("a copy of a frame, mirrored by ERSPAN session %3$u from %1$s to %2$s"), from.c_str(),
+                 to.c_str(), static_cast<unsigned>(t.session));
+      return;
+    case TunnelKind::Vxlan:
+      appendf_tr(out, tr("carried inside VXLAN (network %3$u) from %1$s to %2$s"), from.c_str(), to.c_str(), t.vni);
+      return;
+    case TunnelKind::Geneve:
+      appendf_tr(out, tr("carried inside Geneve (network %3$u) from %1$s to %2$s"), from.c_str(), to.c_str(), t.vni);
+      return;
+    case TunnelKind::Mpls: {
+      std::string labels;
+      append_labels(labels, t, ", ");
+      appendf_tr(out, trn("carried over MPLS, %1$u label: %2$s", "carried over MPLS, %1$u labels: %2$s", t.mpls_count),
+                 static_cast<unsigned>(t.mpls_count), labels.c_str());
+      return;
+    }
+  }
+}
+
+void append_tunnel_json(std::string& out, const Tunnel& t) {
+  out += "{\"kind\":\"";
+  out += tunnel_kind_name(t.kind);
+  out += '"';
+  if (t.outer_ip.version != 0) {
+    out += ",\"src\":\"";
+    append_ip(out, t.outer_ip.src);
+    out += "\",\"dst\":\"";
+    append_ip(out, t.outer_ip.dst);
+    out += '"';
+  }
+  switch (t.kind) {
+    case TunnelKind::Gre:
+      if (t.has_key) {
+        out += ",\"key\":";
+        append_u64(out, t.key);
+      }
+      break;
+    case TunnelKind::Erspan2:
+    case TunnelKind::Erspan3:
+      out += ",\"session\":";
+      append_u64(out, t.session);
+      break;
+    case TunnelKind::Vxlan:
+    case TunnelKind::Geneve:
+      out += ",\"vni\":";
+      append_u64(out, t.vni);
+      break;
+    case TunnelKind::Mpls: {
+      out += ",\"labels\":[";  // the outermost four; label_count says how deep the stack was
+      const std::size_t n = t.mpls_count < t.mpls.size() ? t.mpls_count : t.mpls.size();
+      for (std::size_t i = 0; i < n; ++i) {
+        if (i) out += ',';
+        append_u64(out, t.mpls[i].label);
+      }
+      out += "],\"label_count\":";
+      append_u64(out, t.mpls_count);
+      break;
+    }
+  }
+  out += '}';
+}
+
 const char* sender_role(Direction d) {
   if (d == Direction::S2C) {
     // TRANSLATORS: a role, inserted into sentences as %s: the side that accepted the connection.

@@ -47,6 +47,14 @@ void append_interface(std::string& out, const Packet& p);
 
 const char* transport_name(Transport t);  // "tcp", "udp", "icmp", "arp", "other"
 
+// Tunnels (Packet::tunnels): the JSON name ("gre", "erspan", "vxlan", "geneve", "mpls"), the short
+// tag of the human line ("VXLAN vni 4242", "GRE key 7", "MPLS 100,200"), the sentence that says what
+// carried the packet, and the JSON object ({"kind":..,"src":..,"dst":..,...}).
+const char* tunnel_kind_name(TunnelKind k);
+void append_tunnel_tag(std::string& out, const Tunnel& t);
+void describe_tunnel(std::string& out, const Tunnel& t);
+void append_tunnel_json(std::string& out, const Tunnel& t);
+
 // The translated word for the sender of a packet ("client"/"server"), and for the receiver.
 const char* sender_role(Direction d);
 const char* receiver_role(Direction d);

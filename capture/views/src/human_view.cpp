@@ -10,6 +10,7 @@
 #include "sockscope/text/escape.hpp"
 #include "format.hpp"
 #include "osi.hpp"
+#include "sockscope/decode/decode.hpp"
 #include "sockscope/text/i18n.hpp"
 #include "view_common.hpp"
 
@@ -170,7 +171,15 @@ class HumanView final : public View {
       default:
         if (p.ip.version != 0)
           appendf(line_, "IPv%u proto %u", static_cast<unsigned>(p.ip.version), static_cast<unsigned>(p.ip.proto));
-        else
+        else if (p.tunnel_count > 0)
+          line_ += "tunnel payload";
+        else if (p.link.kind == LinkKind::Unknown || p.link.ethertype == 0) {
+          // No EtherType to show (a link type not decoded, FDDI's other LLC traffic, ARCNET parts).
+          if (const char* name = linktype_name(p.link.linktype))
+            line_ += name;
+          else
+            appendf(line_, "LINKTYPE %u", p.link.linktype);
+        } else
           appendf(line_, "EtherType 0x%04x", static_cast<unsigned>(p.link.ethertype));
         break;
     }
@@ -178,6 +187,12 @@ class HumanView final : public View {
       appendf(line_, " [truncated-%s - %u bytes missing]", p.truncated.layer, p.truncated.missing);
     if (p.error.status == DecodeStatus::Truncated) line_ += " [|truncated]";
     if (p.error.status == DecodeStatus::Malformed) line_ += " (malformed)";
+    const std::size_t tunnels = p.tunnel_count < p.tunnels.size() ? p.tunnel_count : p.tunnels.size();
+    for (std::size_t i = 0; i < tunnels; ++i) {
+      line_ += " [in ";
+      append_tunnel_tag(line_, p.tunnels[i]);
+      line_ += ']';
+    }
   }
 
   OutBuffer& out_;

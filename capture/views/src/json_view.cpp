@@ -87,6 +87,15 @@ class JsonView final : public View {
       append_u64(l, p.truncated.missing);
       l += '}';
     }
+    if (p.tunnel_count > 0) {
+      l += ",\"tunnels\":[";
+      const std::size_t n = p.tunnel_count < p.tunnels.size() ? p.tunnel_count : p.tunnels.size();
+      for (std::size_t i = 0; i < n; ++i) {
+        if (i) l += ',';
+        append_tunnel_json(l, p.tunnels[i]);
+      }
+      l += ']';
+    }
     l += ",\"events\":[";
     bool first = true;
     a.events.for_each([&](Event e) {

@@ -140,6 +140,10 @@ void OsiBlock::begin_layer(Osi osi, const char* name, std::uint32_t offset, std:
   }
   escape_text(l.text, name ? name : "?");
   appendf_tr(l.text, tr(" (header %1$u B at byte %2$u)"), length, offset);
+  if (name != nullptr && is_tunnel_layer(name)) {
+    l.text += "  ";
+    l.text += tr("(a tunnel: the layers above travel inside the layers below)");
+  }
 }
 
 void OsiBlock::field(const Field& f) {

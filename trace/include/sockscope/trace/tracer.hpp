@@ -34,12 +34,29 @@ class SocketSet {
   bool matches(const Packet& p) const;
   std::size_t size() const;
 
+  // A call that may give a socket its address is under way (a connect, or a send on a socket with no
+  // port yet): a packet captured from since_ns on may be its socket's, which is known only when the
+  // call returns. end_pending() comes after the add() of what the call revealed.
+  std::uint64_t begin_pending(std::int64_t since_ns);
+  void end_pending(std::uint64_t id);
+  void end_all_pending();
+  // The capture can decide every packet older than this (CLOCK_REALTIME ns): the start of the oldest
+  // call under way, or INT64_MAX when none is. However slow the tracer is, a packet is not dropped
+  // for belonging to a socket whose address the tracer has not read yet.
+  std::int64_t settled_ns() const;
+
  private:
   struct Entry {
     Proto proto;
     Endpoint local, peer;
     bool has_peer;
   };
+  struct Pending {
+    std::uint64_t id;
+    std::int64_t since_ns;
+  };
+  std::vector<Pending> pending_;
+  std::uint64_t next_pending_ = 1;
   bool matches_locked(Proto proto, const IpAddr& a, std::uint16_t aport, const IpAddr& b, std::uint16_t bport) const;
   mutable std::mutex mu_;
   std::vector<Entry> entries_;

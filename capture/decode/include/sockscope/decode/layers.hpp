@@ -25,11 +25,15 @@ class LayerVisitor {
  public:
   virtual ~LayerVisitor() = default;
   // name: "ethernet", "vlan", "pppoe", "null", "loop", "sll", "sll2", "arp", "ipv4", "ipv6",
-  // "icmp", "icmpv6", "tcp", "udp", "payload".
+  // "icmp", "icmpv6", "tcp", "udp", "payload"; the tunnel headers "gre", "erspan", "vxlan", "geneve",
+  // "mpls" (is_tunnel_layer), after which the layers of the carried packet start again.
   virtual void begin_layer(Osi osi, const char* name, std::uint32_t offset, std::uint32_t length) = 0;
   virtual void field(const Field& f) = 0;
   virtual void end_layer() = 0;
 };
+
+// Whether a layer name is a tunnel header (the packet it carries follows with its own layers).
+bool is_tunnel_layer(std::string_view name);
 
 // Visits the headers of p from the outermost (layer 2) inwards, then the payload (layer 7).
 void visit_layers(const Packet& p, LayerVisitor& v);

@@ -23,6 +23,11 @@ struct LiveSessionOptions {
   // Packets and calls are shown in time order: an item is held this long (wall clock) in case an
   // earlier one is still on its way (a packet still in the kernel buffer, a call still reporting).
   int holdback_ms = 40;
+  // With `keep`: the time (CLOCK_REALTIME ns) before which keep() can decide every packet (sockscope
+  // trace: the start of the oldest call that may still reveal a socket's address). Later packets
+  // wait for it, but never longer than max_wait_ms.
+  std::function<std::int64_t()> settled_ns;
+  int max_wait_ms = 5000;
   // Stop after this many packets were shown (0: no limit), like tcpdump -c: for bounded runs.
   std::uint64_t max_packets = 0;
   // When set, only the packets it keeps are annotated, shown and saved, numbered 1, 2, 3 ... among
