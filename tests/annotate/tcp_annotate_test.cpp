@@ -611,3 +611,99 @@ TEST(TcpAnnotate, BadChecksums) {
 
 }  // namespace
 }  // namespace sockscope
+
+namespace sockscope {
+namespace {
+
+using testing::ack;
+using testing::Conversation;
+using testing::data;
+using testing::kClient;
+using testing::kServer;
+using testing::Seg;
+using testing::syn;
+using testing::synack;
+
+constexpr std::int64_t kMinute = 60'000'000'000LL;
+
+// TCP has no idle timeout (RFC 9293 3.8.4): a connection quiet for an hour of capture time goes on
+// as the same conversation, and a gap after the silence is a lost segment, as Wireshark says.
+TEST(TcpAnnotate, AnHourOfSilenceDoesNotCutAConnectionInTwo) {
+  Annotator an;
+  Conversation c;
+  c.send(an, syn());
+  c.send(an, synack());
+  c.send(an, ack(kClient));
+  c.send(an, data(kClient, 10));
+  c.send(an, ack(kServer));
+  // Other traffic keeps the capture clock moving (and the table sweeping) during the silence.
+  Conversation other(7000, 8000, 40000, 53);
+  for (int m = 1; m <= 60; ++m) {
+    Seg s = syn();
+    s.gap_ns = kMinute;
+    other.send(an, s);
+    other.set_next(kClient, other.next(kClient) - 1);  // the same SYN again, a minute later
+  }
+  std::vector<ConnSummary> released;
+  an.take_finished(released);
+  for (const ConnSummary& s : released) EXPECT_NE(s.conn, 1u) << "the quiet connection was released";
+  Seg late = data(kClient, 10);
+  late.gap_ns = 61 * kMinute;
+  const Annotation a = c.send(an, late);
+  EXPECT_EQ(a.conn, 1u);
+  EXPECT_TRUE(a.events.has(Event::Data));
+  EXPECT_FALSE(a.events.has(Event::Handshake1));
+  EXPECT_EQ(a.rel_seq, 11u);
+  // Bytes 21..30 were not captured: the next segment says so, in the same conversation.
+  Seg after_gap = data(kClient, 10);
+  after_gap.seq_delta = 10;
+  const Annotation g = c.send(an, after_gap);
+  EXPECT_EQ(g.conn, 1u);
+  EXPECT_TRUE(g.events.has(Event::LostSegment));
+}
+
+// What is released for being quiet: an attempt that never got past its SYNs (10 minutes), and a UDP
+// conversation (2 minutes); an open connection only beyond max_conversations, least recent first.
+TEST(TcpAnnotate, QuietAttemptsAreReleasedOpenConnectionsOnlyBeyondTheCap) {
+  AnnotatorLimits limits;
+  limits.max_conversations = 3;
+  Annotator an(limits);
+  Conversation attempt(1000, 5000, 40001, 9000);
+  attempt.send(an, syn());
+  Conversation open1(2000, 6000, 40002, 9000), open2(3000, 7000, 40003, 9000);
+  for (Conversation* c : {&open1, &open2}) {
+    c->send(an, syn());
+    c->send(an, synack());
+    c->send(an, ack(kClient));
+  }
+  Seg later = data(kClient, 5);
+  later.gap_ns = 11 * kMinute;
+  open1.send(an, later);  // 11 minutes on: the attempt (conn 1) goes, the quiet open2 stays
+  Seg tick = ack(kServer);
+  tick.gap_ns = 2'000'000'000LL;
+  open1.send(an, tick);
+  std::vector<ConnSummary> released;
+  an.take_finished(released);
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(released[0].conn, 1u);
+  // A fourth conversation beyond the cap of 3... two are open, so no one has to go yet.
+  // (Each Conversation keeps its own clock: these start 12 minutes in, after the others.)
+  Conversation fourth(4000, 8000, 40004, 9000);
+  Seg s4 = syn();
+  s4.gap_ns = 12 * kMinute;
+  fourth.send(an, s4);
+  released.clear();
+  an.take_finished(released);
+  EXPECT_TRUE(released.empty());
+  // ...a fifth makes four: the least recently active (open2, conn 3) is released.
+  Conversation fifth(5000, 9000, 40005, 9000);
+  Seg s5 = syn();
+  s5.gap_ns = 12 * kMinute + 1'000'000;
+  fifth.send(an, s5);
+  an.take_finished(released);
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(released[0].conn, 3u);
+}
+
+}  // namespace
+}  // namespace sockscope

@@ -211,16 +211,32 @@ class ConvTable {
     if (found) release(best);
   }
 
-  // Releases conversations that ended (closed and quiet) or went idle, judged by capture time.
+  // A TCP conversation that never got past opening: only SYNs and SYN-ACKs (re-sent or not) so far,
+  // by its history letters. connect() gives up on such a one within minutes.
+  static bool only_an_attempt(const Conv& c) {
+    for (std::uint8_t i = 0; i < c.history_len && i < c.sum.history.size(); ++i) {
+      const char h = c.sum.history[i];
+      if (h != 'S' && h != 's' && h != 'H' && h != 'h' && h != 'T' && h != 't' && h != '^') return false;
+    }
+    return true;
+  }
+
+  // Releases conversations that ended (closed and quiet), UDP ones that went quiet, and TCP attempts
+  // that went unanswered, judged by capture time. An open TCP connection stays however quiet it is
+  // (RFC 9293 has no idle timeout): only max_conversations bounds those.
   // Rare path (once per capture second or 65536 packets): a scan of the slots.
   void sweep(std::int64_t now) {
     victims.clear();
     for (std::uint32_t i = 0; i < slots.size(); ++i) {
       const Conv& c = slots[i];
       if (!c.in_use) continue;
-      std::int64_t quiet = now - c.last_ts;
-      std::int64_t idle = c.sum.proto == Proto::Udp ? limits.udp_idle_timeout_ns : limits.idle_timeout_ns;
-      if ((c.closed && quiet > limits.closed_linger_ns) || quiet > idle) victims.push_back(i);
+      const std::int64_t quiet = now - c.last_ts;
+      bool release_it = c.closed && quiet > limits.closed_linger_ns;
+      if (c.sum.proto == Proto::Tcp)
+        release_it = release_it || (quiet > limits.attempt_timeout_ns && only_an_attempt(c));
+      else
+        release_it = release_it || quiet > limits.udp_idle_timeout_ns;
+      if (release_it) victims.push_back(i);
     }
     std::sort(victims.begin(), victims.end(),
               [this](std::uint32_t a, std::uint32_t b) { return slots[a].id < slots[b].id; });

@@ -121,11 +121,14 @@ struct ConnSummary {
 };
 
 struct AnnotatorLimits {
-  // Conversations are released (summarised) when closed and quiet for closed_linger_ns, when idle
-  // for idle_timeout_ns, or, beyond max_conversations, the least recently active first.
+  // Conversations are released (summarised) when closed and quiet for closed_linger_ns; a TCP
+  // conversation that never got past its SYNs when quiet for attempt_timeout_ns; a UDP one when
+  // quiet for udp_idle_timeout_ns; and, beyond max_conversations, the least recently active first.
+  // An open TCP connection is never released for being quiet: TCP has no idle timeout (RFC 9293
+  // section 3.8.4), and its next segment, however late, continues the same conversation.
   std::uint32_t max_conversations = 100000;
   std::int64_t closed_linger_ns = 4'000'000'000LL;
-  std::int64_t idle_timeout_ns = 600'000'000'000LL;
+  std::int64_t attempt_timeout_ns = 600'000'000'000LL;
   std::int64_t udp_idle_timeout_ns = 120'000'000'000LL;
 };
 
