@@ -3,11 +3,19 @@
 // retransmissions, duplicate ACKs, the three closes: fin-3, fin-4, rst), UDP flows, IPv4 fragments and
 // IPv6, on Ethernet, streamed to a nanosecond pcap file.
 //
+// --variety adds what real captures bring (the tests run over it): conversations inside GRE and
+// VXLAN tunnels, frames cut by a snapshot length, spurious retransmissions (bytes re-sent after their
+// ACK), and an 11-minute silence of the whole capture every 100,000 packets, which open connections
+// must survive. --pcapng writes a pcapng file with two interfaces of different link types (Ethernet
+// and Linux cooked), each conversation on one of them.
+//
 //   gen_capture --packets 1000000 --seed 1 -o bench-1m.pcap
+//   gen_capture --packets 40000 --variety --pcapng -o mixed.pcapng
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -24,6 +32,7 @@ namespace tf = sockscope::tcpflag;
 class PcapOut {
  public:
   explicit PcapOut(std::FILE* f) : f_(f) {
+    if (f_ == nullptr) return;  // pcapng instead
     std::uint8_t h[24] = {};
     put32(h, 0xa1b23c4d);  // nanosecond pcap
     put16(h + 4, 2);
@@ -32,15 +41,15 @@ class PcapOut {
     put32(h + 20, 1);  // Ethernet
     std::fwrite(h, 1, sizeof h, f_);
   }
-  void write(std::uint64_t ns, const Bytes& frame) {
+  void write(std::uint64_t ns, const Bytes& frame, std::uint32_t caplen) {
     std::uint8_t h[16];
     put32(h, static_cast<std::uint32_t>(ns / 1'000'000'000ULL));
     put32(h + 4, static_cast<std::uint32_t>(ns % 1'000'000'000ULL));
-    put32(h + 8, static_cast<std::uint32_t>(frame.size()));
+    put32(h + 8, caplen);
     put32(h + 12, static_cast<std::uint32_t>(frame.size()));
     std::fwrite(h, 1, sizeof h, f_);
-    std::fwrite(frame.data(), 1, frame.size(), f_);
-    bytes_ += 16 + frame.size();
+    std::fwrite(frame.data(), 1, caplen, f_);
+    bytes_ += 16 + caplen;
     ++count_;
   }
   std::uint64_t count() const { return count_; }
@@ -49,6 +58,82 @@ class PcapOut {
  private:
   static void put16(std::uint8_t* p, std::uint16_t v) { std::memcpy(p, &v, 2); }  // host order, as pcap
   static void put32(std::uint8_t* p, std::uint32_t v) { std::memcpy(p, &v, 4); }
+  std::FILE* f_;
+  std::uint64_t count_ = 0, bytes_ = 0;
+};
+
+// The same records as a pcapng file: a section header, two interfaces (0: Ethernet, 1: Linux cooked
+// capture, snapshot length 65535 and nanosecond timestamps), then one enhanced packet block each.
+class PcapngOut {
+ public:
+  explicit PcapngOut(std::FILE* f) : f_(f) {
+    Bytes shb;
+    le32(shb, 0x0A0D0D0A);
+    le32(shb, 28);
+    le32(shb, 0x1A2B3C4D);
+    le16(shb, 1);
+    le16(shb, 0);
+    le32(shb, 0xffffffff);  // section length unknown
+    le32(shb, 0xffffffff);
+    le32(shb, 28);
+    put(shb);
+    idb(1, "eth0");
+    idb(113, "any");
+  }
+  void write(std::uint32_t interface, std::uint64_t ns, const Bytes& frame, std::uint32_t caplen) {
+    const std::uint32_t padded = (caplen + 3u) & ~3u;
+    Bytes b;
+    le32(b, 6);
+    le32(b, 32 + padded);
+    le32(b, interface);
+    le32(b, static_cast<std::uint32_t>(ns >> 32));
+    le32(b, static_cast<std::uint32_t>(ns));
+    le32(b, caplen);
+    le32(b, static_cast<std::uint32_t>(frame.size()));
+    b.insert(b.end(), frame.begin(), frame.begin() + caplen);
+    b.resize(b.size() + (padded - caplen), 0);
+    le32(b, 32 + padded);
+    put(b);
+    ++count_;
+  }
+  std::uint64_t count() const { return count_; }
+  std::uint64_t bytes() const { return bytes_; }
+
+ private:
+  void idb(std::uint16_t linktype, const std::string& name) {
+    Bytes opt;
+    le16(opt, 2);  // if_name
+    le16(opt, static_cast<std::uint16_t>(name.size()));
+    opt.insert(opt.end(), name.begin(), name.end());
+    while (opt.size() % 4) opt.push_back(0);
+    le16(opt, 9);  // if_tsresol: 10^-9
+    le16(opt, 1);
+    opt.push_back(9);
+    opt.resize(opt.size() + 3, 0);
+    le32(opt, 0);  // opt_endofopt
+    Bytes b;
+    const auto len = static_cast<std::uint32_t>(20 + opt.size());
+    le32(b, 1);
+    le32(b, len);
+    le16(b, linktype);
+    le16(b, 0);
+    le32(b, 65535);
+    b.insert(b.end(), opt.begin(), opt.end());
+    le32(b, len);
+    put(b);
+  }
+  void put(const Bytes& b) {
+    std::fwrite(b.data(), 1, b.size(), f_);
+    bytes_ += b.size();
+  }
+  static void le16(Bytes& b, std::uint32_t v) {
+    b.push_back(static_cast<std::uint8_t>(v));
+    b.push_back(static_cast<std::uint8_t>(v >> 8));
+  }
+  static void le32(Bytes& b, std::uint32_t v) {
+    le16(b, v);
+    le16(b, v >> 16);
+  }
   std::FILE* f_;
   std::uint64_t count_ = 0, bytes_ = 0;
 };
@@ -65,17 +150,24 @@ struct Flow {
   std::string client, server;
   std::uint16_t cport = 0, sport = 0;
   bool done = false;
+  int tunnel = 0;             // --variety: 0 none, 1 GRE, 2 VXLAN
+  std::uint32_t interface = 0;  // --pcapng: 0 Ethernet, 1 Linux cooked
 };
 
 class Generator {
  public:
-  explicit Generator(std::uint32_t seed) : rng_(seed) {}
+  Generator(std::uint32_t seed, bool variety) : rng_(seed), variety_(variety) {}
 
   Flow make_flow() {
     Flow f;
     const std::uint32_t n = next_id_++;
     f.v6 = pick(100) < 30;
     f.tcp = pick(100) < 72;
+    if (variety_) {
+      const std::uint32_t t = pick(100);
+      f.tunnel = t < 5 ? 1 : t < 10 ? 2 : 0;
+      f.interface = pick(100) < 30 ? 1 : 0;
+    }
     const std::uint32_t host = 1 + n % 250;
     if (f.v6) {
       f.client = "2001:db8::" + hex(0x1000 + n % 4000);
@@ -123,7 +215,11 @@ class Generator {
         TcpSpec seg = from_client ? f.tcpf.c2s(pa, payload) : f.tcpf.s2c(pa, payload);
         out.push_back(sockscope::test::tcp_packet(seg));
         const std::uint32_t r = pick(1000);
-        if (r < 15) {
+        if (variety_ && r < 5) {
+          // The ACK comes, then the same bytes again: a spurious retransmission.
+          f.pending.push_back(from_client ? f.tcpf.s2c(tf::kAck) : f.tcpf.c2s(tf::kAck));
+          f.pending.push_back(seg);
+        } else if (r < 15) {
           f.pending.push_back(seg);  // a retransmission of the same bytes
         } else if (r < 25) {
           // The receiver ACKs twice (a duplicate ACK), then the data goes on.
@@ -185,8 +281,25 @@ class Generator {
   }
 
   std::mt19937_64 rng_;
+  bool variety_ = false;
   std::uint32_t next_id_ = 1;
 };
+
+// The frame for an IP packet of the flow: on its interface's link type, inside its tunnel.
+Bytes frame_for(const Flow& f, const Bytes& ip) {
+  namespace t = sockscope::test;
+  Bytes inner = ip;
+  if (f.tunnel != 0) {
+    t::IpSpec outer;
+    outer.src = "198.51.100.1";
+    outer.dst = "198.51.100.2";
+    t::GreSpec gre;
+    gre.protocol = f.v6 ? 0x86DD : 0x0800;
+    inner = f.tunnel == 1 ? t::gre_packet(outer, gre, ip)
+                          : t::vxlan_packet(outer, 100 + f.cport % 50, t::ethernet_frame(ip));
+  }
+  return f.interface == 1 ? t::sll_frame(inner) : t::ethernet_frame(inner);
+}
 
 }  // namespace
 
@@ -194,13 +307,16 @@ int main(int argc, char** argv) {
   std::uint64_t packets = 100000;
   std::uint32_t seed = 1;
   std::string path;
+  bool variety = false, pcapng = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--packets" && i + 1 < argc) packets = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--seed" && i + 1 < argc) seed = static_cast<std::uint32_t>(std::strtoul(argv[++i], nullptr, 10));
     else if (a == "-o" && i + 1 < argc) path = argv[++i];
+    else if (a == "--variety") variety = true;
+    else if (a == "--pcapng") pcapng = true;
     else {
-      std::fprintf(stderr, "usage: gen_capture --packets N [--seed S] -o FILE.pcap\n");
+      std::fprintf(stderr, "usage: gen_capture --packets N [--seed S] [--variety] [--pcapng] -o FILE\n");
       return 2;
     }
   }
@@ -215,27 +331,39 @@ int main(int argc, char** argv) {
   }
   std::vector<char> buf(1 << 20);
   std::setvbuf(file, buf.data(), _IOFBF, buf.size());
-  PcapOut out(file);
-  Generator gen(seed);
+  PcapOut out(pcapng ? nullptr : file);
+  std::unique_ptr<PcapngOut> ng;
+  if (pcapng) ng = std::make_unique<PcapngOut>(file);
+  Generator gen(seed, variety);
   constexpr std::size_t kActive = 400;  // conversations in progress at any time
   std::vector<Flow> flows;
   for (std::size_t i = 0; i < kActive; ++i) flows.push_back(gen.make_flow());
   std::uint64_t ns = 1'700'000'000ULL * 1'000'000'000ULL;
   std::vector<Bytes> ips;
-  while (out.count() < packets) {
+  std::uint64_t written = 0;
+  while (written < packets) {
     Flow& f = flows[gen.pick(kActive)];
     ips.clear();
     gen.step(f, ips);
     for (const Bytes& ip : ips) {
-      if (out.count() >= packets) break;
+      if (written >= packets) break;
       ns += 5'000 + gen.pick(60'000);
-      out.write(ns, sockscope::test::ethernet_frame(ip));
+      if (variety && written > 0 && written % 100'000 == 0) ns += 660ULL * 1'000'000'000ULL;  // 11 quiet minutes
+      const Bytes frame = frame_for(f, ip);
+      // 1 frame in 100 cut by a 96-byte snapshot length (--variety).
+      const auto caplen = static_cast<std::uint32_t>(variety && gen.pick(100) == 0 && frame.size() > 96 ? 96 : frame.size());
+      if (ng)
+        ng->write(f.interface, ns, frame, caplen);
+      else
+        out.write(ns, frame, caplen);
+      ++written;
     }
     if (f.done) f = gen.make_flow();
   }
   std::fclose(file);
+  const std::uint64_t bytes = ng ? ng->bytes() : out.bytes();
   std::fprintf(stderr, "gen_capture: %s: %llu packets, %.1f MB, %.0f bytes a packet on average\n", path.c_str(),
-               static_cast<unsigned long long>(out.count()), static_cast<double>(out.bytes()) / 1e6,
-               static_cast<double>(out.bytes()) / static_cast<double>(out.count()) - 16);
+               static_cast<unsigned long long>(written), static_cast<double>(bytes) / 1e6,
+               static_cast<double>(bytes) / static_cast<double>(written) - 16);
   return 0;
 }

@@ -13,9 +13,15 @@
 
 #include "e2e_support.hpp"
 #include "fixtures.hpp"
+#include "tshark_words.hpp"
 
 namespace {
 
+using e2e::field_to_word;
+using e2e::FramesByWord;
+using e2e::our_words;
+using e2e::show;
+using e2e::tshark_words;
 using sockscope::test::TcpFlow;
 using sockscope::test::TcpSpec;
 namespace tf = sockscope::tcpflag;
@@ -94,89 +100,6 @@ std::vector<e2e::PcapRecord> analysis_fixture(const Wrap& wrap = plain_ethernet)
   return out;
 }
 
-// Wireshark field -> our event word (GLOSSARY.md "same meaning as Wireshark's tcp.analysis.*").
-const std::map<std::string, std::string>& field_to_word() {
-  static const std::map<std::string, std::string> m = {
-      {"tcp.analysis.retransmission", "retransmission"},
-      {"tcp.analysis.fast_retransmission", "fast-retransmission"},
-      {"tcp.analysis.spurious_retransmission", "spurious-retransmission"},
-      {"tcp.analysis.out_of_order", "out-of-order"},
-      {"tcp.analysis.lost_segment", "lost-segment"},
-      {"tcp.analysis.ack_lost_segment", "ack-unseen"},
-      {"tcp.analysis.duplicate_ack", "dup-ack"},
-      {"tcp.analysis.zero_window", "zero-window"},
-      {"tcp.analysis.zero_window_probe", "zero-window-probe"},
-      {"tcp.analysis.window_update", "window-update"},
-      {"tcp.analysis.window_full", "window-full"},
-      {"tcp.analysis.keep_alive", "keepalive"},
-      {"tcp.analysis.keep_alive_ack", "keepalive-ack"},
-  };
-  return m;
-}
-
-using FramesByWord = std::map<std::string, std::set<std::int64_t>>;
-
-FramesByWord tshark_words(const std::string& path, std::string& error) {
-  std::vector<std::string> argv = {"tshark", "-n", "-r", path, "-T", "fields", "-E", "occurrence=f",
-                                   "-e", "frame.number"};
-  std::vector<std::string> fields;
-  for (const auto& [field, word] : field_to_word()) {
-    argv.push_back("-e");
-    argv.push_back(field);
-    fields.push_back(field);
-  }
-  const e2e::RunResult t = e2e::run(argv);
-  FramesByWord out;
-  if (t.status != 0) {
-    error = t.err;
-    return out;
-  }
-  std::istringstream in(t.out);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream cols(line);
-    std::string num;
-    std::getline(cols, num, '\t');
-    for (const auto& field : fields) {
-      std::string v;
-      std::getline(cols, v, '\t');
-      if (!v.empty()) out[field_to_word().at(field)].insert(std::stoll(num));
-    }
-  }
-  return out;
-}
-
-// Our words per frame; `tunnel` (if not empty) is the kind every packet must say it came through.
-FramesByWord our_words(const std::string& path, std::string& error, const std::string& tunnel = "") {
-  FramesByWord out;
-  const e2e::RunResult r = e2e::sockscope({"annotate", "--json", path});
-  if (r.status != 0) {
-    error = r.err;
-    return out;
-  }
-  for (const e2e::Json& j : e2e::json_lines(r.out, error)) {
-    if (j["type"].str() != "packet") continue;
-    if (!tunnel.empty()) {
-      if (j["tunnels"].size() == 0 || j["tunnels"][std::size_t{0}]["kind"].str() != tunnel) {
-        error = "frame " + std::to_string(j["frame"].i64()) + " does not say it came through " + tunnel;
-        return out;
-      }
-      if (j["conn"].i64() != 1) {
-        error = "frame " + std::to_string(j["frame"].i64()) + " is not in the one inner conversation";
-        return out;
-      }
-    }
-    for (const auto& [field, word] : field_to_word())
-      if (e2e::has_event(j, word)) out[word].insert(j["frame"].i64());
-  }
-  return out;
-}
-
-std::string show(const std::set<std::int64_t>& s) {
-  std::string o = "{";
-  for (auto f : s) o += (o.size() > 1 ? "," : "") + std::to_string(f);
-  return o + "}";
-}
 
 TEST(TsharkCrossCheck, EveryAnalysisWordOnTheSameFramesAsWireshark) {
   E2E_REQUIRE(e2e::have_tool("tshark"), "tshark is not installed");
@@ -242,6 +165,50 @@ TEST(TsharkCrossCheck, TheSameWordsInsideTunnels) {
       const auto o = ours.count(word) ? ours.at(word) : std::set<std::int64_t>{};
       EXPECT_EQ(show(o), show(th)) << kind << ": " << word << " (ours) vs " << field << " (tshark)";
     }
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// A segment whose TCP header the snapshot length cut: Wireshark still analyses it once the first 16
+// bytes (through the window) are there, so the next segment is not "previous segment not captured".
+// Cut after 10 to 20 header bytes, each between two whole segments; the same frames flagged as tshark.
+TEST(TsharkCrossCheck, SegmentsWithACutHeaderAreAnalysedFromSixteenBytes) {
+  E2E_REQUIRE(e2e::have_tool("tshark"), "tshark is not installed");
+  namespace t = sockscope::test;
+  t::TcpFlow f("192.0.2.1", 40000, "192.0.2.2", 9000, 1000, 5000);
+  std::vector<e2e::PcapRecord> recs;
+  std::int64_t us = 0;
+  const auto add = [&](const t::TcpSpec& seg, std::size_t keep_tcp_bytes) {
+    e2e::PcapRecord r;
+    us += 1000;
+    r.ts = sockscope::Timestamp{1'700'000'000 + us / 1'000'000, static_cast<std::uint32_t>(us % 1'000'000) * 1000u};
+    const t::Bytes frame = t::ethernet_frame(t::tcp_packet(seg));
+    r.wirelen = static_cast<std::uint32_t>(frame.size());
+    r.data.assign(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(std::min(frame.size(), 34 + keep_tcp_bytes)));
+    recs.push_back(std::move(r));
+  };
+  for (const t::TcpSpec& h : f.handshake()) add(h, 1000);
+  const std::uint16_t pa = sockscope::tcpflag::kPsh | sockscope::tcpflag::kAck;
+  for (std::size_t k = 10; k <= 20; ++k) {
+    add(f.c2s(pa, std::string(100, 'a')), 1000);
+    add(f.c2s(pa, std::string(100, 'b')), k);
+    add(f.c2s(pa, std::string(100, 'c')), 1000);
+  }
+  const std::string path = sockscope::testing::temp_dir("tshark-cut-header") + "/cut.pcap";
+  ASSERT_TRUE(t::write_capture(path, t::CaptureFormat::PcapMicro, 1, recs));
+  std::string error;
+  const FramesByWord theirs = tshark_words(path, error);
+  ASSERT_EQ(error, "");
+  const FramesByWord ours = our_words(path, error);
+  ASSERT_EQ(error, "");
+  ASSERT_TRUE(theirs.count("lost-segment")) << "tshark should miss the segments cut before byte 16";
+  for (const auto& [field, word] : field_to_word()) {
+    const auto th = theirs.count(word) ? theirs.at(word) : std::set<std::int64_t>{};
+    const auto o = ours.count(word) ? ours.at(word) : std::set<std::int64_t>{};
+    EXPECT_EQ(show(o), show(th)) << word << " (ours) vs " << field << " (tshark)";
   }
 }
 

@@ -18,6 +18,7 @@
 
 #include "conv_index.hpp"
 #include "e2e_support.hpp"
+#include "tshark_words.hpp"
 #include "internal.hpp"
 
 namespace {
@@ -147,6 +148,56 @@ TEST_F(GeneratedCapture, SummaryIsTheSameWithAndWithoutTheFastPaths) {
   ASSERT_EQ(r.fast.status, 0) << r.fast.err;
   EXPECT_NE(r.fast.out.find("totals: 40000 packets"), std::string::npos) << r.fast.out.substr(0, 400);
   EXPECT_TRUE(r.fast.out == r.slow.out) << "annotate --summary differs with SOCKSCOPE_SLOW_PATHS=1";
+}
+
+// What real captures bring, in one generated file (gen_capture --variety --pcapng): two interfaces
+// with different link types, GRE and VXLAN tunnels, frames cut by a snapshot length, spurious
+// retransmissions and 11-minute silences. The fast and plain paths agree on it, and every frame's
+// TCP analysis is the one tshark gives.
+class VarietyCapture : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = sockscope::testing::temp_dir("perf-variety-" + std::to_string(getpid()));
+    path_ = dir_ + "/variety.pcapng";
+    const e2e::RunResult g =
+        e2e::run({GEN_CAPTURE_BINARY, "--packets", "40000", "--seed", "7", "--variety", "--pcapng", "-o", path_});
+    ASSERT_EQ(g.status, 0) << g.err;
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  static std::string dir_, path_;
+};
+std::string VarietyCapture::dir_, VarietyCapture::path_;
+
+TEST_F(VarietyCapture, JsonIsTheSameWithAndWithoutTheFastPathsAndHasEveryCase) {
+  const TwoRuns r = both_ways({"annotate", "--json", path_});
+  ASSERT_EQ(r.fast.status, 0) << r.fast.err;
+  std::string error;
+  const auto lines = e2e::json_lines(r.fast.out, error);
+  ASSERT_TRUE(error.empty()) << error;
+  EXPECT_EQ(e2e::of_type(lines, "packet").size(), 40000u);
+  for (const char* what : {"\"interface\":1", "\"kind\":\"gre\"", "\"kind\":\"vxlan\"", "\"spurious-retransmission\"",
+                           "\"kind\":\"truncated\""})
+    EXPECT_NE(r.fast.out.find(what), std::string::npos) << what;
+  EXPECT_TRUE(r.fast.out == r.slow.out) << "annotate --json differs with SOCKSCOPE_SLOW_PATHS=1";
+}
+
+TEST_F(VarietyCapture, EveryAnalysisWordOnTheFramesTsharkFlags) {
+  E2E_REQUIRE(e2e::have_tool("tshark"), "tshark is not installed");
+  std::string error;
+  const e2e::FramesByWord theirs = e2e::tshark_words(path_, error);
+  ASSERT_EQ(error, "");
+  const e2e::FramesByWord ours = e2e::our_words(path_, error);
+  ASSERT_EQ(error, "");
+  for (const char* word : {"retransmission", "spurious-retransmission", "dup-ack"})
+    EXPECT_TRUE(theirs.count(word)) << "the capture should make tshark flag " << word;
+  for (const auto& [field, word] : e2e::field_to_word()) {
+    const auto t = theirs.count(word) ? theirs.at(word) : std::set<std::int64_t>{};
+    const auto o = ours.count(word) ? ours.at(word) : std::set<std::int64_t>{};
+    EXPECT_EQ(e2e::show(o), e2e::show(t)) << word << " (ours) vs " << field << " (tshark)";
+  }
 }
 
 }  // namespace

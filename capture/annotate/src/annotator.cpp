@@ -47,7 +47,11 @@ struct Annotator::Impl {
     bool whole = !p.ip.is_fragment || p.ip.reassembled;
     if (p.transport == Transport::Arp) a.proto = Proto::Arp;
 
-    if (p.error.status == DecodeStatus::Ok && whole) {
+    // A segment whose header the capture cut after the window field is analysed too (Wireshark does).
+    const bool analysable = p.error.status == DecodeStatus::Ok ||
+                            (p.transport == Transport::Tcp && p.tcp.cut_after_window &&
+                             p.error.status == DecodeStatus::Truncated);
+    if (analysable && whole) {
       if (p.transport == Transport::Tcp) {
         tcp(p, a, now);
       } else if (p.transport == Transport::Udp) {
@@ -309,17 +313,22 @@ struct Annotator::Impl {
       a.events.add(Event::LostSegment);
       letter_count(g.conv, g.from, 'g');
     }
-    const bool sends_old_space = (g.payload > 0 || g.syn || g.fin) && g.seq < s.next;
-    if (v.keepalive || !s.next_known || !sends_old_space) return v;
+    if (v.keepalive || (g.payload == 0 && !g.syn && !g.fin)) return v;
+    // Old sequence space: a retransmission, unless it is new data right after a one-byte probe.
+    const bool old_space =
+        s.next_known && g.seq < s.next && !(g.payload > 1 && g.seq == s.next - 1);
+    // Bytes the receiver already acknowledged come first, as in Wireshark: a spurious retransmission,
+    // however soon it follows newer bytes, and even when the capture saw the ACK before the bytes
+    // (the capture point sits near the receiver).
+    const bool acked_already = g.payload > 0 && r.ack_known && g.seq + g.payload <= r.last_ack;
+    if (!old_space && !acked_already) return v;
 
     if (const SentSeg* orig = find_seg(s, g.seq)) {
       a.original_frame = orig->frame;
       a.since_original_ns = g.now - orig->ts;
     }
     const std::int64_t ooo_threshold = g.tcp.rtt_ns > 0 ? g.tcp.rtt_ns : kOutOfOrderThresholdNs;
-    // Bytes the receiver already acknowledged come first, as in Wireshark: a spurious retransmission,
-    // however soon it follows newer bytes.
-    if (g.payload > 0 && r.ack_known && g.seq + g.seg_len <= r.last_ack) {
+    if (acked_already) {
       a.events.add(Event::SpuriousRetransmission);
       v.retransmission = true;
     } else if (r.dup_acks >= 2 && r.ack_known && r.last_ack == g.seq &&
@@ -356,8 +365,10 @@ struct Annotator::Impl {
   // frames newly acknowledged; then the sender's last ACK and window are remembered.
   void analyse_ack(Segment& g) {
     TcpEndpoint& s = g.sender;
-    const TcpEndpoint& r = g.receiver;
+    TcpEndpoint& r = g.receiver;
     Annotation& a = g.a;
+    const int dup_acks_before = s.dup_acks;
+    s.dup_acks = 0;  // any segment but a duplicate ACK (counted on below)
     if (g.rst) return;
     if (!g.has_ack) {
       s.last_win_raw = g.t.window;
@@ -372,20 +383,26 @@ struct Annotator::Impl {
       } else if (r.last_was_keepalive) {
         a.events.add(Event::KeepaliveAck);
       } else {
-        ++s.dup_acks;
+        s.dup_acks = dup_acks_before < 0 ? 1 : dup_acks_before + 1;
         a.events.add(Event::DupAck);
         a.dup_ack_of = s.last_ack_frame;
         a.dup_ack_count = s.dup_acks;
         g.conv.sum.dup_acks++;
       }
     }
-    if (r.next_known && g.ack > r.next && !(r.fin_sent && g.ack == r.next + 1)) a.events.add(Event::AckUnseen);
+    // Bytes acknowledged beyond what the capture saw the other side send without a hole. As in
+    // Wireshark: said once, then not again until the other side sends a segment (repeated ACKs of a
+    // stalled side do not repeat it), and the boundary jumps to what was seen, past the hole.
+    if (r.max_to_ack_known && g.ack > r.max_to_ack && !(r.fin_sent && g.ack == r.next + 1)) {
+      if (r.dup_acks != -1) a.events.add(Event::AckUnseen);
+      r.dup_acks = -1;
+      r.max_to_ack = r.next;
+    }
     if (!s.ack_known || g.ack > s.last_ack) {
       note_newly_acked(g);
       s.ack_known = true;
       s.last_ack = g.ack;
       s.last_ack_frame = g.p.frame;
-      s.dup_acks = 0;
     }
     s.last_win_raw = g.t.window;
     s.win_known = true;
@@ -604,6 +621,12 @@ struct Annotator::Impl {
       s.next = g.seq;
       s.next_ts = g.now;
       s.next_known = true;
+    }
+    // Wireshark's maxseqtobeacked follows only a segment that starts where it stands (no hole).
+    if (s.next_known && !g.rst && !g.a.events.has(Event::ZeroWindowProbe) &&
+        (!s.max_to_ack_known || g.seq == s.max_to_ack)) {
+      s.max_to_ack = s.next;
+      s.max_to_ack_known = true;
     }
     s.last_was_keepalive = v.keepalive;
     g.conv.dir[g.from].last_frame = g.p.frame;

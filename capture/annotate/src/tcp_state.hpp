@@ -31,12 +31,21 @@ struct TcpEndpoint {
   bool next_known = false;
   SeqNum next;             // highest seq + len seen from this side (Wireshark's nextseq)
   std::int64_t next_ts = 0;
+  // The end of what this side sent that the capture saw without a hole (Wireshark's maxseqtobeacked):
+  // it moves only with a segment that starts exactly there. An ACK beyond it acknowledges bytes the
+  // capture missed (ack-unseen).
+  bool max_to_ack_known = false;
+  SeqNum max_to_ack;
+
   // What this side has acknowledged
   bool ack_known = false;
   SeqNum last_ack;
   std::uint64_t last_ack_frame = 0;  // frame of the last ACK that was not a duplicate
   std::int64_t last_ack_ts = 0;      // time of the last ACK of any kind
-  std::uint32_t dup_acks = 0;
+  // Wireshark's dupacknum: this side's duplicate ACKs in a row, 0 after any other segment of it, -1
+  // once the other side acknowledged bytes of this side that the capture missed (ack-unseen is then
+  // not said again until this side sends something).
+  int dup_acks = 0;
   std::uint32_t last_win_raw = 0;
   bool win_known = false;
   // Window scale (RFC 7323 2.2): used only when both SYNs carried the option.

@@ -125,8 +125,10 @@ void decode_tcp(Packet& p, const Span& s, std::uint32_t off, const Pseudo& ph, b
     p.transport = Transport::Other;  // the header continues in the next fragment
     return;
   }
-  if (!fail_need(p, n, s, kL, "the header is longer than the IP payload", off)) return;
-  ByteReader r = s.reader(off, 20);
+  // Cut by the snapshot length after the window field: what the analysis needs is there.
+  const bool cut = n == Need::Truncated && need(s, off, 16) == Need::Ok;
+  if (!cut && !fail_need(p, n, s, kL, "the header is longer than the IP payload", off)) return;
+  ByteReader r = s.reader(off, cut ? 16 : 20);
   TcpInfo& t = p.tcp;
   std::uint16_t off_flags = 0;
   r.be16(t.sport);
@@ -135,8 +137,10 @@ void decode_tcp(Packet& p, const Span& s, std::uint32_t off, const Pseudo& ph, b
   r.be32(t.ack);
   r.be16(off_flags);
   r.be16(t.window);
-  r.be16(t.checksum);
-  r.be16(t.urgent);
+  if (!cut) {
+    r.be16(t.checksum);
+    r.be16(t.urgent);
+  }
   t.header_len = static_cast<std::uint8_t>((off_flags >> 12) * 4);
   t.flags = static_cast<std::uint16_t>(off_flags & 0x01ff);
   p.transport = Transport::Tcp;
@@ -158,7 +162,14 @@ void decode_tcp(Packet& p, const Span& s, std::uint32_t off, const Pseudo& ph, b
     p.transport_header_len = 0;
     return;
   }
-  if (!decode_tcp_options(p, s, off + 20, hend)) return;
+  if (cut || !decode_tcp_options(p, s, off + 20, hend)) {
+    if (p.error.status == DecodeStatus::Malformed) return;
+    // The capture stopped inside the header: the segment's length still comes from the IP header.
+    if (cut) set_error(p, DecodeStatus::Truncated, kL, kCutShort, s.report_base + off + 16);
+    t.cut_after_window = true;
+    set_payload(p, s, hend, s.decl_end);
+    return;
+  }
   set_payload(p, s, hend, s.decl_end);
   if (!fragment) check_transport_sum(p, s, off, s.decl_end, kProtoTcp, &ph, off + 16);
   if (!ph.usable) p.transport_checksum_checked = false;

@@ -195,6 +195,10 @@ struct TcpInfo {
   std::uint32_t ts_val = 0, ts_ecr = 0;
   std::uint8_t nop_count = 0;
   std::uint8_t unknown_options = 0;
+  // The capture stopped inside the header (or its options) after the window field: ports, numbers,
+  // flags and window are there, so the segment is analysed although decoding reports a truncation,
+  // as Wireshark does (it needs the first 16 bytes). Options past the cut are unknown.
+  bool cut_after_window = false;
   bool has(std::uint16_t f) const { return (flags & f) != 0; }
 };
 
