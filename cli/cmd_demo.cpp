@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "sockscope/demo/chat.hpp"
+#include "sockscope/demo/socket_calls.hpp"
 #include "sockscope/pcap/live_capture.hpp"
 #include "sockscope/pcap/live_session.hpp"
 #include "sockscope/views/out_buffer.hpp"
@@ -75,29 +76,6 @@ std::string server_line(int i) {
   if (i < 4) return kLines[i];
   return "got message " + std::to_string(i + 1);
 }
-
-// A free port on 127.0.0.1 of the given type: the kernel picks one for a port-0 bind, we release it
-// for the server (the demo binds it again a moment later).
-std::uint16_t pick_free_port(int type, std::string& error) {
-  const int fd = socket(AF_INET, type, 0);
-  if (fd < 0) {
-    error = std::string("socket: ") + std::strerror(errno);
-    return 0;
-  }
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  std::uint16_t port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  else
-    error = std::string("bind 127.0.0.1:0: ") + std::strerror(errno);
-  close(fd);
-  return port;
-}
-
 
 // Passes everything to the chosen view and remembers what the recap needs: where the blocking calls
 // returned (after which frame), how many data segments and ACKs, the conversations' summaries.
@@ -357,7 +335,11 @@ int cmd_demo(const std::vector<std::string>& args) {
 
   std::string error;
   std::uint16_t port = static_cast<std::uint16_t>(port_opt);
-  if (port == 0) port = pick_free_port(tcp ? SOCK_STREAM : SOCK_DGRAM, error);
+  if (port == 0) {
+    demo::SockAddr loopback;
+    if (demo::resolve("127.0.0.1", 0, tcp ? SOCK_STREAM : SOCK_DGRAM, loopback, error))
+      port = demo::free_port(loopback, tcp ? SOCK_STREAM : SOCK_DGRAM, error);
+  }
   if (port == 0) {
     std::fprintf(stderr, "sockscope demo: %s: %s\n", tr("could not find a free port on 127.0.0.1"), error.c_str());
     return kExitFailed;

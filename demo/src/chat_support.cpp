@@ -59,6 +59,27 @@ bool resolve(const std::string& host, std::uint16_t port, int socktype, SockAddr
   return true;
 }
 
+std::uint16_t free_port(const SockAddr& addr, int type, std::string& error) {
+  const int fd = ::socket(addr.family(), type | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return 0;
+  }
+  SockAddr a = addr;
+  if (a.family() == AF_INET)
+    reinterpret_cast<sockaddr_in*>(&a.ss)->sin_port = 0;
+  else
+    reinterpret_cast<sockaddr_in6*>(&a.ss)->sin6_port = 0;
+  std::uint16_t port = 0;
+  socklen_t len = a.len;
+  if (::bind(fd, a.sa(), a.len) == 0 && ::getsockname(fd, a.sa(), &len) == 0)
+    port = to_endpoint(a).port;
+  else
+    error = std::string("bind: ") + std::strerror(errno);
+  ::close(fd);
+  return port;
+}
+
 Endpoint to_endpoint(const SockAddr& a) {
   Endpoint e;
   if (a.family() == AF_INET) {

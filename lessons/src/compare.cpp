@@ -568,17 +568,10 @@ struct ProtoRun {
 // The invoking user's ids when this process runs as root through sudo (sudo(8) sets SUDO_UID and
 // SUDO_GID): the user drop_privileges() gives root up to.
 bool sudo_user(uid_t& uid, gid_t& gid) {
-  if (geteuid() != 0) return false;
-  const char* u = std::getenv("SUDO_UID");
-  const char* g = std::getenv("SUDO_GID");
-  if (u == nullptr || g == nullptr) return false;
-  char* end = nullptr;
-  const unsigned long uv = std::strtoul(u, &end, 10);
-  if (end == u || *end != '\0') return false;
-  const unsigned long gv = std::strtoul(g, &end, 10);
-  if (end == g || *end != '\0') return false;
-  uid = static_cast<uid_t>(uv);
-  gid = static_cast<gid_t>(gv);
+  unsigned u = 0, g = 0;
+  if (geteuid() != 0 || sudo_ids(u, g) != SudoIds::Found) return false;
+  uid = static_cast<uid_t>(u);
+  gid = static_cast<gid_t>(g);
   return true;
 }
 

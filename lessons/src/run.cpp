@@ -169,27 +169,6 @@ class RecordingSink final : public CallSink {
   CallSink& next_;
 };
 
-// A free port for a server: the kernel picks one for a port-0 bind; it is released for the lesson,
-// which binds it a moment later (or never, when the lesson is about a closed port).
-std::uint16_t free_port(const demo::SockAddr& addr, int type, std::string& error) {
-  const int fd = ::socket(addr.family(), type | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    error = std::string("socket: ") + std::strerror(errno);
-    return 0;
-  }
-  demo::SockAddr a = addr;
-  if (a.family() == AF_INET) reinterpret_cast<sockaddr_in*>(&a.ss)->sin_port = 0;
-  else reinterpret_cast<sockaddr_in6*>(&a.ss)->sin6_port = 0;
-  std::uint16_t port = 0;
-  socklen_t len = a.len;
-  if (::bind(fd, a.sa(), a.len) == 0 && ::getsockname(fd, a.sa(), &len) == 0)
-    port = demo::to_endpoint(a).port;
-  else
-    error = std::string("bind: ") + std::strerror(errno);
-  ::close(fd);
-  return port;
-}
-
 struct Endpoint_ {
   const EndpointDecl* decl = nullptr;
   demo::SockAddr addr;        // server: where it binds; client: its server
@@ -286,7 +265,7 @@ bool Runner::prepare(std::string& error) {
       if (d.port_auto && lesson_.lab.on) {
         port = static_cast<std::uint16_t>(kLabFirstPort + endpoints_.size());
       } else if (d.port_auto) {
-        port = free_port(ep->addr, type, error);
+        port = demo::free_port(ep->addr, type, error);
         if (port == 0) {
           error = "could not find a free port on " + d.address + ": " + error;
           return false;

@@ -5,7 +5,6 @@
 #pragma once
 #include <algorithm>
 #include <bit>
-#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 #include <unordered_map>
@@ -124,8 +123,8 @@ void summarise(Conv& c, const TcpConnection* tcp);
 class ConvTable {
  public:
   AnnotatorLimits limits;
-  // key -> slot. The flat table (conv_index.hpp); std::unordered_map instead when the environment
-  // sets SOCKSCOPE_SLOW_PATHS=1, so tests/perf can show that both give the same output.
+  // key -> slot. The flat table (conv_index.hpp); std::unordered_map instead with
+  // AnnotatorLimits::reference_paths, so tests/perf can show that both give the same output.
   const bool slow_paths;
   ConvIndex index;
   std::unordered_map<FlowKey, std::uint32_t, FlowKeyHash> slow_index;
@@ -142,13 +141,8 @@ class ConvTable {
   std::int64_t last_sweep_ts = 0;
   std::uint64_t packets_since_sweep = 0;
 
-  explicit ConvTable(AnnotatorLimits l) : limits(l), slow_paths(env_slow_paths()) {
+  explicit ConvTable(AnnotatorLimits l) : limits(l), slow_paths(l.reference_paths) {
     if (slow_paths) slow_index.reserve(1024);
-  }
-
-  static bool env_slow_paths() {
-    const char* v = std::getenv("SOCKSCOPE_SLOW_PATHS");
-    return v != nullptr && v[0] == '1' && v[1] == '\0';
   }
 
   // The slot of the conversation with this key, ConvIndex::kNone if none.

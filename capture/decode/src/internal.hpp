@@ -23,6 +23,7 @@ struct Span {
   std::uint32_t cap_end = 0;      // captured bytes available from base (always <= decl_end)
   std::uint32_t decl_end = 0;     // bytes the enclosing headers say exist from base
   std::uint32_t report_base = 0;  // added to offsets reported in errors (frame offset of base)
+  bool plain_sum = false;         // DecoderLimits::reference_paths: the plain checksum loop
 
   ByteReader reader(std::uint32_t off, std::uint32_t n) const { return ByteReader(base + off, n); }
 };
@@ -67,16 +68,6 @@ inline bool fail_need(Packet& p, Need n, const Span& s, const char* layer, const
   return n == Need::Ok;
 }
 
-// Set by SOCKSCOPE_SLOW_PATHS=1 in the environment (read once): the decoder then uses the plain
-// reference loops instead of the fast ones. Only for tests/perf, which prove that both give the
-// same output on a generated capture; never needed in use.
-inline bool slow_paths() {
-  static const bool on = [] {
-    const char* v = std::getenv("SOCKSCOPE_SLOW_PATHS");
-    return v != nullptr && v[0] == '1' && v[1] == '\0';
-  }();
-  return on;
-}
 
 // RFC 1071 one's-complement sum, the plain way: one 16-bit big-endian word at a time, an odd last
 // byte padded with zero. Not yet folded or complemented. The reference for ones_sum_fast.
@@ -147,8 +138,8 @@ inline std::uint32_t ones_sum_fast(const std::uint8_t* p, std::uint32_t n, std::
   return sum;
 }
 
-inline std::uint32_t ones_sum(const std::uint8_t* p, std::uint32_t n, std::uint32_t sum = 0) {
-  return slow_paths() ? ones_sum_plain(p, n, sum) : ones_sum_fast(p, n, sum);
+inline std::uint32_t ones_sum(const Span& s, const std::uint8_t* p, std::uint32_t n, std::uint32_t sum = 0) {
+  return s.plain_sum ? ones_sum_plain(p, n, sum) : ones_sum_fast(p, n, sum);
 }
 
 inline std::uint16_t fold(std::uint32_t sum) {
@@ -165,8 +156,8 @@ struct Pseudo {
 
 inline std::uint32_t pseudo_sum(const Pseudo& ph, std::uint8_t proto, std::uint32_t length) {
   const std::uint32_t alen = ph.src->family == 6 ? 16 : 4;
-  std::uint32_t sum = ones_sum(ph.src->b.data(), alen);
-  sum = ones_sum(ph.dst->b.data(), alen, sum);
+  std::uint32_t sum = ones_sum_plain(ph.src->b.data(), alen);
+  sum = ones_sum_plain(ph.dst->b.data(), alen, sum);
   sum += proto;
   sum += length >> 16;
   sum += length & 0xffff;

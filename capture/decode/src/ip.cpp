@@ -73,7 +73,7 @@ void decode_ipv4(Packet& p, const Span& s, std::uint32_t off) {
     return;
   }
   // RFC 791 / RFC 1071: the one's-complement sum over the header, checksum included, is all ones.
-  v4.checksum_ok = fold(ones_sum(s.base + off, ihl)) == 0xffff;
+  v4.checksum_ok = fold(ones_sum(s, s.base + off, ihl)) == 0xffff;
 
   // Everything after total length (Ethernet padding) is not part of the datagram.
   Span inner = s;

@@ -426,7 +426,7 @@ const char* ethertype_name(std::uint16_t type) {
 }
 
 void decode_frame(std::uint32_t linktype, const std::uint8_t* data, std::uint32_t caplen,
-                  std::uint32_t wirelen, Packet& out) {
+                  std::uint32_t wirelen, Packet& out, bool reference_paths) {
   using namespace decode_detail;
   // Reset everything but the caller's frame number and timestamp.
   const std::uint64_t frame = out.frame;
@@ -440,7 +440,7 @@ void decode_frame(std::uint32_t linktype, const std::uint8_t* data, std::uint32_
   out.caplen = caplen;
   out.wirelen = wirelen;
   out.link.linktype = linktype;
-  const Span s{data, caplen, wirelen, 0};
+  const Span s{data, caplen, wirelen, 0, reference_paths};
 
   switch (linktype) {
     case linktype::kEthernet: {

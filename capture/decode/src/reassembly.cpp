@@ -131,7 +131,7 @@ void Decoder::Impl::add_fragment(Packet& out, const std::uint8_t* data) {
     const std::uint32_t hoff = out.ip.header_offset;
     const std::uint32_t dend = hoff + 40 + (out.ip.v6.payload_len ? out.ip.v6.payload_len : 0);
     if (out.ip.v6.payload_len == 0) return;  // no reassembly of jumbograms
-    const Span s{data, std::min(out.caplen, dend), dend, 0};
+    const Span s{data, std::min(out.caplen, dend), dend, 0, limits.reference_paths};
     ExtWalk w{out.ip.v6.next_header, hoff + 40, false};
     if (walk_ipv6_ext(scratch, s, w, true) != Need::Ok || w.nh != 44) return;
     if (need(s, w.off, 8) != Need::Ok) return;
@@ -269,7 +269,7 @@ void Decoder::decode(std::uint32_t linktype, const std::uint8_t* data, std::uint
                      std::uint32_t wirelen, Timestamp ts, std::uint64_t frame, Packet& out) {
   out.frame = frame;
   out.ts = ts;
-  decode_frame(linktype, data, caplen, wirelen, out);
+  decode_frame(linktype, data, caplen, wirelen, out, impl_->limits.reference_paths);
   if (!out.ip.is_fragment || !out.ok() || impl_->slots.empty()) return;
   impl_->expire(ts.ns());
   impl_->add_fragment(out, data);

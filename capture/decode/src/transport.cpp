@@ -28,7 +28,7 @@ void check_transport_sum(Packet& p, const Span& s, std::uint32_t off, std::uint3
   if (end > s.cap_end || end < off) return;  // not all captured: cannot tell
   if (p.truncated.layer != nullptr) return;   // a length field claims bytes the frame does not hold
   std::uint32_t sum = ph ? pseudo_sum(*ph, proto, end - off) : 0;
-  sum = ones_sum(s.base + off, end - off, sum);
+  sum = ones_sum(s, s.base + off, end - off, sum);
   p.transport_checksum_checked = true;
   p.transport_checksum_ok = fold(sum) == 0xffff;
   if (!p.transport_checksum_ok && ph && field_at >= off && field_at + 2 <= end) {

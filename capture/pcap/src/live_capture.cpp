@@ -331,6 +331,20 @@ std::string privilege_hint(const std::string& binary_path) {
                       path.c_str());
 }
 
+SudoIds sudo_ids(unsigned& uid, unsigned& gid) {
+  const char* su = std::getenv("SUDO_UID");
+  const char* sg = std::getenv("SUDO_GID");
+  if (su == nullptr || sg == nullptr) return SudoIds::Absent;
+  char* end = nullptr;
+  const unsigned long u = std::strtoul(su, &end, 10);
+  const bool u_ok = end != su && *end == '\0';
+  const unsigned long g = std::strtoul(sg, &end, 10);
+  if (!u_ok || end == sg || *end != '\0') return SudoIds::Invalid;
+  uid = static_cast<unsigned>(u);
+  gid = static_cast<unsigned>(g);
+  return SudoIds::Found;
+}
+
 bool drop_privileges(const std::string& user, std::string& error) {
   if (geteuid() != 0 && getuid() != 0) return true;  // nothing to give up
   uid_t uid = 0;
@@ -349,17 +363,13 @@ bool drop_privileges(const std::string& user, std::string& error) {
     gid = pw.pw_gid;
     name = pw.pw_name;
   } else {
-    // sudo(8) sets SUDO_UID and SUDO_GID to the invoking user's ids.
-    const char* su = std::getenv("SUDO_UID");
-    const char* sg = std::getenv("SUDO_GID");
-    if (su == nullptr || sg == nullptr) return true;  // root, not through sudo: stays as started
-    char* end = nullptr;
-    const unsigned long u = std::strtoul(su, &end, 10);
-    const bool u_ok = end != su && *end == '\0';
-    const unsigned long g = std::strtoul(sg, &end, 10);
-    if (!u_ok || end == sg || *end != '\0') {
-      error = tr("SUDO_UID or SUDO_GID is not a number; give the user to run as with --user");
-      return false;
+    unsigned u = 0, g = 0;
+    switch (sudo_ids(u, g)) {
+      case SudoIds::Absent: return true;  // root, not through sudo: stays as started
+      case SudoIds::Invalid:
+        error = tr("SUDO_UID or SUDO_GID is not a number; give the user to run as with --user");
+        return false;
+      case SudoIds::Found: break;
     }
     uid = static_cast<uid_t>(u);
     gid = static_cast<gid_t>(g);

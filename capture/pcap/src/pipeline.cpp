@@ -8,7 +8,8 @@ namespace sockscope {
 namespace {
 
 // SOCKSCOPE_SLOW_PATHS=1 (tests/perf only) selects the plain way of each step the fast paths
-// replaced, here and in the decoder, the annotator and the file reader: both must print the same.
+// replaced, here and (through DecoderLimits and AnnotatorLimits::reference_paths, so that those
+// two never read the environment) in the decoder and the annotator: both must print the same.
 bool slow_paths() {
   const char* v = std::getenv("SOCKSCOPE_SLOW_PATHS");
   return v != nullptr && v[0] == '1' && v[1] == '\0';
@@ -24,15 +25,18 @@ void emit(std::vector<ConnSummary>& summaries, View& view, PipelineResult& r) {
 
 PipelineResult run_annotate(PcapSource& source, View& view, const PipelineOptions& opts) {
   PipelineResult r;
-  Decoder decoder(opts.decoder);
-  Annotator annotator(opts.annotator);
+  const bool slow = slow_paths();
+  DecoderLimits decoder_limits = opts.decoder;
+  AnnotatorLimits annotator_limits = opts.annotator;
+  if (slow) decoder_limits.reference_paths = annotator_limits.reference_paths = true;
+  Decoder decoder(decoder_limits);
+  Annotator annotator(annotator_limits);
   std::vector<ConnSummary> summaries;
   summaries.reserve(64);
   Packet packet;
   Frame frame;
   const std::uint32_t interval = opts.summary_interval == 0 ? 1 : opts.summary_interval;
   std::uint32_t since_take = 0;
-  const bool slow = slow_paths();
 
   for (;;) {
     const ReadResult rr = source.next(frame);

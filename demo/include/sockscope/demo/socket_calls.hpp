@@ -31,6 +31,9 @@ struct SockAddr {
 bool resolve(const std::string& host, std::uint16_t port, int socktype, SockAddr& out, std::string& error);
 Endpoint to_endpoint(const SockAddr& a);
 std::string endpoint_text(const Endpoint& e);  // "127.0.0.1:9000", "[::1]:9000"
+// A free port on addr's address for a socket of `type`: the kernel picks one for a port-0 bind, and it
+// is released at once for the caller to bind a moment later. 0 and `error` when that fails.
+std::uint16_t free_port(const SockAddr& addr, int type, std::string& error);
 
 // Makes the socket calls and reports each one to hooks.calls. Every method keeps errno as the call
 // left it, so callers read errno after a failed call as usual. One Reporter per endpoint (it

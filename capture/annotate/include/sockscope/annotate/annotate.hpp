@@ -130,6 +130,9 @@ struct AnnotatorLimits {
   std::int64_t closed_linger_ns = 4'000'000'000LL;
   std::int64_t attempt_timeout_ns = 600'000'000'000LL;
   std::int64_t udp_idle_timeout_ns = 120'000'000'000LL;
+  // The plain reference structures instead of the fast ones (std::unordered_map for the
+  // conversation index): only for tests/perf, which show that both print the same.
+  bool reference_paths = false;
 };
 
 class Annotator {

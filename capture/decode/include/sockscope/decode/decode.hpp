@@ -15,6 +15,9 @@ struct DecoderLimits {
   std::uint32_t max_pending_datagrams = 64;
   std::uint32_t max_reassembly_bytes = 4u << 20;
   std::int64_t fragment_timeout_ns = 30'000'000'000LL;
+  // The plain reference loops instead of the fast ones (the checksum): only for tests/perf, which
+  // show that both print the same (SOCKSCOPE_SLOW_PATHS=1, read by the pipeline, never here).
+  bool reference_paths = false;
 };
 
 // The name of a link type as libpcap's list gives it ("ETHERNET", "IEEE802_11"), nullptr when unknown;
@@ -23,8 +26,9 @@ const char* linktype_name(std::uint32_t linktype);
 const char* ethertype_name(std::uint16_t type);
 
 // Decodes one frame with no state: IP fragments stay fragments (ip.is_fragment), nothing is reassembled.
+// reference_paths: DecoderLimits::reference_paths.
 void decode_frame(std::uint32_t linktype, const std::uint8_t* data, std::uint32_t caplen,
-                  std::uint32_t wirelen, Packet& out);
+                  std::uint32_t wirelen, Packet& out, bool reference_paths = false);
 
 // Stateful decoder: decode_frame plus IPv4/IPv6 reassembly. When the last missing fragment arrives,
 // that frame's Packet has ip.reassembled set and its transport fields and payload describe the whole

@@ -61,4 +61,9 @@ std::string privilege_hint(const std::string& binary_path);
 // (SUDO_UID/SUDO_GID), like tcpdump -Z. Does nothing when not root, or root without sudo and no user.
 bool drop_privileges(const std::string& user, std::string& error);
 
+// The invoking user's ids from SUDO_UID and SUDO_GID, which sudo(8) sets: Absent when either is
+// missing (not run through sudo), Invalid when they are not numbers.
+enum class SudoIds { Absent, Found, Invalid };
+SudoIds sudo_ids(unsigned& uid, unsigned& gid);
+
 }  // namespace sockscope
