@@ -30,6 +30,14 @@ struct Span {
 
 enum class Need : std::uint8_t { Ok, Truncated, Malformed };
 
+// A GRE header's length from its first 16 bits (RFC 2784, RFC 2890; PPTP's version 1 adds the
+// acknowledgement number): 4, plus 4 for each of checksum, key, sequence, acknowledgement present.
+inline std::uint32_t gre_header_len(std::uint16_t flags) {
+  const bool ack = (flags & 7) == 1 && (flags & 0x0080) != 0;
+  return 4u + ((flags & 0x8000) ? 4u : 0u) + ((flags & 0x2000) ? 4u : 0u) + ((flags & 0x1000) ? 4u : 0u) +
+         (ack ? 4u : 0u);
+}
+
 // Whether bytes [off, off + n) are available.
 inline Need need(const Span& s, std::uint32_t off, std::uint32_t n) {
   const std::uint64_t end = std::uint64_t{off} + n;

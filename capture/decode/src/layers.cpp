@@ -6,6 +6,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "internal.hpp"
+
 namespace sockscope {
 namespace {
 
@@ -408,9 +410,7 @@ void visit_tunnel(const Tunnel& t, Emit& e) {
     case TunnelKind::Gre:
     case TunnelKind::Erspan2:
     case TunnelKind::Erspan3: {
-      const std::uint32_t gre_len =
-          4u + ((t.flags & 0x8000) ? 4u : 0u) + (t.has_key ? 4u : 0u) + (t.has_seq ? 4u : 0u) +
-          ((t.flags & 7) == 1 && (t.flags & 0x0080) ? 4u : 0u);
+      const std::uint32_t gre_len = decode_detail::gre_header_len(t.flags);
       e.v.begin_layer(Osi::DataLink, "gre", o, std::min(gre_len, t.length));
       e.hex("flags", t.flags, o, 2);
       e.u("version", t.flags & 7u, o + 1, 1);

@@ -124,10 +124,10 @@ void decode_gre(Packet& p, const Span& s, std::uint32_t off) {
   r.be16(proto);
   const unsigned version = flags & 7;
   const bool csum = (flags & 0x8000) != 0, routing = (flags & 0x4000) != 0, key = (flags & 0x2000) != 0,
-             seq = (flags & 0x1000) != 0, ack = version == 1 && (flags & 0x0080) != 0;
+             seq = (flags & 0x1000) != 0;
   // RFC 1701 source routing (deprecated) has a variable list after the header: not decoded.
   if (routing || version > 1) return undecoded(p, s, off);
-  const std::uint32_t hlen = 4 + (csum ? 4u : 0u) + (key ? 4u : 0u) + (seq ? 4u : 0u) + (ack ? 4u : 0u);
+  const std::uint32_t hlen = gre_header_len(flags);
   if (!fail_need(p, need(s, off, hlen), s, kL, "the header is longer than the IP payload", off)) return;
   Tunnel* t = push(p, TunnelKind::Gre, s, off);
   if (t == nullptr) return undecoded(p, s, off);
