@@ -11,6 +11,7 @@
 #include <chrono>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -74,12 +75,28 @@ std::string wait_for(const std::string& path, const std::string& re) {
 std::string bin() { return SOCKSCOPE_BINARY; }
 std::string py(const std::string& name) { return source_dir() + "/demo/python/" + name; }
 
-// The JSON call lines' "call" values, in order, for one pid-less view of the file.
-std::vector<std::string> calls_of(const std::string& json) {
+// The JSON call lines' "call" values, in order. Calls on AF_UNIX sockets are left out unless `all`:
+// the C library makes its own (a name-service lookup to nscd when HOME is unset, as under CI), and a
+// wrapper such as a pyenv shim is a bash script that makes more; they are not the program's chat.
+std::vector<std::string> calls_of(const std::string& json, bool all = false) {
   std::vector<std::string> out;
-  const std::regex rx("\"type\":\"call\".*?\"call\":\"([a-z0-9_]+)\"");
-  for (auto it = std::sregex_iterator(json.begin(), json.end(), rx); it != std::sregex_iterator(); ++it)
-    out.push_back((*it)[1].str());
+  std::set<std::pair<std::string, std::string>> local_sockets;  // (pid, fd) of open AF_UNIX sockets
+  const std::regex call_rx("\"type\":\"call\".*?\"call\":\"([a-z0-9_]+)\"");
+  const std::regex fd_rx("\"fd\":(-?[0-9]+)");
+  const std::regex pid_rx("\"pid\":([0-9]+)");
+  std::istringstream in(json);
+  for (std::string line; std::getline(in, line);) {
+    std::smatch call, fd, pid;
+    if (!std::regex_search(line, call, call_rx)) continue;
+    std::regex_search(line, fd, fd_rx);
+    std::regex_search(line, pid, pid_rx);
+    const auto key = std::make_pair(pid.size() > 1 ? pid[1].str() : "", fd.size() > 1 ? fd[1].str() : "");
+    const std::string name = call[1].str();
+    if (name == "socket" && line.find("\"args\":\"AF_UNIX") != std::string::npos) local_sockets.insert(key);
+    const bool local = local_sockets.count(key) > 0;
+    if (name == "close") local_sockets.erase(key);
+    if (all || !local) out.push_back(name);
+  }
   return out;
 }
 
@@ -119,7 +136,7 @@ TEST(Trace, FilesAndPipesAreNotShown) {
                 "/n' 2>/dev/null"),
             0);
   const std::string json = slurp(dir + "/t.json");
-  EXPECT_TRUE(calls_of(json).empty()) << json;
+  EXPECT_TRUE(calls_of(json, true).empty()) << json;
 }
 
 // The Python TCP pair in two processes, each under its own trace, as in two terminals.
@@ -263,7 +280,7 @@ TEST(Trace, CallsMatchStrace) {
   for (auto it = std::sregex_iterator(st.begin(), st.end(), rx); it != std::sregex_iterator(); ++it)
     theirs.push_back((*it)[1].str());
   std::vector<std::string> ours;
-  for (const std::string& c : calls_of(slurp(dir + "/t.json")))
+  for (const std::string& c : calls_of(slurp(dir + "/t.json"), true))
     if (c != "close" && c != "setsockopt" && c != "getsockopt") ours.push_back(c);
   // strace also lists the sockets Python makes for other families (AF_UNIX/netlink probes are not ours).
   EXPECT_FALSE(ours.empty());
