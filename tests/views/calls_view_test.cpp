@@ -3,6 +3,7 @@
 // failures with errno in words, and nothing a peer sent reaching the terminal raw.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <sstream>
 #include <string>
@@ -145,6 +146,38 @@ TEST(CallsHumanView, SaysWhatEachCallDid) {
                         "recv() = 0 (the peer closed: end of stream)", "close() = 0  [kernel: TIME-WAIT]",
                         "connect(127.0.0.1:9001) = -1 ECONNREFUSED (nobody listens on that port)", "accept() ..."})
     EXPECT_NE(t.find(s), std::string::npos) << "missing [" << s << "] in:\n" << t;
+}
+
+// A local socket (the C library's nscd lookup, a program's own AF_UNIX pair) is shown as made, with
+// one note that it makes no packets: under the first one only.
+TEST(CallsHumanView, LocalSocketsAreNotedOnceAsMakingNoPackets) {
+  Captured cap;
+  ViewOptions vo;
+  auto v = make_view(ViewKind::Human, cap.out(), vo);
+  for (int i = 0; i < 2; ++i) {
+    v->call(done(CallRole::Client, 10 + 100 * i, "socket", 3, "AF_UNIX, SOCK_STREAM|SOCK_NONBLOCK"), 0);
+    CallRecord lookup = done(CallRole::Client, 20 + 100 * i, "connect", -1, "\"/var/run/nscd/socket\"");
+    lookup.err = ENOENT;
+    v->call(lookup, 0);
+  }
+  v->call(done(CallRole::Client, 300, "socket", 4, "AF_INET, SOCK_DGRAM"), 0);
+  v->finish();
+  const std::string t = cap.text();
+  const std::vector<std::string> ls = lines_of(t);
+  const std::string note = "never reaches a network, so it makes no packets";
+  const auto first = std::find_if(ls.begin(), ls.end(),
+                                  [](const std::string& l) { return l.find("socket(AF_UNIX") != std::string::npos; });
+  ASSERT_LT(first + 1, ls.end()) << t;
+  EXPECT_NE(first[1].find(note), std::string::npos) << t;
+  EXPECT_EQ(t.find(note), t.rfind(note)) << t;
+  // A failed AF_UNIX socket() made nothing: no note for it.
+  Captured cap2;
+  auto v2 = make_view(ViewKind::Human, cap2.out(), vo);
+  CallRecord failed = done(CallRole::Client, 10, "socket", -1, "AF_UNIX, SOCK_STREAM");
+  failed.err = EMFILE;
+  v2->call(failed, 0);
+  v2->finish();
+  EXPECT_EQ(cap2.text().find(note), std::string::npos) << cap2.text();
 }
 
 // An errno is explained for the call that got it: EAGAIN after MSG_DONTWAIT is "would wait", after a

@@ -110,6 +110,15 @@ class HumanView final : public View {
     append_call_text(line_, c);
     if (colour) line_ += kReset;
     line_ += '\n';
+    // A local socket is shown as the program made it, but nothing of it reaches a capture: say so
+    // once, under the first one (the C library makes them too, e.g. to ask nscd for a user name).
+    if (!local_socket_noted_ && c.call == "socket" && !call_failed(c) && c.args.rfind("AF_UNIX", 0) == 0) {
+      local_socket_noted_ = true;
+      line_ += kIndent;
+      line_ += tr("an AF_UNIX socket links programs on this machine: it never reaches a network, so it makes no "
+                  "packets");
+      line_ += '\n';
+    }
     out_.put(line_);
   }
 
@@ -199,6 +208,7 @@ class HumanView final : public View {
   ViewOptions opts_;
   TimelineStart start_;
   bool call_legend_ = false;
+  bool local_socket_noted_ = false;  // the AF_UNIX note is said once
   std::string line_, text_, time_;
   OsiBlock osi_;
 };
