@@ -609,21 +609,6 @@ TEST(TcpAnnotate, BadChecksums) {
   EXPECT_STREQ(only_summary(an).history.data(), "SCh");
 }
 
-}  // namespace
-}  // namespace sockscope
-
-namespace sockscope {
-namespace {
-
-using testing::ack;
-using testing::Conversation;
-using testing::data;
-using testing::kClient;
-using testing::kServer;
-using testing::Seg;
-using testing::syn;
-using testing::synack;
-
 constexpr std::int64_t kMinute = 60'000'000'000LL;
 
 // TCP has no idle timeout (RFC 9293 3.8.4): a connection quiet for an hour of capture time goes on

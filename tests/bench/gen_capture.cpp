@@ -24,9 +24,9 @@
 
 namespace {
 
-using sockscope::test::Bytes;
-using sockscope::test::TcpFlow;
-using sockscope::test::TcpSpec;
+using sockscope::testing::Bytes;
+using sockscope::testing::TcpFlow;
+using sockscope::testing::TcpSpec;
 namespace tf = sockscope::tcpflag;
 
 class PcapOut {
@@ -190,7 +190,7 @@ class Generator {
   // Appends the flow's next packet(s) as IP packets to out.
   void step(Flow& f, std::vector<Bytes>& out) {
     if (!f.pending.empty()) {
-      out.push_back(sockscope::test::tcp_packet(f.pending.front()));
+      out.push_back(sockscope::testing::tcp_packet(f.pending.front()));
       f.pending.erase(f.pending.begin());
       return;
     }
@@ -199,7 +199,7 @@ class Generator {
     switch (f.stage) {
       case 0: {
         auto hs = f.tcpf.handshake();
-        out.push_back(sockscope::test::tcp_packet(hs[0]));
+        out.push_back(sockscope::testing::tcp_packet(hs[0]));
         f.pending.push_back(hs[1]);
         f.pending.push_back(hs[2]);
         f.stage = 3;
@@ -213,7 +213,7 @@ class Generator {
         const bool from_client = pick(100) < 55;
         const std::string payload(300 + pick(1160), 'a' + static_cast<char>(pick(26)));
         TcpSpec seg = from_client ? f.tcpf.c2s(pa, payload) : f.tcpf.s2c(pa, payload);
-        out.push_back(sockscope::test::tcp_packet(seg));
+        out.push_back(sockscope::testing::tcp_packet(seg));
         const std::uint32_t r = pick(1000);
         if (variety_ && r < 5) {
           // The ACK comes, then the same bytes again: a spurious retransmission.
@@ -233,11 +233,11 @@ class Generator {
       }
       case 4:
         if (f.close_kind == 2) {
-          out.push_back(sockscope::test::tcp_packet(f.tcpf.c2s(tf::kRst | tf::kAck)));
+          out.push_back(sockscope::testing::tcp_packet(f.tcpf.c2s(tf::kRst | tf::kAck)));
           f.done = true;
           return;
         }
-        out.push_back(sockscope::test::tcp_packet(f.tcpf.c2s(tf::kFin | tf::kAck)));
+        out.push_back(sockscope::testing::tcp_packet(f.tcpf.c2s(tf::kFin | tf::kAck)));
         if (f.close_kind == 1) f.pending.push_back(f.tcpf.s2c(tf::kAck));
         f.pending.push_back(f.tcpf.s2c(tf::kFin | tf::kAck));
         f.pending.push_back(f.tcpf.c2s(tf::kAck));
@@ -257,7 +257,7 @@ class Generator {
       f.done = true;
       return;
     }
-    sockscope::test::UdpSpec u;
+    sockscope::testing::UdpSpec u;
     const bool from_client = (f.exchanges_left & 1) == 0;
     u.ip.src = from_client ? f.client : f.server;
     u.ip.dst = from_client ? f.server : f.client;
@@ -266,9 +266,9 @@ class Generator {
     u.ip.id = static_cast<std::uint16_t>(rng_());
     const bool big = !f.v6 && pick(100) < 3;  // a datagram larger than the MTU: IPv4 fragments
     u.payload.assign(big ? 3000 : 60 + pick(1300), static_cast<std::uint8_t>('0' + pick(10)));
-    Bytes packet = sockscope::test::udp_packet(u);
+    Bytes packet = sockscope::testing::udp_packet(u);
     if (big) {
-      for (auto& frag : sockscope::test::ipv4_fragments(packet, 1480)) out.push_back(std::move(frag));
+      for (auto& frag : sockscope::testing::ipv4_fragments(packet, 1480)) out.push_back(std::move(frag));
     } else {
       out.push_back(std::move(packet));
     }
@@ -287,7 +287,7 @@ class Generator {
 
 // The frame for an IP packet of the flow: on its interface's link type, inside its tunnel.
 Bytes frame_for(const Flow& f, const Bytes& ip) {
-  namespace t = sockscope::test;
+  namespace t = sockscope::testing;
   Bytes inner = ip;
   if (f.tunnel != 0) {
     t::IpSpec outer;

@@ -11,17 +11,17 @@
 
 namespace {
 
-using sockscope::test::Bytes;
+using sockscope::testing::Bytes;
 namespace tf = sockscope::tcpflag;
 
 std::vector<Bytes> conversation_frames() {
-  sockscope::test::TcpFlow f("10.0.0.1", 40000, "10.0.0.2", 443, 1000, 5000);
+  sockscope::testing::TcpFlow f("10.0.0.1", 40000, "10.0.0.2", 443, 1000, 5000);
   std::vector<Bytes> out;
-  for (const auto& s : f.handshake()) out.push_back(sockscope::test::ethernet_frame(sockscope::test::tcp_packet(s)));
+  for (const auto& s : f.handshake()) out.push_back(sockscope::testing::ethernet_frame(sockscope::testing::tcp_packet(s)));
   const std::string chunk(700, 'x');
   for (int i = 0; i < 32; ++i) {
-    out.push_back(sockscope::test::ethernet_frame(sockscope::test::tcp_packet(f.c2s(tf::kPsh | tf::kAck, chunk))));
-    out.push_back(sockscope::test::ethernet_frame(sockscope::test::tcp_packet(f.s2c(tf::kAck))));
+    out.push_back(sockscope::testing::ethernet_frame(sockscope::testing::tcp_packet(f.c2s(tf::kPsh | tf::kAck, chunk))));
+    out.push_back(sockscope::testing::ethernet_frame(sockscope::testing::tcp_packet(f.s2c(tf::kAck))));
   }
   return out;
 }

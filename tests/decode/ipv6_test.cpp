@@ -5,7 +5,7 @@
 #include "sockscope/decode/decode.hpp"
 
 using namespace sockscope;
-using namespace sockscope::test;
+using namespace sockscope::testing;
 
 namespace {
 Packet decode_raw(const Bytes& frame) { return decode_kept(linktype::kRaw, frame); }

@@ -5,7 +5,7 @@
 #include "sockscope/decode/decode.hpp"
 
 using namespace sockscope;
-using namespace sockscope::test;
+using namespace sockscope::testing;
 
 namespace {
 Packet decode(std::uint32_t lt, const Bytes& frame) { return decode_kept(lt, frame); }
@@ -197,7 +197,7 @@ TEST(LoopbackDecode, NullAcceptsEveryFamilyInBothByteOrders) {
   for (const FamilyCase& c : cases) {
     for (bool be : {false, true}) {
       const Packet p = decode(linktype::kNull, null_frame(c.version == 4 ? udp4() : udp6(), c.family, be));
-      SCOPED_TRACE(testing::Message() << "family " << c.family << (be ? " big" : " little") << "-endian");
+      SCOPED_TRACE(::testing::Message() << "family " << c.family << (be ? " big" : " little") << "-endian");
       expect_udp(p, c.version);
       EXPECT_EQ(p.link.kind, LinkKind::Null);
       EXPECT_EQ(p.link.family, c.family);
@@ -211,7 +211,7 @@ TEST(LoopbackDecode, LoopAcceptsEveryFamilyInBothByteOrders) {
   for (const FamilyCase& c : cases) {
     for (bool be : {true, false}) {
       const Packet p = decode(linktype::kLoop, loop_frame(c.version == 4 ? udp4() : udp6(), c.family, be));
-      SCOPED_TRACE(testing::Message() << "family " << c.family << (be ? " big" : " little") << "-endian");
+      SCOPED_TRACE(::testing::Message() << "family " << c.family << (be ? " big" : " little") << "-endian");
       expect_udp(p, c.version);
       EXPECT_EQ(p.link.kind, LinkKind::Loop);
       EXPECT_EQ(p.link.family, c.family);

@@ -5,7 +5,7 @@
 #include "pcap_writer.hpp"
 
 using namespace sockscope;
-using namespace sockscope::test;
+using namespace sockscope::testing;
 
 namespace {
 std::uint32_t le32_at(const std::vector<std::uint8_t>& b, std::size_t at) {
@@ -58,7 +58,7 @@ TEST(PcapWriter, PcapngBlocks) {
 }
 
 TEST(PcapWriter, WritesFile) {
-  const std::string path = testing::TempDir() + "sockscope_writer_test.pcapng";
+  const std::string path = ::testing::TempDir() + "sockscope_writer_test.pcapng";
   EXPECT_TRUE(write_capture(path, CaptureFormat::PcapngMicro, linktype::kEthernet, records()));
   EXPECT_FALSE(write_capture("/nonexistent-dir/x.pcap", CaptureFormat::PcapMicro, 1, records()));
 }

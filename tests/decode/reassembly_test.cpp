@@ -8,7 +8,7 @@
 #include "sockscope/decode/decode.hpp"
 
 using namespace sockscope;
-using namespace sockscope::test;
+using namespace sockscope::testing;
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include "../../capture/decode/src/internal.hpp"  // ones_sum, fold: the checksum arithmetic
 
 using namespace sockscope;
-using namespace sockscope::test;
+using namespace sockscope::testing;
 
 namespace {
 

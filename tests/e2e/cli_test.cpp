@@ -52,7 +52,7 @@ TEST(Cli, UnknownOptionIsOneLineAndExitTwo) {
 
 TEST(Cli, ColourOnlyWhenAsked) {
   const std::string path = sockscope::testing::temp_dir("cli-colour") + "/x.pcap";
-  ASSERT_TRUE(sockscope::test::write_capture(path, sockscope::test::CaptureFormat::PcapNano, 1,
+  ASSERT_TRUE(sockscope::testing::write_capture(path, sockscope::testing::CaptureFormat::PcapNano, 1,
                                              e2e::exchange_fixture(false, 1)));
   // stdout is a file here, not a terminal: no escape sequences unless --color=always.
   const e2e::RunResult plain = e2e::sockscope({"annotate", path});
@@ -69,7 +69,7 @@ TEST(Cli, ColourOnlyWhenAsked) {
 
 TEST(Cli, EveryViewRunsOnTheSameCapture) {
   const std::string path = sockscope::testing::temp_dir("cli-views") + "/x.pcap";
-  ASSERT_TRUE(sockscope::test::write_capture(path, sockscope::test::CaptureFormat::PcapNano, 1,
+  ASSERT_TRUE(sockscope::testing::write_capture(path, sockscope::testing::CaptureFormat::PcapNano, 1,
                                              e2e::exchange_fixture(false, 1)));
   for (const std::vector<std::string>& extra :
        {std::vector<std::string>{}, {"--summary"}, {"--ladder"}, {"--osi"}, {"--no-payload"}}) {

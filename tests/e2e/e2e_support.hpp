@@ -165,7 +165,7 @@ inline std::uint64_t count_frames(const std::string& path) {
 }
 
 // Reads every frame of a capture (for rewriting it into another form).
-inline bool read_records(const std::string& path, std::vector<sockscope::test::PcapRecord>& out,
+inline bool read_records(const std::string& path, std::vector<sockscope::testing::PcapRecord>& out,
                          std::uint32_t& linktype) {
   std::string err;
   auto src = sockscope::PcapSource::open(path, "", err);
@@ -174,7 +174,7 @@ inline bool read_records(const std::string& path, std::vector<sockscope::test::P
   sockscope::Frame f;
   sockscope::ReadResult r;
   while ((r = src->next(f)) == sockscope::ReadResult::Frame) {
-    sockscope::test::PcapRecord rec;
+    sockscope::testing::PcapRecord rec;
     rec.ts = f.ts;
     rec.data.assign(f.data, f.data + f.caplen);
     rec.wirelen = f.wirelen;

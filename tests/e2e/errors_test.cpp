@@ -20,9 +20,9 @@ void expect_one_line_error(const e2e::RunResult& r, const std::string& file, con
   EXPECT_NE(r.err.find(problem), std::string::npos) << r.err;
 }
 
-std::string fixture_capture(const std::string& name, sockscope::test::CaptureFormat format) {
+std::string fixture_capture(const std::string& name, sockscope::testing::CaptureFormat format) {
   const std::string path = sockscope::testing::temp_dir("errors-" + name) + "/" + name;
-  EXPECT_TRUE(sockscope::test::write_capture(path, format, 1, e2e::exchange_fixture(false, 1)));
+  EXPECT_TRUE(sockscope::testing::write_capture(path, format, 1, e2e::exchange_fixture(false, 1)));
   return path;
 }
 
@@ -61,7 +61,7 @@ TEST(AnnotateErrors, FolderIsNotACapture) {
 }
 
 TEST(AnnotateErrors, CutInsideTheFileHeader) {
-  const std::string full = fixture_capture("header.pcap", sockscope::test::CaptureFormat::PcapMicro);
+  const std::string full = fixture_capture("header.pcap", sockscope::testing::CaptureFormat::PcapMicro);
   const std::string path = full + ".cut";
   e2e::write_file(path, e2e::read_file(full).substr(0, 10));
   expect_one_line_error(e2e::sockscope({"annotate", path}), path, "cut short");
@@ -70,7 +70,7 @@ TEST(AnnotateErrors, CutInsideTheFileHeader) {
 // Every cut of a capture file, at any byte: never a crash, and the frames wholly before the cut
 // are annotated. (The pcap framing: 24-byte header, then 16 bytes + data per frame.)
 TEST(AnnotateErrors, EveryCutOfAPcapAnnotatesTheCompleteFrames) {
-  const std::string full = fixture_capture("every.pcap", sockscope::test::CaptureFormat::PcapNano);
+  const std::string full = fixture_capture("every.pcap", sockscope::testing::CaptureFormat::PcapNano);
   const std::string bytes = e2e::read_file(full);
   const std::string path = full + ".cut";
   std::vector<std::size_t> frame_end;  // offset just after each frame
@@ -99,7 +99,7 @@ TEST(AnnotateErrors, EveryCutOfAPcapAnnotatesTheCompleteFrames) {
 }
 
 TEST(AnnotateErrors, CutPcapngAnnotatesTheFramesBeforeTheCut) {
-  const std::string full = fixture_capture("cut.pcapng", sockscope::test::CaptureFormat::PcapngNano);
+  const std::string full = fixture_capture("cut.pcapng", sockscope::testing::CaptureFormat::PcapngNano);
   const std::string bytes = e2e::read_file(full);
   const std::string path = full + ".cut";
   e2e::write_file(path, bytes.substr(0, bytes.size() * 2 / 3));
@@ -112,7 +112,7 @@ TEST(AnnotateErrors, CutPcapngAnnotatesTheFramesBeforeTheCut) {
 }
 
 TEST(AnnotateErrors, BadFilterNamesTheFilter) {
-  const std::string full = fixture_capture("filter.pcap", sockscope::test::CaptureFormat::PcapNano);
+  const std::string full = fixture_capture("filter.pcap", sockscope::testing::CaptureFormat::PcapNano);
   const e2e::RunResult r = e2e::sockscope({"annotate", "--filter", "tcp prot 9000", full});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(line_count(r.err), 1) << r.err;
@@ -120,7 +120,7 @@ TEST(AnnotateErrors, BadFilterNamesTheFilter) {
 }
 
 TEST(AnnotateFormats, PcapMicroNanoAndPcapngAgree) {
-  using sockscope::test::CaptureFormat;
+  using sockscope::testing::CaptureFormat;
   const std::string a = fixture_capture("f.pcap", CaptureFormat::PcapMicro);
   const std::string b = fixture_capture("f-nano.pcap", CaptureFormat::PcapNano);
   const std::string c = fixture_capture("f.pcapng", CaptureFormat::PcapngNano);

@@ -9,7 +9,7 @@
 
 namespace e2e {
 
-using sockscope::test::PcapRecord;
+using sockscope::testing::PcapRecord;
 namespace tcpflag = sockscope::tcpflag;
 
 // Frame i (0-based) at t0 + i ms, plus extra_ms.
@@ -22,7 +22,7 @@ inline sockscope::Timestamp fixture_time(std::size_t i, std::int64_t extra_ms = 
 // The demo's scripted exchange as Linux puts it on the wire: handshake, three lines each way, the
 // three-segment close, then three UDP datagrams each way.
 inline std::vector<PcapRecord> exchange_fixture(bool v6, std::uint32_t linktype) {
-  using namespace sockscope::test;
+  using namespace sockscope::testing;
   const std::string client = v6 ? "2001:db8::1" : "192.0.2.1";
   const std::string server = v6 ? "2001:db8::2" : "192.0.2.2";
   TcpFlow f(client, 40000, server, 9000, 1000, 5000);
@@ -67,7 +67,7 @@ inline std::vector<PcapRecord> exchange_fixture(bool v6, std::uint32_t linktype)
 // A TCP conversation with a retransmitted data segment (frame 5: the same bytes as frame 4, 200 ms
 // later) and a duplicate ACK (frame 7 repeats frame 6's ACK), to compare with tshark's analysis.
 inline std::vector<PcapRecord> retransmission_fixture() {
-  using namespace sockscope::test;
+  using namespace sockscope::testing;
   TcpFlow f("192.0.2.1", 40000, "192.0.2.2", 9000, 1000, 5000);
   std::vector<std::pair<TcpSpec, std::int64_t>> segs;  // segment, extra delay in ms
   for (const TcpSpec& s : f.handshake()) segs.push_back({s, 0});

@@ -15,7 +15,7 @@ namespace {
 
 struct Golden {
   const char* name;  // tests/e2e/golden/<name>.jsonl
-  std::vector<sockscope::test::PcapRecord> (*make)();
+  std::vector<sockscope::testing::PcapRecord> (*make)();
   std::uint32_t linktype;
 };
 
@@ -41,7 +41,7 @@ TEST_P(GoldenCapture, JsonMatchesTheCommittedExpectation) {
   const Golden& g = GetParam();
   const std::string dir = sockscope::testing::temp_dir(std::string("golden-") + g.name);
   const std::string capture = dir + "/" + g.name + ".pcap";
-  ASSERT_TRUE(sockscope::test::write_capture(capture, sockscope::test::CaptureFormat::PcapNano,
+  ASSERT_TRUE(sockscope::testing::write_capture(capture, sockscope::testing::CaptureFormat::PcapNano,
                                              g.linktype, g.make()));
   const e2e::RunResult r = e2e::sockscope({"annotate", "--json", capture});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -65,10 +65,10 @@ TEST_P(GoldenCapture, JsonMatchesTheCommittedExpectation) {
   EXPECT_EQ(got.size(), want.size());
 }
 
-std::vector<sockscope::test::PcapRecord> v4_ethernet() { return e2e::exchange_fixture(false, 1); }
-std::vector<sockscope::test::PcapRecord> v6_sll2() { return e2e::exchange_fixture(true, 276); }
-std::vector<sockscope::test::PcapRecord> v4_null() { return e2e::exchange_fixture(false, 0); }
-std::vector<sockscope::test::PcapRecord> retransmission() { return e2e::retransmission_fixture(); }
+std::vector<sockscope::testing::PcapRecord> v4_ethernet() { return e2e::exchange_fixture(false, 1); }
+std::vector<sockscope::testing::PcapRecord> v6_sll2() { return e2e::exchange_fixture(true, 276); }
+std::vector<sockscope::testing::PcapRecord> v4_null() { return e2e::exchange_fixture(false, 0); }
+std::vector<sockscope::testing::PcapRecord> retransmission() { return e2e::retransmission_fixture(); }
 
 INSTANTIATE_TEST_SUITE_P(
     Golden, GoldenCapture,

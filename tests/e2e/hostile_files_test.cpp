@@ -15,7 +15,7 @@
 #include "e2e_support.hpp"
 #include "fixtures.hpp"
 
-using namespace sockscope::test;
+using namespace sockscope::testing;
 using sockscope::fuzz::run_capture;
 using sockscope::fuzz::terminal_safety_problem;
 

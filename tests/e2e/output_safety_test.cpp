@@ -25,7 +25,7 @@
 #include "e2e_support.hpp"
 #include "fixtures.hpp"
 
-using namespace sockscope::test;
+using namespace sockscope::testing;
 using sockscope::fuzz::terminal_safety_problem;
 using namespace std::string_literals;
 

@@ -12,12 +12,12 @@
 
 namespace {
 
-using sockscope::test::CaptureFormat;
+using sockscope::testing::CaptureFormat;
 
 std::string write_fixture(const std::string& name, CaptureFormat format, std::uint32_t linktype,
-                          const std::vector<sockscope::test::PcapRecord>& records) {
+                          const std::vector<sockscope::testing::PcapRecord>& records) {
   const std::string path = sockscope::testing::temp_dir("source-" + name) + "/" + name;
-  EXPECT_TRUE(sockscope::test::write_capture(path, format, linktype, records));
+  EXPECT_TRUE(sockscope::testing::write_capture(path, format, linktype, records));
   return path;
 }
 

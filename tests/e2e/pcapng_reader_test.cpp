@@ -14,10 +14,10 @@
 
 namespace {
 
-using sockscope::test::PcapngBlock;
-using sockscope::test::PcapngInterface;
-using sockscope::test::PcapngSection;
-using sockscope::test::PcapRecord;
+using sockscope::testing::PcapngBlock;
+using sockscope::testing::PcapngInterface;
+using sockscope::testing::PcapngSection;
+using sockscope::testing::PcapRecord;
 namespace lt = sockscope::linktype;
 
 std::string write_bytes(const std::string& name, const std::vector<std::uint8_t>& bytes) {
@@ -61,7 +61,7 @@ PcapngSection three_interfaces() {
 
 TEST(PcapngReader, EachFrameCarriesItsInterfacesLinkTypeAndClock) {
   const PcapngSection s = three_interfaces();
-  const std::string path = write_bytes("three.pcapng", sockscope::test::pcapng_bytes({s}));
+  const std::string path = write_bytes("three.pcapng", sockscope::testing::pcapng_bytes({s}));
   std::string error;
   std::vector<std::vector<std::uint8_t>> data;
   const auto frames = read_all(path, error, &data);
@@ -100,9 +100,9 @@ TEST(PcapngReader, EachFrameCarriesItsInterfacesLinkTypeAndClock) {
 // the Ethernet-only file, and every packet line names its interface.
 TEST(PcapngReader, MixedLinkTypesAnalyseLikeOneInterface) {
   const std::string eth = write_bytes(
-      "eth.pcapng", sockscope::test::capture_bytes(sockscope::test::CaptureFormat::PcapngNano, lt::kEthernet,
+      "eth.pcapng", sockscope::testing::capture_bytes(sockscope::testing::CaptureFormat::PcapngNano, lt::kEthernet,
                                                    e2e::exchange_fixture(false, lt::kEthernet)));
-  const std::string mixed = write_bytes("mixed.pcapng", sockscope::test::pcapng_bytes({three_interfaces()}));
+  const std::string mixed = write_bytes("mixed.pcapng", sockscope::testing::pcapng_bytes({three_interfaces()}));
   const e2e::RunResult base = e2e::sockscope({"annotate", "--json", eth});
   const e2e::RunResult r = e2e::sockscope({"annotate", "--json", mixed});
   ASSERT_EQ(base.status, 0) << base.err;
@@ -154,7 +154,7 @@ TEST(PcapngReader, SectionsInBothByteOrders) {
     r.ts = {1700000100 + static_cast<std::int64_t>(i), 7000};
     b.records.push_back(r);
   }
-  const std::string path = write_bytes("sections.pcapng", sockscope::test::pcapng_bytes({a, b}));
+  const std::string path = write_bytes("sections.pcapng", sockscope::testing::pcapng_bytes({a, b}));
   std::string error;
   const auto frames = read_all(path, error);
   EXPECT_EQ(error, "");
@@ -191,7 +191,7 @@ TEST(PcapngReader, SimpleAndObsoletePacketBlocks) {
     }
     s.records.push_back(r);
   }
-  const std::string path = write_bytes("spb.pcapng", sockscope::test::pcapng_bytes({s}));
+  const std::string path = write_bytes("spb.pcapng", sockscope::testing::pcapng_bytes({s}));
   std::string error;
   std::vector<std::vector<std::uint8_t>> data;
   const auto frames = read_all(path, error, &data);
@@ -209,7 +209,7 @@ TEST(PcapngReader, SimpleAndObsoletePacketBlocks) {
 
 // A filter is compiled for each link type the file uses.
 TEST(PcapngReader, FilterWorksOnEveryInterface) {
-  const std::string path = write_bytes("filter.pcapng", sockscope::test::pcapng_bytes({three_interfaces()}));
+  const std::string path = write_bytes("filter.pcapng", sockscope::testing::pcapng_bytes({three_interfaces()}));
   std::string error;
   auto src = sockscope::PcapSource::open(path, "tcp and src port 40000", error);
   ASSERT_TRUE(src) << error;
@@ -230,7 +230,7 @@ TEST(PcapngReader, FilterWorksOnEveryInterface) {
 // Classic pcap in both byte orders and the "modified" variant with 24-byte record headers.
 TEST(PcapngReader, ClassicPcapVariants) {
   const auto recs = e2e::exchange_fixture(false, lt::kEthernet);
-  const auto le = sockscope::test::capture_bytes(sockscope::test::CaptureFormat::PcapNano, lt::kEthernet, recs);
+  const auto le = sockscope::testing::capture_bytes(sockscope::testing::CaptureFormat::PcapNano, lt::kEthernet, recs);
   // Big-endian: swap every 32-bit header field, and the 16-bit version fields.
   std::vector<std::uint8_t> be = le;
   auto swap32 = [&](std::size_t at) { std::swap(be[at], be[at + 3]), std::swap(be[at + 1], be[at + 2]); };

@@ -69,13 +69,13 @@ inline std::unique_ptr<Recording> record_exchange(const std::string& host, int f
 
   // NULL (BSD loopback): the Ethernet frames with the 14-byte Ethernet header replaced by the
   // 4-byte address family in host order (little-endian here): 2 for IPv4, 30 for IPv6 (macOS).
-  std::vector<sockscope::test::PcapRecord> records;
+  std::vector<sockscope::testing::PcapRecord> records;
   std::uint32_t linktype = 0;
   if (!read_records(r->eth, records, linktype) || linktype != 1) {
     r->why = "cannot read back the Ethernet capture";
     return r;
   }
-  std::vector<sockscope::test::PcapRecord> null_records = records;
+  std::vector<sockscope::testing::PcapRecord> null_records = records;
   const std::uint8_t af = family == AF_INET ? 2 : 30;
   for (auto& rec : null_records) {
     std::vector<std::uint8_t> data = {af, 0, 0, 0};
@@ -84,7 +84,7 @@ inline std::unique_ptr<Recording> record_exchange(const std::string& host, int f
     rec.data = std::move(data);
   }
   r->null = dir + "/null.pcap";
-  if (!sockscope::test::write_capture(r->null, sockscope::test::CaptureFormat::PcapNano, 0, null_records)) {
+  if (!sockscope::testing::write_capture(r->null, sockscope::testing::CaptureFormat::PcapNano, 0, null_records)) {
     r->why = "cannot write the NULL capture";
     return r;
   }
@@ -97,7 +97,7 @@ inline std::unique_ptr<Recording> record_exchange(const std::string& host, int f
       r->why = "editcap failed: " + c.err;
       return r;
     }
-  } else if (!sockscope::test::write_capture(r->pcapng, sockscope::test::CaptureFormat::PcapngNano, 1, records)) {
+  } else if (!sockscope::testing::write_capture(r->pcapng, sockscope::testing::CaptureFormat::PcapngNano, 1, records)) {
     r->why = "cannot write the pcapng capture";
     return r;
   }

@@ -9,8 +9,8 @@
 
 namespace {
 
-using sockscope::test::TcpFlow;
-using sockscope::test::TcpSpec;
+using sockscope::testing::TcpFlow;
+using sockscope::testing::TcpSpec;
 namespace tf = sockscope::tcpflag;
 
 std::string write(const std::string& name, const std::vector<TcpSpec>& segs) {
@@ -19,11 +19,11 @@ std::string write(const std::string& name, const std::vector<TcpSpec>& segs) {
   for (const TcpSpec& s : segs) {
     e2e::PcapRecord r;
     r.ts = sockscope::Timestamp{1'700'000'000, us += 1000};
-    r.data = sockscope::test::ethernet_frame(sockscope::test::tcp_packet(s));
+    r.data = sockscope::testing::ethernet_frame(sockscope::testing::tcp_packet(s));
     recs.push_back(std::move(r));
   }
   const std::string path = sockscope::testing::temp_dir("tcp-numbers-" + name) + "/" + name + ".pcap";
-  EXPECT_TRUE(sockscope::test::write_capture(path, sockscope::test::CaptureFormat::PcapNano, 1, recs));
+  EXPECT_TRUE(sockscope::testing::write_capture(path, sockscope::testing::CaptureFormat::PcapNano, 1, recs));
   return path;
 }
 
@@ -128,11 +128,11 @@ TEST(TcpTruth, AcknowledgedBytesSentAgainAreASpuriousRetransmission) {
   for (std::size_t i = 0; i < segs.size(); ++i) {
     e2e::PcapRecord r;
     r.ts = sockscope::Timestamp{1'700'000'000, at_us[i] * 1000u};
-    r.data = sockscope::test::ethernet_frame(sockscope::test::tcp_packet(segs[i]));
+    r.data = sockscope::testing::ethernet_frame(sockscope::testing::tcp_packet(segs[i]));
     recs.push_back(std::move(r));
   }
   const std::string path = sockscope::testing::temp_dir("tcp-truth-spurious") + "/spurious.pcap";
-  ASSERT_TRUE(sockscope::test::write_capture(path, sockscope::test::CaptureFormat::PcapNano, 1, recs));
+  ASSERT_TRUE(sockscope::testing::write_capture(path, sockscope::testing::CaptureFormat::PcapNano, 1, recs));
 
   const e2e::Json l = packet_line(path, 7);
   EXPECT_TRUE(e2e::has_event(l, "spurious-retransmission"));

@@ -22,8 +22,8 @@ using e2e::FramesByWord;
 using e2e::our_words;
 using e2e::show;
 using e2e::tshark_words;
-using sockscope::test::TcpFlow;
-using sockscope::test::TcpSpec;
+using sockscope::testing::TcpFlow;
+using sockscope::testing::TcpSpec;
 namespace tf = sockscope::tcpflag;
 
 struct Step {
@@ -31,9 +31,9 @@ struct Step {
   std::int64_t at_us;  // capture time in microseconds from the start
 };
 
-using Wrap = std::function<sockscope::test::Bytes(const sockscope::test::Bytes& ip)>;
+using Wrap = std::function<sockscope::testing::Bytes(const sockscope::testing::Bytes& ip)>;
 
-sockscope::test::Bytes plain_ethernet(const sockscope::test::Bytes& ip) { return sockscope::test::ethernet_frame(ip); }
+sockscope::testing::Bytes plain_ethernet(const sockscope::testing::Bytes& ip) { return sockscope::testing::ethernet_frame(ip); }
 
 // Builds the scenario; comments give the frame number and what it shows. `wrap` makes each IP packet
 // a frame (plain Ethernet, or inside a tunnel).
@@ -94,7 +94,7 @@ std::vector<e2e::PcapRecord> analysis_fixture(const Wrap& wrap = plain_ethernet)
     e2e::PcapRecord r;
     r.ts = sockscope::Timestamp{1'700'000'000 + st.at_us / 1'000'000,
                                 static_cast<std::uint32_t>(st.at_us % 1'000'000) * 1000u};
-    r.data = wrap(sockscope::test::tcp_packet(st.seg));
+    r.data = wrap(sockscope::testing::tcp_packet(st.seg));
     out.push_back(std::move(r));
   }
   return out;
@@ -104,7 +104,7 @@ std::vector<e2e::PcapRecord> analysis_fixture(const Wrap& wrap = plain_ethernet)
 TEST(TsharkCrossCheck, EveryAnalysisWordOnTheSameFramesAsWireshark) {
   E2E_REQUIRE(e2e::have_tool("tshark"), "tshark is not installed");
   const std::string path = sockscope::testing::temp_dir("tshark-analysis") + "/analysis.pcap";
-  ASSERT_TRUE(sockscope::test::write_capture(path, sockscope::test::CaptureFormat::PcapNano, 1,
+  ASSERT_TRUE(sockscope::testing::write_capture(path, sockscope::testing::CaptureFormat::PcapNano, 1,
                                              analysis_fixture()));
   std::string error;
   const FramesByWord theirs = tshark_words(path, error);
@@ -126,7 +126,7 @@ TEST(TsharkCrossCheck, EveryAnalysisWordOnTheSameFramesAsWireshark) {
 // (the outer headers change nothing but where the segment starts in the frame).
 TEST(TsharkCrossCheck, TheSameWordsInsideTunnels) {
   E2E_REQUIRE(e2e::have_tool("tshark"), "tshark is not installed");
-  namespace t = sockscope::test;
+  namespace t = sockscope::testing;
   t::IpSpec outer;
   outer.src = "198.51.100.1";
   outer.dst = "198.51.100.2";
@@ -177,7 +177,7 @@ namespace {
 // Cut after 10 to 20 header bytes, each between two whole segments; the same frames flagged as tshark.
 TEST(TsharkCrossCheck, SegmentsWithACutHeaderAreAnalysedFromSixteenBytes) {
   E2E_REQUIRE(e2e::have_tool("tshark"), "tshark is not installed");
-  namespace t = sockscope::test;
+  namespace t = sockscope::testing;
   t::TcpFlow f("192.0.2.1", 40000, "192.0.2.2", 9000, 1000, 5000);
   std::vector<e2e::PcapRecord> recs;
   std::int64_t us = 0;

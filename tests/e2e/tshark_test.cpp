@@ -58,7 +58,7 @@ Flags our_flags(const std::string& path, std::string& error) {
 TEST(TsharkCrossCheck, RetransmissionAndDupAckOnTheSameFrames) {
   E2E_REQUIRE(e2e::have_tool("tshark"), "tshark is not installed");
   const std::string path = sockscope::testing::temp_dir("tshark-retrans") + "/retrans.pcap";
-  ASSERT_TRUE(sockscope::test::write_capture(path, sockscope::test::CaptureFormat::PcapNano, 1,
+  ASSERT_TRUE(sockscope::testing::write_capture(path, sockscope::testing::CaptureFormat::PcapNano, 1,
                                              e2e::retransmission_fixture()));
   std::string error;
   const Flags theirs = tshark_flags(path, error);
@@ -75,7 +75,7 @@ TEST(TsharkCrossCheck, RetransmissionAndDupAckOnTheSameFrames) {
 TEST(TsharkCrossCheck, CleanExchangeHasNeither) {
   E2E_REQUIRE(e2e::have_tool("tshark"), "tshark is not installed");
   const std::string path = sockscope::testing::temp_dir("tshark-clean") + "/clean.pcap";
-  ASSERT_TRUE(sockscope::test::write_capture(path, sockscope::test::CaptureFormat::PcapNano, 1,
+  ASSERT_TRUE(sockscope::testing::write_capture(path, sockscope::testing::CaptureFormat::PcapNano, 1,
                                              e2e::exchange_fixture(false, 1)));
   std::string error;
   const Flags theirs = tshark_flags(path, error);

@@ -14,7 +14,7 @@
 
 namespace {
 
-namespace t = sockscope::test;
+namespace t = sockscope::testing;
 
 std::string write_one(const std::string& name, std::uint32_t linktype, const t::Bytes& frame) {
   const std::string path = sockscope::testing::temp_dir("tunnel-view-" + name) + "/" + name + ".pcap";

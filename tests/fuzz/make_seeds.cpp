@@ -13,7 +13,7 @@
 #include "pcap_writer.hpp"
 
 using namespace sockscope;
-using namespace sockscope::test;
+using namespace sockscope::testing;
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-namespace sockscope::test {
+namespace sockscope::testing {
 namespace {
 
 void put8(Bytes& b, std::uint32_t v) { b.push_back(static_cast<std::uint8_t>(v)); }
@@ -734,4 +734,4 @@ Packet decode_kept(std::uint32_t linktype, Bytes frame, std::uint32_t caplen, st
   return p;
 }
 
-}  // namespace sockscope::test
+}  // namespace sockscope::testing

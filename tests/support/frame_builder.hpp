@@ -18,7 +18,7 @@
 
 #include "sockscope/decode/packet.hpp"
 
-namespace sockscope::test {
+namespace sockscope::testing {
 
 using Bytes = std::vector<std::uint8_t>;
 
@@ -238,4 +238,4 @@ class TcpFlow {
   TcpSpec make(bool from_client, std::uint16_t flags, std::string_view payload);
 };
 
-}  // namespace sockscope::test
+}  // namespace sockscope::testing

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <initializer_list>
 
-namespace sockscope::test {
+namespace sockscope::testing {
 namespace {
 
 using Bytes = std::vector<std::uint8_t>;
@@ -242,4 +242,4 @@ bool write_capture(const std::string& path, CaptureFormat format, std::uint32_t 
   return std::fclose(f) == 0 && ok;
 }
 
-}  // namespace sockscope::test
+}  // namespace sockscope::testing

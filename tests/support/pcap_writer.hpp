@@ -8,7 +8,7 @@
 
 #include "sockscope/decode/packet.hpp"
 
-namespace sockscope::test {
+namespace sockscope::testing {
 
 enum class PcapngBlock : std::uint8_t { Enhanced, Simple, Obsolete };  // EPB, SPB, PB (pcapng_bytes)
 
@@ -60,4 +60,4 @@ std::vector<std::uint8_t> capture_bytes(CaptureFormat format, std::uint32_t link
 bool write_capture(const std::string& path, CaptureFormat format, std::uint32_t linktype,
                    const std::vector<PcapRecord>& records, std::uint32_t snaplen = 262144);
 
-}  // namespace sockscope::test
+}  // namespace sockscope::testing

@@ -17,10 +17,10 @@
 namespace sockscope {
 namespace {
 
-using test::Captured;
-using test::tcp_annotation;
-using test::tcp_packet;
-using test::v4;
+using testing::Captured;
+using testing::tcp_annotation;
+using testing::tcp_packet;
+using testing::v4;
 
 constexpr std::uint16_t kSyn = tcpflag::kSyn, kAck = tcpflag::kAck, kPsh = tcpflag::kPsh;
 constexpr std::int64_t kBase = 1700000000;

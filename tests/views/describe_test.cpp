@@ -11,9 +11,9 @@
 namespace sockscope {
 namespace {
 
-using test::tcp_annotation;
-using test::tcp_packet;
-using test::udp_packet;
+using testing::tcp_annotation;
+using testing::tcp_packet;
+using testing::udp_packet;
 
 constexpr std::uint16_t kSyn = tcpflag::kSyn, kAck = tcpflag::kAck, kFin = tcpflag::kFin,
                         kRst = tcpflag::kRst, kPsh = tcpflag::kPsh;
@@ -238,8 +238,8 @@ TEST(Describe, PacketWithoutEventsStillGetsASentence) {
   Packet arp;
   arp.transport = Transport::Arp;
   arp.arp.op = 1;
-  arp.arp.sender_ip = test::v4(10, 0, 0, 1);
-  arp.arp.target_ip = test::v4(10, 0, 0, 2);
+  arp.arp.sender_ip = testing::v4(10, 0, 0, 1);
+  arp.arp.target_ip = testing::v4(10, 0, 0, 2);
   EXPECT_EQ(text(arp, Annotation{}), "ARP: who has 10.0.0.2? tell 10.0.0.1");
 }
 

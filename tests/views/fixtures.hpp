@@ -14,7 +14,7 @@
 #include "sockscope/decode/packet.hpp"
 #include "sockscope/views/views.hpp"
 
-namespace sockscope::test {
+namespace sockscope::testing {
 
 inline IpAddr v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) {
   IpAddr ip;
@@ -177,4 +177,4 @@ class Captured {
   std::unique_ptr<OutBuffer> out_;
 };
 
-}  // namespace sockscope::test
+}  // namespace sockscope::testing

@@ -32,7 +32,7 @@ extern char** environ;
 namespace sockscope {
 namespace {
 
-using test::TcpFlow;
+using testing::TcpFlow;
 
 constexpr std::uint16_t kSyn = tcpflag::kSyn, kAck = tcpflag::kAck, kFin = tcpflag::kFin, kPsh = tcpflag::kPsh;
 
@@ -119,7 +119,7 @@ std::size_t count(std::string_view hay, std::string_view needle) {
 // ---- the scenario ------------------------------------------------------------------------------------
 
 struct Frame {
-  test::Bytes bytes;
+  testing::Bytes bytes;
   std::int64_t t_ms;
 };
 
@@ -130,33 +130,33 @@ std::vector<Frame> scenario_frames(const std::string& data = "hello!") {
   std::vector<Frame> f;
   TcpFlow flow("10.0.0.1", 40000, "10.0.0.2", 9000);
   std::int64_t t = 0;
-  for (const test::TcpSpec& s : flow.handshake()) {
-    f.push_back({test::ethernet_frame(test::tcp_packet(s)), t});
+  for (const testing::TcpSpec& s : flow.handshake()) {
+    f.push_back({testing::ethernet_frame(testing::tcp_packet(s)), t});
     t += 1;
   }
-  const test::TcpSpec first = flow.c2s(kPsh | kAck, data);
-  f.push_back({test::ethernet_frame(test::tcp_packet(first)), 5});
-  f.push_back({test::ethernet_frame(test::tcp_packet(first)), 205});  // RTO: the same segment again
-  f.push_back({test::ethernet_frame(test::tcp_packet(flow.s2c(kAck))), 206});
-  f.push_back({test::ethernet_frame(test::tcp_packet(flow.c2s(kFin | kAck))), 210});
-  f.push_back({test::ethernet_frame(test::tcp_packet(flow.s2c(kFin | kAck))), 211});
-  f.push_back({test::ethernet_frame(test::tcp_packet(flow.c2s(kAck))), 212});
-  test::UdpSpec u;
+  const testing::TcpSpec first = flow.c2s(kPsh | kAck, data);
+  f.push_back({testing::ethernet_frame(testing::tcp_packet(first)), 5});
+  f.push_back({testing::ethernet_frame(testing::tcp_packet(first)), 205});  // RTO: the same segment again
+  f.push_back({testing::ethernet_frame(testing::tcp_packet(flow.s2c(kAck))), 206});
+  f.push_back({testing::ethernet_frame(testing::tcp_packet(flow.c2s(kFin | kAck))), 210});
+  f.push_back({testing::ethernet_frame(testing::tcp_packet(flow.s2c(kFin | kAck))), 211});
+  f.push_back({testing::ethernet_frame(testing::tcp_packet(flow.c2s(kAck))), 212});
+  testing::UdpSpec u;
   u.ip.src = "10.0.0.1";
   u.ip.dst = "10.0.0.2";
   u.sport = 41000;
   u.dport = 9001;
-  u.payload = test::bytes_of("ping");
-  f.push_back({test::ethernet_frame(test::udp_packet(u)), 300});
-  test::UdpSpec back = u;
+  u.payload = testing::bytes_of("ping");
+  f.push_back({testing::ethernet_frame(testing::udp_packet(u)), 300});
+  testing::UdpSpec back = u;
   back.ip.src = u.ip.dst;
   back.ip.dst = u.ip.src;
   back.sport = u.dport;
   back.dport = u.sport;
-  back.payload = test::bytes_of("pong");
-  f.push_back({test::ethernet_frame(test::udp_packet(back)), 301});
-  u.payload = test::bytes_of("anyone?");
-  f.push_back({test::ethernet_frame(test::udp_packet(u)), 400});
+  back.payload = testing::bytes_of("pong");
+  f.push_back({testing::ethernet_frame(testing::udp_packet(back)), 301});
+  u.payload = testing::bytes_of("anyone?");
+  f.push_back({testing::ethernet_frame(testing::udp_packet(u)), 400});
   return f;
 }
 
@@ -195,7 +195,7 @@ Fed feed(View& v, const std::vector<Frame>& frames, const std::string& call_data
   Annotator ann;
   v.call(make_call(CallRole::Client, "connect", -1, 0, call_args), 0);
   for (std::size_t i = 0; i < frames.size(); ++i) {
-    Packet p = test::decode_kept(linktype::kEthernet, frames[i].bytes);
+    Packet p = testing::decode_kept(linktype::kEthernet, frames[i].bytes);
     p.frame = i + 1;
     p.ts = at_ms(frames[i].t_ms);
     const Annotation a = ann.annotate(p);
@@ -204,7 +204,7 @@ Fed feed(View& v, const std::vector<Frame>& frames, const std::string& call_data
     if (p.frame == 3) {
       CallRecord acc = make_call(CallRole::Server, "accept", 3, 4);
       acc.has_peer = true;
-      acc.peer.ip = test::ip_addr("10.0.0.1");
+      acc.peer.ip = testing::ip_addr("10.0.0.1");
       acc.peer.port = 40000;
       v.call(acc, a.conn);
       v.call(make_call(CallRole::Client, "send", 4, static_cast<std::int64_t>(call_data.size()), {}, call_data),
@@ -326,7 +326,7 @@ TEST(SvgLadder, WithoutCallsTheLinesMoveOutwardAndTheEmbeddedFormHasNoXmlDeclara
   Annotator ann;
   const auto frames = scenario_frames();
   for (std::size_t i = 0; i < frames.size(); ++i) {
-    Packet p = test::decode_kept(linktype::kEthernet, frames[i].bytes);
+    Packet p = testing::decode_kept(linktype::kEthernet, frames[i].bytes);
     p.frame = i + 1;
     p.ts = at_ms(frames[i].t_ms);
     v.packet(p, ann.annotate(p));
@@ -396,9 +396,9 @@ TEST(SvgLadder, NothingFromTheWireOrACallSurvivesRaw) {
   std::vector<Frame> frames;
   TcpFlow flow("10.0.0.1", 40000, "10.0.0.2", 9000);
   std::int64_t t = 0;
-  for (const test::TcpSpec& s : flow.handshake()) frames.push_back({test::ethernet_frame(test::tcp_packet(s)), t++});
+  for (const testing::TcpSpec& s : flow.handshake()) frames.push_back({testing::ethernet_frame(testing::tcp_packet(s)), t++});
   for (std::size_t off = 0; off < kHostile.size(); off += 6)
-    frames.push_back({test::ethernet_frame(test::tcp_packet(flow.c2s(kPsh | kAck, kHostile.substr(off, 12)))), t++});
+    frames.push_back({testing::ethernet_frame(testing::tcp_packet(flow.c2s(kPsh | kAck, kHostile.substr(off, 12)))), t++});
   feed(v, frames, kHostile, kHostile);
   v.mark_lost(4, kHostile);
   const std::string svg = v.svg();
@@ -518,9 +518,9 @@ TEST(SvgLadder, AnnotateWritesThePictureBesideTheUsualOutput) {
   const std::string bin = sockscope::testing::build_dir() + "/sockscope";
   SVG_REQUIRE(access(bin.c_str(), X_OK) == 0, "the sockscope binary is not built: " + bin);
   const std::string dir = sockscope::testing::temp_dir("svg-annotate");
-  std::vector<test::PcapRecord> records;
+  std::vector<testing::PcapRecord> records;
   for (const Frame& f : scenario_frames()) records.push_back({at_ms(f.t_ms), f.bytes, 0});
-  ASSERT_TRUE(test::write_capture(dir + "/chat.pcap", test::CaptureFormat::PcapMicro, linktype::kEthernet, records));
+  ASSERT_TRUE(testing::write_capture(dir + "/chat.pcap", testing::CaptureFormat::PcapMicro, linktype::kEthernet, records));
 
   const Ran r = run({bin, "annotate", dir + "/chat.pcap", "--svg", dir + "/chat.svg"}, dir);
   ASSERT_EQ(r.status, 0) << r.err;

@@ -17,10 +17,10 @@
 namespace sockscope {
 namespace {
 
-using test::Captured;
-using test::tcp_annotation;
-using test::tcp_packet;
-using test::udp_packet;
+using testing::Captured;
+using testing::tcp_annotation;
+using testing::tcp_packet;
+using testing::udp_packet;
 
 constexpr std::uint16_t kSyn = tcpflag::kSyn, kAck = tcpflag::kAck, kFin = tcpflag::kFin, kPsh = tcpflag::kPsh;
 
@@ -348,13 +348,13 @@ Fixture conversation() {
   {  // IPv6
     Packet p = tcp_packet(16, 600'000'000, true, kSyn);
     p.ip.version = 6;
-    p.ip.src = p.ip.dst = test::v6_loopback();
+    p.ip.src = p.ip.dst = testing::v6_loopback();
     Annotation a = tcp_annotation(true, {Event::Handshake1});
     a.conn = 3;
     add(p, a);
   }
-  f.summaries.push_back(test::tcp_summary());
-  f.summaries.push_back(test::udp_summary());
+  f.summaries.push_back(testing::tcp_summary());
+  f.summaries.push_back(testing::udp_summary());
   return f;
 }
 

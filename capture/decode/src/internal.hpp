@@ -30,6 +30,32 @@ struct Span {
 
 enum class Need : std::uint8_t { Ok, Truncated, Malformed };
 
+// Where each field of the fixed TCP and UDP headers sits: its offset from the header's start and its
+// length in bytes (RFC 9293 3.1, RFC 768). The decoder reads the fields here and the OSI map
+// (layers.cpp) reports them here, so the two cannot drift apart.
+struct FieldPos {
+  std::uint32_t at, len;
+};
+namespace tcp_header {
+inline constexpr FieldPos kSrcPort{0, 2}, kDstPort{2, 2}, kSeq{4, 4}, kAck{8, 4}, kOffsetAndFlags{12, 2},
+    kWindow{14, 2}, kChecksum{16, 2}, kUrgent{18, 2};
+inline constexpr std::uint32_t kFixedLen = 20;  // the options follow
+// A header cut after the window field still has everything the TCP analysis reads.
+inline constexpr std::uint32_t kAnalysedLen = kWindow.at + kWindow.len;
+}  // namespace tcp_header
+namespace udp_header {
+inline constexpr FieldPos kSrcPort{0, 2}, kDstPort{2, 2}, kLength{4, 2}, kChecksum{6, 2};
+inline constexpr std::uint32_t kLen = 8;
+}  // namespace udp_header
+
+// Reads the big-endian field at `f` of the header at `off` (the caller checked the bytes are there).
+inline void read_be(const Span& s, std::uint32_t off, FieldPos f, std::uint16_t& out) {
+  s.reader(off + f.at, 2).be16(out);
+}
+inline void read_be(const Span& s, std::uint32_t off, FieldPos f, std::uint32_t& out) {
+  s.reader(off + f.at, 4).be32(out);
+}
+
 // A GRE header's length from its first 16 bits (RFC 2784, RFC 2890; PPTP's version 1 adds the
 // acknowledgement number): 4, plus 4 for each of checksum, key, sequence, acknowledgement present.
 inline std::uint32_t gre_header_len(std::uint16_t flags) {
@@ -187,6 +213,13 @@ inline bool is_ipv6_ext(std::uint8_t nh) {
     default:
       return false;
   }
+}
+
+// An IPv6 extension header's size in bytes from its type and its second byte (the length field).
+inline std::uint32_t ipv6_ext_size(std::uint8_t nh, std::uint8_t len) {
+  if (nh == 44) return 8;                              // fragment header: fixed size (RFC 8200 4.5)
+  if (nh == 51) return (std::uint32_t{len} + 2) * 4;  // AH counts 4-byte words minus 2 (RFC 4302 2.2)
+  return (std::uint32_t{len} + 1) * 8;                 // 8-byte units, not counting the first 8
 }
 
 // Decodes the transport header at `off` in s (TCP, UDP, ICMP, ICMPv6; anything else is Other).

@@ -107,13 +107,7 @@ Need walk_ipv6_ext(Packet& p, const Span& s, ExtWalk& w, bool stop_at_fragment) 
     ByteReader r = s.reader(w.off, 2);
     r.u8(next);
     r.u8(len);
-    std::uint32_t size = 0;
-    if (w.nh == 44)
-      size = 8;  // fragment header: fixed size (RFC 8200 4.5)
-    else if (w.nh == 51)
-      size = (std::uint32_t{len} + 2) * 4;  // AH counts 4-byte words minus 2 (RFC 4302 2.2)
-    else
-      size = (std::uint32_t{len} + 1) * 8;  // 8-byte units, not counting the first 8
+    const std::uint32_t size = ipv6_ext_size(w.nh, len);
     n = need(s, w.off, size);
     if (n != Need::Ok) {
       fail_need(p, n, s, kL, "an extension header runs past the payload", w.off);

@@ -11,6 +11,10 @@
 namespace sockscope {
 namespace {
 
+using decode_detail::FieldPos;
+namespace tcp_header = decode_detail::tcp_header;
+namespace udp_header = decode_detail::udp_header;
+
 Field make(const char* key, Field::Kind kind, std::uint64_t u, std::uint32_t off, std::uint32_t len) {
   Field f;
   f.key = key;
@@ -42,6 +46,9 @@ struct Emit {
     f.ip = a;
     v.field(f);
   }
+  // A field at its place in a fixed header that starts at `base` (internal.hpp's layouts).
+  void u(const char* key, std::uint64_t val, std::uint32_t base, FieldPos f) { u(key, val, base + f.at, f.len); }
+  void hex(const char* key, std::uint64_t val, std::uint32_t base, FieldPos f) { hex(key, val, base + f.at, f.len); }
   void mac(const char* key, const MacAddr& m, std::uint32_t off, std::uint32_t len) {
     Field f = make(key, Field::Kind::Mac, 0, off, len);
     f.mac = m;
@@ -316,14 +323,15 @@ void visit_icmp(const Packet& p, Emit& e) {
 }
 
 void visit_tcp(const Packet& p, Emit& e) {
+  namespace h = tcp_header;
   const TcpInfo& t = p.tcp;
   const std::uint32_t o = p.transport_offset;
   e.v.begin_layer(Osi::Transport, "tcp", o, t.header_len);
-  e.u("src_port", t.sport, o, 2);
-  e.u("dst_port", t.dport, o + 2, 2);
-  e.u("seq", t.seq, o + 4, 4);
-  e.u("ack", t.ack, o + 8, 4);
-  e.u("header_len", t.header_len, o + 12, 1);
+  e.u("src_port", t.sport, o, h::kSrcPort);
+  e.u("dst_port", t.dport, o, h::kDstPort);
+  e.u("seq", t.seq, o, h::kSeq);
+  e.u("ack", t.ack, o, h::kAck);
+  e.u("header_len", t.header_len, o + h::kOffsetAndFlags.at, 1);  // the first 4 bits
   {
     // Bit order, as Wireshark lists them: FIN first.
     static constexpr struct {
@@ -338,15 +346,15 @@ void visit_tcp(const Packet& p, Emit& e) {
         if (f.len) f.add(",");
         f.add(fl.name);
       }
-    e.text("flags", f.view(), o + 12, 2);
-    e.hex("flags_raw", t.flags, o + 12, 2);
+    e.text("flags", f.view(), o + h::kOffsetAndFlags.at, h::kOffsetAndFlags.len);
+    e.hex("flags_raw", t.flags, o, h::kOffsetAndFlags);
   }
-  e.u("window", t.window, o + 14, 2);
-  e.hex("checksum", t.checksum, o + 16, 2);
-  transport_checksum_fields(e, p, o + 16);
-  e.u("urgent", t.urgent, o + 18, 2);
+  e.u("window", t.window, o, h::kWindow);
+  e.hex("checksum", t.checksum, o, h::kChecksum);
+  transport_checksum_fields(e, p, o + h::kChecksum.at);
+  e.u("urgent", t.urgent, o, h::kUrgent);
   // Option positions are not kept; options are reported against the options area.
-  const std::uint32_t opt = o + 20;
+  const std::uint32_t opt = o + h::kFixedLen;
   if (t.has_mss) e.u("mss", t.mss, opt, 0);
   if (t.has_wscale) e.u("wscale", t.wscale, opt, 0);
   if (t.sack_permitted) e.b("sack_permitted", true, opt, 0);
@@ -368,12 +376,13 @@ void visit_tcp(const Packet& p, Emit& e) {
 }
 
 void visit_udp(const UdpInfo& u, std::uint32_t o, Emit& e, bool checked, bool ok, bool partial) {
-  e.v.begin_layer(Osi::Transport, "udp", o, 8);
-  e.u("src_port", u.sport, o, 2);
-  e.u("dst_port", u.dport, o + 2, 2);
-  e.u("length", u.length, o + 4, 2);
-  e.hex("checksum", u.checksum, o + 6, 2);
-  checksum_fields(e, checked, ok, partial, o + 6);
+  namespace h = udp_header;
+  e.v.begin_layer(Osi::Transport, "udp", o, h::kLen);
+  e.u("src_port", u.sport, o, h::kSrcPort);
+  e.u("dst_port", u.dport, o, h::kDstPort);
+  e.u("length", u.length, o, h::kLength);
+  e.hex("checksum", u.checksum, o, h::kChecksum);
+  checksum_fields(e, checked, ok, partial, o + h::kChecksum.at);
   e.v.end_layer();
 }
 

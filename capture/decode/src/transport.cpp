@@ -119,27 +119,27 @@ bool decode_tcp_options(Packet& p, const Span& s, std::uint32_t off, std::uint32
 }
 
 void decode_tcp(Packet& p, const Span& s, std::uint32_t off, const Pseudo& ph, bool fragment) {
+  namespace h = tcp_header;
   constexpr const char* kL = "tcp";
-  const Need n = need(s, off, 20);
+  const Need n = need(s, off, h::kFixedLen);
   if (n == Need::Malformed && fragment) {
     p.transport = Transport::Other;  // the header continues in the next fragment
     return;
   }
   // Cut by the snapshot length after the window field: what the analysis needs is there.
-  const bool cut = n == Need::Truncated && need(s, off, 16) == Need::Ok;
+  const bool cut = n == Need::Truncated && need(s, off, h::kAnalysedLen) == Need::Ok;
   if (!cut && !fail_need(p, n, s, kL, "the header is longer than the IP payload", off)) return;
-  ByteReader r = s.reader(off, cut ? 16 : 20);
   TcpInfo& t = p.tcp;
   std::uint16_t off_flags = 0;
-  r.be16(t.sport);
-  r.be16(t.dport);
-  r.be32(t.seq);
-  r.be32(t.ack);
-  r.be16(off_flags);
-  r.be16(t.window);
+  read_be(s, off, h::kSrcPort, t.sport);
+  read_be(s, off, h::kDstPort, t.dport);
+  read_be(s, off, h::kSeq, t.seq);
+  read_be(s, off, h::kAck, t.ack);
+  read_be(s, off, h::kOffsetAndFlags, off_flags);
+  read_be(s, off, h::kWindow, t.window);
   if (!cut) {
-    r.be16(t.checksum);
-    r.be16(t.urgent);
+    read_be(s, off, h::kChecksum, t.checksum);
+    read_be(s, off, h::kUrgent, t.urgent);
   }
   t.header_len = static_cast<std::uint8_t>((off_flags >> 12) * 4);
   t.flags = static_cast<std::uint16_t>(off_flags & 0x01ff);
@@ -147,12 +147,13 @@ void decode_tcp(Packet& p, const Span& s, std::uint32_t off, const Pseudo& ph, b
   p.transport_offset = s.report_base + off;
   p.transport_header_len = t.header_len;
   if (t.header_len < 20) {
-    set_error(p, DecodeStatus::Malformed, kL, "the data offset is below 5", s.report_base + off + 12);
+    set_error(p, DecodeStatus::Malformed, kL, "the data offset is below 5", s.report_base + off + h::kOffsetAndFlags.at);
     return;
   }
   const std::uint32_t hend = off + t.header_len;
   if (hend > s.decl_end && !fragment) {
-    set_error(p, DecodeStatus::Malformed, kL, "the data offset points past the end of the segment", s.report_base + off + 12);
+    set_error(p, DecodeStatus::Malformed, kL, "the data offset points past the end of the segment",
+              s.report_base + off + h::kOffsetAndFlags.at);
     return;
   }
   if (hend > s.decl_end) {  // the options continue in the next fragment
@@ -162,65 +163,65 @@ void decode_tcp(Packet& p, const Span& s, std::uint32_t off, const Pseudo& ph, b
     p.transport_header_len = 0;
     return;
   }
-  if (cut || !decode_tcp_options(p, s, off + 20, hend)) {
+  if (cut || !decode_tcp_options(p, s, off + h::kFixedLen, hend)) {
     if (p.error.status == DecodeStatus::Malformed) return;
     // The capture stopped inside the header: the segment's length still comes from the IP header.
-    if (cut) set_error(p, DecodeStatus::Truncated, kL, kCutShort, s.report_base + off + 16);
+    if (cut) set_error(p, DecodeStatus::Truncated, kL, kCutShort, s.report_base + off + h::kAnalysedLen);
     t.cut_after_window = true;
     set_payload(p, s, hend, s.decl_end);
     return;
   }
   set_payload(p, s, hend, s.decl_end);
-  if (!fragment) check_transport_sum(p, s, off, s.decl_end, kProtoTcp, &ph, off + 16);
+  if (!fragment) check_transport_sum(p, s, off, s.decl_end, kProtoTcp, &ph, off + h::kChecksum.at);
   if (!ph.usable) p.transport_checksum_checked = false;
 }
 
 void decode_udp(Packet& p, const Span& s, std::uint32_t off, const Pseudo& ph, bool fragment) {
+  namespace h = udp_header;
   constexpr const char* kL = "udp";
-  const Need n = need(s, off, 8);
+  const Need n = need(s, off, h::kLen);
   if (n == Need::Malformed && fragment) {
     p.transport = Transport::Other;
     return;
   }
   if (!fail_need(p, n, s, kL, "the header is longer than the IP payload", off)) return;
-  ByteReader r = s.reader(off, 8);
   UdpInfo& u = p.udp;
-  r.be16(u.sport);
-  r.be16(u.dport);
-  r.be16(u.length);
-  r.be16(u.checksum);
+  read_be(s, off, h::kSrcPort, u.sport);
+  read_be(s, off, h::kDstPort, u.dport);
+  read_be(s, off, h::kLength, u.length);
+  read_be(s, off, h::kChecksum, u.checksum);
   p.transport = Transport::Udp;
   p.transport_offset = s.report_base + off;
-  p.transport_header_len = 8;
+  p.transport_header_len = h::kLen;
   // RFC 768: length counts the header and the data, so it is at least 8.
-  if (u.length < 8) {
-    set_error(p, DecodeStatus::Malformed, kL, "the length field is below 8", s.report_base + off + 4);
+  if (u.length < h::kLen) {
+    set_error(p, DecodeStatus::Malformed, kL, "the length field is below 8", s.report_base + off + h::kLength.at);
     return;
   }
   if (fragment) {
     // The datagram continues in later fragments: only this fragment's bytes are here.
-    set_payload(p, s, off + 8, s.decl_end);
+    set_payload(p, s, off + h::kLen, s.decl_end);
     return;
   }
   std::uint32_t end = off + u.length;
   if (end > s.decl_end) {
     // As for the IP length: note what is missing and go on with what is there.
-    note_shortfall(p, kL, end - s.decl_end, s.report_base + off + 4);
+    note_shortfall(p, kL, end - s.decl_end, s.report_base + off + h::kLength.at);
     end = s.decl_end;
   }
   // Bytes after u.length (the UDP options "surplus area", RFC 9868) are not payload.
-  set_payload(p, s, off + 8, end);
+  set_payload(p, s, off + h::kLen, end);
   // RFC 768: a zero checksum over IPv4 means the sender did not compute one. Over IPv6 it is
   // mandatory (RFC 8200 8.1), so zero is checked (and wrong).
   if (!(u.checksum == 0 && ph.src->family == 4)) {
-    check_transport_sum(p, s, off, end, kProtoUdp, &ph, off + 6);
+    check_transport_sum(p, s, off, end, kProtoUdp, &ph, off + h::kChecksum.at);
     if (!ph.usable) p.transport_checksum_checked = false;
   }
   // VXLAN and Geneve carry a whole frame in the datagram.
   Span datagram = s;
   datagram.decl_end = end;
   datagram.cap_end = std::min(s.cap_end, end);
-  decode_udp_tunnel(p, datagram, off + 8);
+  decode_udp_tunnel(p, datagram, off + h::kLen);
 }
 
 // The IP header and first bytes of the datagram an ICMP error answers (RFC 792, RFC 4443 2.4(c)).
@@ -275,7 +276,7 @@ void decode_quote(Packet& p, const Span& s, std::uint32_t off) {
       ByteReader er = s.reader(l4, 2);
       er.u8(next);
       er.u8(len);
-      const std::uint32_t size = nh == 44 ? 8u : nh == 51 ? (len + 2u) * 4u : (len + 1u) * 8u;
+      const std::uint32_t size = ipv6_ext_size(nh, len);
       const bool later_fragment = nh == 44;
       if (later_fragment) {
         std::uint16_t offm = 0;
