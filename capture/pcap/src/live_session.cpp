@@ -14,6 +14,7 @@
 
 #include "sockscope/annotate/annotate.hpp"
 #include "sockscope/pcap/capture_writer.hpp"
+#include "sockscope/pcap/packet_flow.hpp"
 #include "sockscope/decode/decode.hpp"
 #include "sockscope/text/i18n.hpp"
 
@@ -76,12 +77,9 @@ struct LiveSession::Impl {
   std::unique_ptr<CaptureWriter> writer;
   std::uint32_t linktype = 0;
 
-  Decoder decoder;
-  Annotator annotator;
-  Packet packet;
+  std::unique_ptr<PacketFlow> flow;  // made once the view is known
   std::string comment;  // describe() text for the pcapng comment, reused
   std::string calls_pending;  // with -w: the calls shown since the last packet (describe_call lines)
-  std::vector<ConnSummary> summaries;
   PacketRing ring{1024};
 
   std::mutex mu;
@@ -108,14 +106,12 @@ struct LiveSession::Impl {
   }
 
   void show_packet(Slot& s) {
-    packet = Packet{};
-    decoder.decode(linktype, s.bytes.data(), s.caplen, s.wirelen, s.ts, s.number, packet);
+    Packet& packet = flow->decode(linktype, s.bytes.data(), s.caplen, s.wirelen, s.ts, s.number);
     if (opts.keep) {
       if (!opts.keep(packet)) return;
       packet.frame = s.number = ++kept;
     }
-    const Annotation a = annotator.annotate(packet);
-    view->packet(packet, a);
+    const Annotation& a = flow->show();
     ++result.packets;
     if (writer && result.ok) {
       // Every frame is saved, decodable or not; its comment is the annotation the learner saw.
@@ -142,7 +138,7 @@ struct LiveSession::Impl {
   }
 
   void show_call(const CallRecord& c) {
-    const std::uint32_t conn = (c.has_local && c.has_peer) ? annotator.conversation_of(c.proto, c.local, c.peer) : 0;
+    const std::uint32_t conn = (c.has_local && c.has_peer) ? flow->annotator().conversation_of(c.proto, c.local, c.peer) : 0;
     view->call(c, conn);
     ++result.calls;
     if (writer && c.returned) {
@@ -185,11 +181,6 @@ struct LiveSession::Impl {
     return shown;
   }
 
-  void emit_finished() {
-    annotator.take_finished(summaries);
-    for (const ConnSummary& s : summaries) view->conversation(s);
-    summaries.clear();
-  }
 
   int poll_capture(int timeout_ms) {
     return cap->poll(timeout_ms, [this](const Frame& f) {
@@ -211,6 +202,7 @@ std::unique_ptr<LiveSession> LiveSession::open(const LiveSessionOptions& opts, V
   Impl& im = *s->impl_;
   im.opts = opts;
   im.view = &view;
+  im.flow = std::make_unique<PacketFlow>(view);
   im.out = &out;
   im.cap = LiveCapture::open(opts.capture, error);
   if (!im.cap) return nullptr;
@@ -256,7 +248,7 @@ LiveSessionResult LiveSession::run(std::atomic<bool>& stop) {
       if (settled < until) until = std::max(settled, floor);
     }
     if (im.merge(until, false) > 0) {
-      im.emit_finished();
+      im.flow->show_finished();
       // A terminal (or a pipe to a test) sees each batch as it happens.
       im.out->flush();
     }
@@ -274,11 +266,7 @@ LiveSessionResult LiveSession::run(std::atomic<bool>& stop) {
   }
   im.take_calls();
   im.merge(0, true);
-  im.emit_finished();
-  im.annotator.finish(im.summaries);
-  for (const ConnSummary& c : im.summaries) im.view->conversation(c);
-  im.summaries.clear();
-  im.view->finish();
+  im.flow->finish();
   im.out->flush();
 
   LiveSessionResult r = im.result;

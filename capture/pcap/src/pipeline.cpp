@@ -1,7 +1,8 @@
 #include "sockscope/pcap/pipeline.hpp"
 
 #include <cstdlib>
-#include <vector>
+
+#include "sockscope/pcap/packet_flow.hpp"
 
 namespace sockscope {
 
@@ -15,25 +16,14 @@ bool slow_paths() {
   return v != nullptr && v[0] == '1' && v[1] == '\0';
 }
 
-void emit(std::vector<ConnSummary>& summaries, View& view, PipelineResult& r) {
-  for (const ConnSummary& s : summaries) view.conversation(s);
-  r.conversations += summaries.size();
-  summaries.clear();  // keeps the capacity: the vector is reused
-}
-
 }  // namespace
 
 PipelineResult run_annotate(PcapSource& source, View& view, const PipelineOptions& opts) {
   PipelineResult r;
-  const bool slow = slow_paths();
   DecoderLimits decoder_limits = opts.decoder;
   AnnotatorLimits annotator_limits = opts.annotator;
-  if (slow) decoder_limits.reference_paths = annotator_limits.reference_paths = true;
-  Decoder decoder(decoder_limits);
-  Annotator annotator(annotator_limits);
-  std::vector<ConnSummary> summaries;
-  summaries.reserve(64);
-  Packet packet;
+  if (slow_paths()) decoder_limits.reference_paths = annotator_limits.reference_paths = true;
+  PacketFlow flow(view, decoder_limits, annotator_limits);
   Frame frame;
   const std::uint32_t interval = opts.summary_interval == 0 ? 1 : opts.summary_interval;
   std::uint32_t since_take = 0;
@@ -46,36 +36,22 @@ PipelineResult run_annotate(PcapSource& source, View& view, const PipelineOption
       r.error = source.error();
       break;
     }
-    // decode() resets the packet itself (all but frame and ts, which it sets).
-    if (slow) packet = Packet{};
-    decoder.decode(frame.linktype, frame.data, frame.caplen, frame.wirelen, frame.ts, frame.number,
-                   packet);
+    Packet& packet = flow.decode(frame.linktype, frame.data, frame.caplen, frame.wirelen, frame.ts, frame.number);
     const auto& interfaces = source.interfaces();
     if (interfaces.size() > 1 && frame.interface < interfaces.size()) {
       packet.several_interfaces = true;
       packet.interface = frame.interface;
       packet.interface_name = interfaces[frame.interface].name;
     }
-    const Annotation a = annotator.annotate(packet);
-    view.packet(packet, a);
+    flow.show();
     ++r.frames;
     if (opts.flush_each_packet != nullptr) opts.flush_each_packet->flush();
     if (++since_take >= interval) {
       since_take = 0;
-      annotator.take_finished(summaries);
-      emit(summaries, view, r);
+      r.conversations += flow.show_finished();
     }
   }
-  annotator.take_finished(summaries);
-  emit(summaries, view, r);
-  // In steps, so the summaries of the conversations still open are not all held at once.
-  if (slow) {
-    annotator.finish(summaries);
-  } else {
-    while (annotator.finish_some(summaries, 64)) emit(summaries, view, r);
-  }
-  emit(summaries, view, r);
-  view.finish();
+  r.conversations += flow.finish();
   r.frames_read = source.frames_read();
   return r;
 }
