@@ -1,4 +1,4 @@
-// The OSI layer map (GLOSSARY.md): names, layers, offsets and fields of each header present.
+// The OSI layer map (docs/glossary.md): names, layers, offsets and fields of each header present.
 #include <gtest/gtest.h>
 
 #include <map>

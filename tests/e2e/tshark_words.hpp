@@ -11,7 +11,7 @@
 
 namespace e2e {
 
-// Wireshark field -> our event word (GLOSSARY.md "same meaning as Wireshark's tcp.analysis.*").
+// Wireshark field -> our event word (docs/glossary.md "same meaning as Wireshark's tcp.analysis.*").
 inline const std::map<std::string, std::string>& field_to_word() {
   static const std::map<std::string, std::string> m = {
       {"tcp.analysis.retransmission", "retransmission"},

@@ -1,5 +1,5 @@
 // Socket calls on the timeline, on hand-made CallRecords: one time column shared with the packets,
-// client calls left and server calls right, the call lines of GLOSSARY.md in JSON (returned calls only),
+// client calls left and server calls right, the call lines of docs/glossary.md in JSON (returned calls only),
 // failures with errno in words, and nothing a peer sent reaching the terminal raw.
 #include <gtest/gtest.h>
 

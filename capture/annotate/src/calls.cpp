@@ -1,5 +1,5 @@
 // Names for socket call records (calls.hpp): the endpoint roles and errno's symbolic names, which is
-// how man pages (connect(2), recv(2), ...) and the GLOSSARY's `call` lines spell errors.
+// how man pages (connect(2), recv(2), ...) and docs/glossary.md's `call` lines spell errors.
 #include <cerrno>
 #include <string>
 

@@ -1,4 +1,4 @@
-// The OSI map of a decoded packet (GLOSSARY.md "OSI layers"): one walk over the headers that the
+// The OSI map of a decoded packet (docs/glossary.md "OSI layers"): one walk over the headers that the
 // JSON `layers` array, the --osi view and the lessons all read.
 #include "sockscope/decode/layers.hpp"
 

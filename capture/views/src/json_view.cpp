@@ -1,4 +1,4 @@
-// JSON lines (GLOSSARY.md): one `packet` object per packet, one `call` object per socket call of a live
+// JSON lines (docs/glossary.md): one `packet` object per packet, one `call` object per socket call of a live
 // run (merged by time with the packets), one `conn` object per conversation.
 // Every string goes through json_string(), so the output is valid UTF-8 JSON whatever the wire held.
 #include <cstring>

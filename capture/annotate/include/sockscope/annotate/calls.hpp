@@ -1,4 +1,4 @@
-// Socket calls made by the chat endpoints, as the `call` lines of GLOSSARY.md: what a program asked of
+// Socket calls made by the chat endpoints, as the `call` lines of docs/glossary.md: what a program asked of
 // the kernel, when, and what it got back. Calls are rare next to packets, so this type may own strings.
 #pragma once
 #include <cstdint>
