@@ -37,7 +37,8 @@ const char* kHint = SOCKSCOPE_N_("See sockscope help chat");
 void CallPrinter::on_call(const CallRecord& call) {
   // Only returned calls: the line shows the result (a blocking call's start is for the timeline).
   if (!call.returned) return;
-  const std::string line = demo::describe_call(call);
+  std::string line;
+  describe_call(call, line, true);
   std::lock_guard<std::mutex> lock(m_);
   std::fprintf(f_, "%-7s %s\n", call_role_name(call.endpoint), line.c_str());
   std::fflush(f_);

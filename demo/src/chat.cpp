@@ -100,28 +100,4 @@ int run_chat(const ChatOptions& opts, const ChatHooks& hooks) {
   return 2;
 }
 
-std::string describe_call(const CallRecord& c) {
-  constexpr std::size_t kShown = 60;  // bytes of data shown: a chat line, not a dump
-  std::string s = c.call + "(";
-  if (c.call == "send" || c.call == "sendto") {
-    s += "\"" + escape(c.data, kShown) + "\"";
-    if (!c.args.empty()) s += ", ";
-  }
-  s += escape(c.args);
-  s += ")";
-  if (!c.returned) return s + " ...";
-  s += " = " + std::to_string(c.result);
-  if (c.result < 0 && c.err != 0) s += " " + errno_name(c.err);
-  const bool received = c.call == "recv" || c.call == "recvfrom";
-  if (received && c.result > 0) s += " \"" + escape(c.data, kShown) + "\"";
-  if (c.has_peer && c.result >= 0) {
-    if (c.call == "accept" || received) s += " from " + endpoint_text(c.peer);
-    else if (c.call == "send") s += " to " + endpoint_text(c.peer);
-    else if (c.call == "close" || c.call == "shutdown") s += " (" + endpoint_text(c.peer) + ")";
-  }
-  if (c.result == 0 && c.call == "recv") s += std::string(" ") + tr("(end of stream: the peer closed its side)");
-  if (!c.kernel_state.empty()) s += "  [" + c.kernel_state + "]";
-  return s;
-}
-
 }  // namespace sockscope::demo

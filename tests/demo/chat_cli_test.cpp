@@ -171,20 +171,20 @@ TEST_F(ChatCli, ServerAndClientWithSayLines) {
   const std::string cerr = client.err();
   const std::string p = std::to_string(port);
   EXPECT_NE(cerr.find("client  socket(AF_INET, SOCK_STREAM) = "), std::string::npos) << cerr;
-  EXPECT_NE(cerr.find("client  connect(127.0.0.1:" + p + ") = 0  [ESTABLISHED]"), std::string::npos) << cerr;
+  EXPECT_NE(cerr.find("client  connect(127.0.0.1:" + p + ") = 0  [kernel: ESTABLISHED]"), std::string::npos) << cerr;
   EXPECT_NE(cerr.find("client  send(\"hello\\n\", MSG_NOSIGNAL) = 6"), std::string::npos) << cerr;
   EXPECT_NE(cerr.find("client  close() = 0"), std::string::npos) << cerr;
   EXPECT_NE(client.out().find("hi there"), std::string::npos) << client.out();
   EXPECT_NE(client.out().find("see you"), std::string::npos) << client.out();
 
   const std::string serr = server.err();
-  EXPECT_NE(serr.find("server  listen(16) = 0  [LISTEN]"), std::string::npos) << serr;
+  EXPECT_NE(serr.find("server  listen(16) = 0  [kernel: LISTEN]"), std::string::npos) << serr;
   EXPECT_NE(serr.find("server  accept() = "), std::string::npos) << serr;
   EXPECT_NE(serr.find(" from 127.0.0.1:"), std::string::npos) << serr;
   EXPECT_NE(serr.find("server  recv() = 0"), std::string::npos) << serr;
-  EXPECT_NE(serr.find("[CLOSE-WAIT]"), std::string::npos) << serr;
+  EXPECT_NE(serr.find("[kernel: CLOSE-WAIT]"), std::string::npos) << serr;
   // The listening socket's close() on Ctrl-C is the last line.
-  EXPECT_NE(serr.rfind("server  close() = 0  [CLOSED]"), std::string::npos) << serr;
+  EXPECT_NE(serr.rfind("server  close() = 0  [kernel: CLOSED]"), std::string::npos) << serr;
   EXPECT_NE(server.out().find("] hello"), std::string::npos) << server.out();
 }
 

@@ -203,7 +203,6 @@ TEST(TcpChat, ConnectToAClosedPortIsRefused) {
   EXPECT_TRUE(sink.returned("send").empty());
   EXPECT_EQ(sink.returned("close").size(), 1u);
   EXPECT_NE(out.text().find("connection refused"), std::string::npos) << out.text();
-  EXPECT_NE(describe_call(connects[0]).find("= -1 ECONNREFUSED"), std::string::npos);
 }
 
 TEST(TcpChat, Ipv6Loopback) {

@@ -180,6 +180,66 @@ TEST(CallsHumanView, LocalSocketsAreNotedOnceAsMakingNoPackets) {
   EXPECT_EQ(cap2.text().find(note), std::string::npos) << cap2.text();
 }
 
+// The line `sockscope chat` prints for a call (describe_call with the peer named): the same words
+// as the timeline's, safe for a terminal whatever a peer sent.
+std::string chat_line(const CallRecord& c) {
+  std::string s;
+  describe_call(c, s, true);
+  return s;
+}
+
+TEST(DescribeCall, TheLinesTheChatPrints) {
+  CallRecord c = done(CallRole::Client, 0, "connect", 0, "127.0.0.1:9000");
+  c.kernel_state = "ESTABLISHED";
+  EXPECT_EQ(chat_line(c), "connect(127.0.0.1:9000) = 0  [kernel: ESTABLISHED]");
+  c.returned = false;
+  EXPECT_EQ(chat_line(c), "connect(127.0.0.1:9000) ...");
+
+  CallRecord r = done(CallRole::Client, 0, "recv", -1);
+  r.err = ECONNRESET;
+  EXPECT_EQ(chat_line(r), "recv() = -1 ECONNRESET (the peer reset the connection (RST))");
+
+  CallRecord a = done(CallRole::Server, 0, "accept", 4);
+  a.has_peer = true;
+  a.peer = ep(51514);
+  EXPECT_EQ(chat_line(a), "accept() = 4 from 127.0.0.1:51514");
+
+  // A server with several clients: which one each send, recv and close was for.
+  CallRecord s = done(CallRole::Server, 0, "send", 6);
+  s.data = "hello\n";
+  s.has_peer = true;
+  s.peer = ep(51514);
+  EXPECT_EQ(chat_line(s), "send(\"hello\\n\") = 6 to 127.0.0.1:51514");
+  CallRecord got = done(CallRole::Server, 0, "recv", 2);
+  got.data = "hi";
+  got.has_peer = true;
+  got.peer = ep(51515);
+  EXPECT_EQ(chat_line(got), "recv() = 2 \"hi\" from 127.0.0.1:51515");
+  CallRecord cl = done(CallRole::Server, 0, "close", 0);
+  cl.has_peer = true;
+  cl.peer = ep(51515);
+  cl.kernel_state = "LAST-ACK";
+  EXPECT_EQ(chat_line(cl), "close() = 0 (127.0.0.1:51515)  [kernel: LAST-ACK]");
+  // The timeline has a conversation column instead: no peer there.
+  std::string timeline;
+  describe_call(s, timeline);
+  EXPECT_EQ(timeline, "send(\"hello\\n\") = 6");
+}
+
+TEST(DescribeCall, PeerBytesAreEscaped) {
+  CallRecord r = done(CallRole::Client, 0, "recv", 12);
+  r.data = std::string("\x1b]0;pwned\x07\xc2\x9b\xe2\x80\xae", 15);
+  const std::string line = chat_line(r);
+  for (unsigned char ch : line) EXPECT_TRUE(ch >= 0x20 || ch == '\t') << line;
+  EXPECT_NE(line.find("\\x1b]0;pwned\\x07"), std::string::npos) << line;
+  EXPECT_NE(line.find("\\u{009b}"), std::string::npos) << line;  // C1 CSI
+  EXPECT_NE(line.find("\\u{202e}"), std::string::npos) << line;  // right-to-left override
+  // Learners' own languages stay readable.
+  CallRecord u = done(CallRole::Client, 0, "recv", 6);
+  u.data = "你好";
+  EXPECT_NE(chat_line(u).find("你好"), std::string::npos);
+}
+
 // An errno is explained for the call that got it: EAGAIN after MSG_DONTWAIT is "would wait", after a
 // blocking call its timeout; EADDRNOTAVAIL from connect() is a lack of local ports, not of an address.
 TEST(CallsHumanView, ErrnoIsExplainedForTheCallThatGotIt) {

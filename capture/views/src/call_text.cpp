@@ -97,7 +97,7 @@ const char* errno_explained(const CallRecord& c) {
   return nullptr;
 }
 
-void append_call_text(std::string& out, const CallRecord& c) {
+void append_call_text(std::string& out, const CallRecord& c, bool standalone) {
   // sockscope trace: the process, as ps names it ("python3[4242]").
   if (c.pid != 0) {
     escape_text(out, reinterpret_cast<const std::uint8_t*>(c.program.data()), c.program.size(), 32, false, false);
@@ -106,7 +106,7 @@ void append_call_text(std::string& out, const CallRecord& c) {
   escape_text(out, reinterpret_cast<const std::uint8_t*>(c.call.data()), c.call.size(), 32, false, false);
   out += '(';
   // A blocking call that returned had its arguments on its first line; only its result matters now.
-  if (!c.returned || !c.blocking) append_call_args(out, c);
+  if (!c.returned || !c.blocking || standalone) append_call_args(out, c);
   out += ')';
   if (!c.returned) {
     out += " ...";
@@ -148,6 +148,23 @@ void append_call_text(std::string& out, const CallRecord& c) {
       out += ')';
     }
   }
+  if (standalone && c.has_peer && !call_failed(c)) {
+    if (c.call == "recv" && c.result > 0) {
+      out += ' ';
+      out += tr("from");
+      out += ' ';
+      append_endpoint(out, c.peer.ip, c.peer.port);
+    } else if (c.call == "send") {
+      out += ' ';
+      out += tr("to");
+      out += ' ';
+      append_endpoint(out, c.peer.ip, c.peer.port);
+    } else if (c.call == "close" || c.call == "shutdown") {
+      out += " (";
+      append_endpoint(out, c.peer.ip, c.peer.port);
+      out += ')';
+    }
+  }
   if (!c.kernel_state.empty()) {
     out += "  [";
     out += tr("kernel:");
@@ -161,5 +178,7 @@ void append_call_text(std::string& out, const CallRecord& c) {
 }  // namespace sockscope::views
 
 namespace sockscope {
-void describe_call(const CallRecord& c, std::string& out) { views::append_call_text(out, c); }
+void describe_call(const CallRecord& c, std::string& out, bool standalone) {
+  views::append_call_text(out, c, standalone);
+}
 }  // namespace sockscope

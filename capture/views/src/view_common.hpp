@@ -56,7 +56,7 @@ struct TimelineStart {
 //   connect() = 0  [kernel: ESTABLISHED]        its return (the arguments were on the first line)
 //   send("hello") = 5    accept() = 4 from 127.0.0.1:51514    recv() = 0 (the peer closed: end of stream)
 //   connect() = -1 ECONNREFUSED (nobody listens on that port)
-void append_call_text(std::string& out, const CallRecord& c);
+void append_call_text(std::string& out, const CallRecord& c, bool standalone = false);
 // Plain words for the errno a call failed with, for that call (EAGAIN after MSG_DONTWAIT is not
 // EAGAIN after a timeout; EADDRNOTAVAIL from connect() is not EADDRNOTAVAIL from bind()); nullptr for
 // the values a chat does not meet.

@@ -67,11 +67,6 @@ struct ChatHooks {
 };
 int run_chat(const ChatOptions& opts, const ChatHooks& hooks);
 
-// One line for a human about a call: "connect(127.0.0.1:9000) = 0  [ESTABLISHED]",
-// "recv() = -1 ECONNRESET", "accept() = 4 from 127.0.0.1:51514", "connect(127.0.0.1:9000) ..." for a
-// call that has not returned. Peer bytes are escaped (safe for a terminal). No role, no newline.
-std::string describe_call(const CallRecord& call);
-
 // Kernel state of a TCP socket (TCP_INFO): "ESTABLISHED", "FIN-WAIT-2", ... or "" if not TCP.
 std::string tcp_kernel_state(int fd);
 // The kernel's state for a TCP 4-tuple after its socket was closed (NETLINK_SOCK_DIAG): "TIME-WAIT",

@@ -48,7 +48,10 @@ std::unique_ptr<View> make_view(ViewKind kind, OutBuffer& out, const ViewOptions
 void describe(const Packet& p, const Annotation& a, std::string& out);
 
 // A socket call as the timeline's call line writes it (escaped), e.g. for a pcapng comment:
-// "python3[4242] connect() = 0  [kernel: ESTABLISHED]".
-void describe_call(const CallRecord& c, std::string& out);
+// "python3[4242] connect() = 0  [kernel: ESTABLISHED]". A `standalone` line is read on its own, with
+// no start line above it and no conversation column (`sockscope chat`, where a server talks to several
+// clients): a blocking call's arguments are repeated, and a connected socket's send, recv, close and
+// shutdown name the peer.
+void describe_call(const CallRecord& c, std::string& out, bool standalone = false);
 
 }  // namespace sockscope
