@@ -103,12 +103,13 @@ class RecapView final : public View {
   void call(const CallRecord& c, std::uint32_t conn) override {
     if (c.returned && c.result >= 0) {
       const bool client = c.endpoint == CallRole::Client;
-      if (c.call == "connect" && client && connect_after_ == 0) connect_after_ = last_frame_;
-      if (c.call == "accept" && !client && accept_after_ == 0) accept_after_ = last_frame_;
-      if (c.call == "sendto") ++sendtos_;
+      const CallKind kind = call_kind(c.call);
+      if (kind == CallKind::Connect && client && connect_after_ == 0) connect_after_ = last_frame_;
+      if (kind == CallKind::Accept && !client && accept_after_ == 0) accept_after_ = last_frame_;
+      if (kind == CallKind::Send && c.proto == Proto::Udp) ++sendtos_;
       // The close of the connection's socket (conn != 0), not of the listening one.
       std::string& state = client ? client_close_state_ : server_close_state_;
-      if (c.call == "close" && conn != 0 && state.empty()) state = c.kernel_state;
+      if (kind == CallKind::Close && conn != 0 && state.empty()) state = c.kernel_state;
     }
     inner_.call(c, conn);
   }

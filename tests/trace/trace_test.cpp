@@ -17,6 +17,8 @@
 #include <thread>
 
 #include "paths.hpp"
+#include "sockscope/annotate/calls.hpp"
+#include "sockscope/trace/tracer.hpp"
 
 namespace {
 
@@ -101,6 +103,17 @@ std::vector<std::string> calls_of(const std::string& json, bool all = false) {
 }
 
 bool root() { return geteuid() == 0; }
+
+// Every system call a trace shows has a row in the one call table, so the views know what it does
+// (a write on a socket sends, an accept4 accepts).
+TEST(Trace, EveryShownCallIsInTheCallTable) {
+  const std::vector<const char*> names = sockscope::trace::shown_call_names();
+  EXPECT_GE(names.size(), 20u);
+  for (const char* n : names) EXPECT_NE(sockscope::call_kind(n), sockscope::CallKind::Other) << n;
+  EXPECT_EQ(sockscope::call_kind("write"), sockscope::CallKind::Send);
+  EXPECT_EQ(sockscope::call_kind("accept4"), sockscope::CallKind::Accept);
+  EXPECT_EQ(sockscope::call_kind("no-such-call"), sockscope::CallKind::Other);
+}
 
 TEST(Trace, NoProgramIsAUsageError) { EXPECT_EQ(run(bin() + " trace 2>/dev/null"), 2); }
 

@@ -995,6 +995,13 @@ TraceResult Tracer::run(const std::string& path) {
 
 }  // namespace
 
+std::vector<const char*> shown_call_names() {
+  std::vector<const char*> names;
+  for (const Sys& s : kSyscalls)
+    if (s.kind != Kind::Dup) names.push_back(s.name);
+  return names;
+}
+
 int find_program(const std::string& name, std::string& path) {
   auto check = [&](const std::string& p) {
     struct stat sb {};

@@ -15,6 +15,55 @@ const char* call_role_name(CallRole r) {
   return "client";
 }
 
+namespace {
+
+constexpr CallName kCallNames[] = {
+    // name          kind                sender  lessons
+    {"socket",       CallKind::Socket,   false,  true},
+    {"bind",         CallKind::Bind,     false,  true},
+    {"listen",       CallKind::Listen,   false,  true},
+    {"accept",       CallKind::Accept,   false,  true},
+    {"accept4",      CallKind::Accept,   false,  false},
+    {"connect",      CallKind::Connect,  false,  true},
+    {"send",         CallKind::Send,     false,  true},
+    {"sendto",       CallKind::Send,     false,  true},
+    {"sendmsg",      CallKind::Send,     false,  false},
+    {"sendmmsg",     CallKind::Send,     false,  false},
+    {"write",        CallKind::Send,     false,  false},  // on a socket, write(2) is send(2) without flags
+    {"writev",       CallKind::Send,     false,  false},
+    {"recv",         CallKind::Receive,  false,  true},
+    {"recvfrom",     CallKind::Receive,  true,   true},
+    {"recvmsg",      CallKind::Receive,  true,   false},
+    {"recvmmsg",     CallKind::Receive,  false,  false},
+    {"read",         CallKind::Receive,  false,  false},
+    {"readv",        CallKind::Receive,  false,  false},
+    {"shutdown",     CallKind::Shutdown, false,  true},
+    {"close",        CallKind::Close,    false,  true},
+    {"setsockopt",   CallKind::Option,   false,  true},
+    {"getsockopt",   CallKind::Option,   false,  false},
+    {"poll",         CallKind::Wait,     false,  false},
+    {"ppoll",        CallKind::Wait,     false,  false},
+    {"select",       CallKind::Wait,     false,  false},
+    {"pselect6",     CallKind::Wait,     false,  false},
+    {"epoll_wait",   CallKind::Wait,     false,  false},
+    {"epoll_pwait",  CallKind::Wait,     false,  false},
+};
+
+}  // namespace
+
+std::span<const CallName> call_names() { return kCallNames; }
+
+const CallName* find_call_name(std::string_view name) {
+  for (const CallName& c : kCallNames)
+    if (name == c.name) return &c;
+  return nullptr;
+}
+
+CallKind call_kind(std::string_view name) {
+  const CallName* c = find_call_name(name);
+  return c ? c->kind : CallKind::Other;
+}
+
 std::string errno_name(int err) {
   // The errors socket calls return (socket(7), tcp(7), udp(7), ip(7) and the calls' own pages),
   // plus the common file errors. EWOULDBLOCK and ENOTSUP are the same numbers as EAGAIN and

@@ -27,15 +27,8 @@ void append_args(std::string& out, const std::string& args) {
               false);
 }
 
-// The chat endpoints' names and the system calls `sockscope trace` sees (write on a socket is a send).
-bool sends_data(const std::string& call) {
-  return call == "send" || call == "sendto" || call == "sendmsg" || call == "sendmmsg" || call == "write" ||
-         call == "writev";
-}
-bool receives_data(const std::string& call) {
-  return call == "recv" || call == "recvfrom" || call == "recvmsg" || call == "recvmmsg" || call == "read" ||
-         call == "readv";
-}
+bool sends_data(const std::string& call) { return call_kind(call) == CallKind::Send; }
+bool receives_data(const std::string& call) { return call_kind(call) == CallKind::Receive; }
 
 // "send("hello", 127.0.0.1:9000)": what goes between the parentheses.
 void append_call_args(std::string& out, const CallRecord& c) {
@@ -54,7 +47,8 @@ void append_call_args(std::string& out, const CallRecord& c) {
 }  // namespace
 
 const char* errno_explained(const CallRecord& c) {
-  const bool receives = receives_data(c.call) || c.call == "accept";
+  const CallKind kind = call_kind(c.call);
+  const bool receives = kind == CallKind::Receive || kind == CallKind::Accept;
   // The endpoints write the flags a call was given into its arguments (MSG_DONTWAIT|MSG_NOSIGNAL).
   const bool dontwait = c.args.find("MSG_DONTWAIT") != std::string::npos;
   switch (c.err) {
@@ -69,12 +63,12 @@ const char* errno_explained(const CallRecord& c) {
         return receives ? tr("nothing to read yet, and MSG_DONTWAIT said not to wait")
                         : tr("the send buffer is full, and MSG_DONTWAIT said not to wait");
       if (receives) return tr("nothing arrived before the socket's receive timeout (SO_RCVTIMEO), or the socket does not wait (O_NONBLOCK)");
-      if (sends_data(c.call)) return tr("the send buffer stayed full until the socket's send timeout (SO_SNDTIMEO), or the socket does not wait (O_NONBLOCK)");
+      if (kind == CallKind::Send) return tr("the send buffer stayed full until the socket's send timeout (SO_SNDTIMEO), or the socket does not wait (O_NONBLOCK)");
       return tr("the call would have to wait, and this socket does not (O_NONBLOCK or a timeout)");
     case EADDRINUSE: return tr("another socket already uses that address and port");
     // connect() on a socket that is not bound binds it to a free local port first (connect(2)).
     case EADDRNOTAVAIL:
-      return c.call == "connect" ? tr("no free local port: every port of net.ipv4.ip_local_port_range is in use towards that address")
+      return kind == CallKind::Connect ? tr("no free local port: every port of net.ipv4.ip_local_port_range is in use towards that address")
                                  : tr("that address is not one of this machine's");
     case EHOSTUNREACH: return tr("no route to that host");
     case ENETUNREACH: return tr("no route to that network");
@@ -82,9 +76,9 @@ const char* errno_explained(const CallRecord& c) {
     // CAP_NET_BIND_SERVICE; connect(2), send(2): a broadcast address needs SO_BROADCAST (socket(7)),
     // or a local firewall rule refused the packet.
     case EACCES:
-      if (c.call == "bind")
+      if (kind == CallKind::Bind)
         return tr("not allowed: ports below 1024 (net.ipv4.ip_unprivileged_port_start) need root or CAP_NET_BIND_SERVICE");
-      if (sends_data(c.call) || c.call == "connect")
+      if (kind == CallKind::Send || kind == CallKind::Connect)
         return tr("not allowed: a broadcast address needs the SO_BROADCAST option, or a local firewall rule refused it");
       return tr("not allowed (permission denied)");
     case EINTR: return tr("interrupted by a signal");
@@ -122,7 +116,7 @@ void append_call_text(std::string& out, const CallRecord& c, bool standalone) {
       out += why;
       out += ')';
     }
-  } else if (c.call == "accept" || c.call == "accept4") {
+  } else if (call_kind(c.call) == CallKind::Accept) {
     if (c.has_peer) {
       out += ' ';
       out += tr("from");
@@ -134,7 +128,8 @@ void append_call_text(std::string& out, const CallRecord& c, bool standalone) {
       out += ' ';
       append_data(out, c.data);
     }
-    if ((c.call == "recvfrom" || c.call == "recvmsg") && c.has_peer && c.proto == Proto::Udp) {
+    const CallName* name = find_call_name(c.call);
+    if (name && name->sender_address && c.has_peer && c.proto == Proto::Udp) {
       out += ' ';
       out += tr("from");
       out += ' ';
@@ -148,18 +143,15 @@ void append_call_text(std::string& out, const CallRecord& c, bool standalone) {
       out += ')';
     }
   }
-  if (standalone && c.has_peer && !call_failed(c)) {
-    if (c.call == "recv" && c.result > 0) {
+  // A connected socket's peer (a UDP datagram's address is in the arguments or said above).
+  if (standalone && c.has_peer && !call_failed(c) && c.proto != Proto::Udp) {
+    const CallKind kind = call_kind(c.call);
+    if ((kind == CallKind::Receive && c.result > 0) || kind == CallKind::Send) {
       out += ' ';
-      out += tr("from");
-      out += ' ';
-      append_endpoint(out, c.peer.ip, c.peer.port);
-    } else if (c.call == "send") {
-      out += ' ';
-      out += tr("to");
+      out += kind == CallKind::Send ? tr("to") : tr("from");
       out += ' ';
       append_endpoint(out, c.peer.ip, c.peer.port);
-    } else if (c.call == "close" || c.call == "shutdown") {
+    } else if (kind == CallKind::Close || kind == CallKind::Shutdown) {
       out += " (";
       append_endpoint(out, c.peer.ip, c.peer.port);
       out += ')';

@@ -83,6 +83,9 @@ int find_program(const std::string& name, std::string& path);
 // The program inherits standard input, output and error. Calls go to sink (from this thread only).
 TraceResult run_traced(const TraceOptions& opts, CallSink& sink);
 
+// The names of the system calls a trace shows (each is in annotate's call table, calls.hpp).
+std::vector<const char*> shown_call_names();
+
 // "::ffff:a.b.c.d" is the IPv4 address it carries: the packets on the wire are IPv4.
 Endpoint unmap_v4(const Endpoint& e);
 

@@ -2,7 +2,9 @@
 // the kernel, when, and what it got back. Calls are rare next to packets, so this type may own strings.
 #pragma once
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "sockscope/annotate/annotate.hpp"
 #include "sockscope/decode/packet.hpp"
@@ -44,6 +46,23 @@ struct CallRecord {
   // to ask the kernel for the socket's state).
   const Timestamp& timeline_ts() const { return returned && blocking ? ts_return : ts; }
 };
+
+// What a socket call does, whatever its name: the chat endpoints' calls ("send", "recv", "accept")
+// and the system calls `sockscope trace` reports ("sendto", "write", "accept4", "recvmmsg").
+enum class CallKind : std::uint8_t {
+  Other, Socket, Bind, Listen, Accept, Connect, Send, Receive, Shutdown, Close, Option, Wait
+};
+
+// One row per call name sockscope shows (calls.cpp holds the one table).
+struct CallName {
+  const char* name;
+  CallKind kind;
+  bool sender_address;  // returns the sender's address (recvfrom, recvmsg): a UDP line names it
+  bool in_lessons;      // a lesson may name it (`expect call`): the chat endpoints' own calls
+};
+std::span<const CallName> call_names();
+CallKind call_kind(std::string_view name);  // Other for a name not in the table
+const CallName* find_call_name(std::string_view name);  // nullptr for a name not in the table
 
 // errno's symbolic name: "ECONNREFUSED"; nullptr-free: "0" for 0, "E?" plus number when unknown.
 std::string errno_name(int err);
