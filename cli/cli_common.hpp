@@ -23,6 +23,31 @@ std::string printable(const std::string& s);
 // Prints "sockscope WHERE: WHAT. HINT" on stderr and returns kExitUsage.
 int usage_error(const char* where, const std::string& raw_what, const char* help_hint);
 
+// Prints a command's help: lines wider than 100 terminal columns (a translated paragraph) are wrapped
+// by display width under their own indentation.
+void print_help(std::FILE* f, const std::string& help);
+
+// What a help function writes to it (with fprintf, as to any FILE*) is collected and, at the end of
+// its scope, printed with print_help: `void print_x_help(std::FILE* out) { HelpWriter f(out); ... }`.
+class HelpWriter {
+ public:
+  explicit HelpWriter(std::FILE* out);
+  ~HelpWriter();
+  HelpWriter(const HelpWriter&) = delete;
+  HelpWriter& operator=(const HelpWriter&) = delete;
+  operator std::FILE*() const { return mem_ != nullptr ? mem_ : out_; }
+
+ private:
+  std::FILE* out_;
+  std::FILE* mem_ = nullptr;
+  char* text_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// A command's options for its help: each name with its parameter, then its explanation wrapped by
+// terminal columns (Chinese characters take two, and none is split), as Boost would lay them out.
+std::string options_help(const po::options_description& d);
+
 // Parses a subcommand's arguments; returns false (after printing one line) on a bad option.
 bool parse(const char* cmd, const std::vector<std::string>& args, const po::options_description& d,
            const po::positional_options_description& pos, po::variables_map& vm);

@@ -67,7 +67,8 @@ po::options_description capture_options() {
 
 }  // namespace
 
-void print_capture_help(std::FILE* f) {
+void print_capture_help(std::FILE* out) {
+  HelpWriter f(out);
   std::fprintf(f, "%s\n\n", tr("sockscope capture: captures live packets and explains each one as it happens."));
   std::fprintf(f, "%s\n", tr("Capturing needs root or CAP_NET_RAW: run it with sudo (it then runs as you once the interface is open),"));
   std::fprintf(f, "%s\n", tr("or grant the capability once: sudo setcap cap_net_raw,cap_net_admin=eip $(command -v sockscope)."));
@@ -75,7 +76,7 @@ void print_capture_help(std::FILE* f) {
   std::fprintf(f, "%s\n\n", tr("Exit status: 0 done, 1 the capture or the file failed (or no privileges), 2 bad usage."));
   std::fprintf(f, "%s\n\n", tr("Example: sudo sockscope capture --port 9000 -w chat.pcapng"));
   std::ostringstream os;
-  os << capture_options();
+  os << options_help(capture_options());
   std::fputs(os.str().c_str(), f);
 }
 

@@ -142,7 +142,8 @@ int chat_options_from(const po::variables_map& vm, demo::ChatOptions& opts) {
   return kExitOk;
 }
 
-void print_chat_help(std::FILE* f) {
+void print_chat_help(std::FILE* out) {
+  HelpWriter f(out);
   std::fprintf(f, "%s\n\n", tr("sockscope chat KIND: a TCP or UDP chat on the plain socket API, showing every call it makes."));
   std::fprintf(f, "%s\n", tr("KIND is tcp-server, tcp-client, udp-server or udp-client. Two terminals:"));
   std::fprintf(f, "  sockscope chat tcp-server --port 9000\n  sockscope chat tcp-client --port 9000\n");
@@ -151,7 +152,7 @@ void print_chat_help(std::FILE* f) {
   std::fprintf(f, "%s\n", tr("standard output. Without --say or --script, lines are read from standard input."));
   std::fprintf(f, "%s\n\n", tr("Exit status: 0 done, 1 a socket call failed, 2 bad usage."));
   std::ostringstream os;
-  os << chat_options() << '\n' << trace_options();
+  os << options_help(chat_options()) << '\n' << options_help(trace_options());
   std::fputs(os.str().c_str(), f);
 }
 

@@ -73,7 +73,8 @@ bool output_name_ok(const po::variables_map& vm, const char* opt) {
 
 }  // namespace
 
-void print_compare_help(std::FILE* f) {
+void print_compare_help(std::FILE* out) {
+  HelpWriter f(out);
   std::fprintf(f, "%s\n\n", tr("sockscope compare: the same numbered messages over TCP, then over UDP, each with the "
                                "capture on; one table side by side, the two ladders, and what the numbers say."));
   std::fprintf(f, "%s\n", tr("Packets by role, header bytes per OSI layer against the payload, time to the first "
@@ -82,7 +83,7 @@ void print_compare_help(std::FILE* f) {
                              "that drops a fifth of the client's packets."));
   std::fprintf(f, "%s\n\n", tr("Needs root (sudo sockscope compare): for the capture, and for the lab."));
   std::ostringstream os;
-  os << compare_options();
+  os << options_help(compare_options());
   std::fputs(os.str().c_str(), f);
 }
 

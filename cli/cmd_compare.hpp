@@ -15,8 +15,9 @@ void print_compare_help(std::FILE* f);
 
 inline constexpr Command kCompareCommand = {
     "compare",
-    "sockscope compare [--messages N] [--size BYTES] [--gap MS] [--lab [--loss PCT] [--no-sack]] [--json]\n"
-    "                          [--html FILE] [--svg PREFIX] [-w PREFIX] [--color auto|always|never]",
+    "sockscope compare [--messages N] [--size BYTES] [--gap MS] [--lab [--loss PCT] [--no-sack]]\n"
+    "                          [--json] [--html FILE] [--svg PREFIX] [-w PREFIX]\n"
+    "                          [--color auto|always|never]",
     SOCKSCOPE_N_("send the same numbered messages over TCP and over UDP and compare what the capture shows"),
     cmd_compare, print_compare_help};
 

@@ -285,10 +285,11 @@ void print_help_text(std::FILE* f) {
 
 }  // namespace
 
-void print_demo_help(std::FILE* f) {
+void print_demo_help(std::FILE* out) {
+  HelpWriter f(out);
   print_help_text(f);
   std::ostringstream os;
-  os << demo_options();
+  os << options_help(demo_options());
   std::fputs(os.str().c_str(), f);
 }
 
@@ -308,8 +309,10 @@ int cmd_demo(const std::vector<std::string>& args) {
   if (!vm.count("kind"))
     return usage_error("demo", tr("which demo? sockscope demo tcp, or sockscope demo udp"), hint);
   const auto& kinds = vm["kind"].as<std::vector<std::string>>();
-  if (kinds.size() != 1 || (kinds[0] != "tcp" && kinds[0] != "udp"))
-    return usage_error("demo", std::string(tr("the demo is tcp or udp, not")) + " '" + kinds[0] + "'", hint);
+  if (kinds.size() != 1)
+    return usage_error("demo", tr("one demo at a time: sockscope demo tcp, or sockscope demo udp"), hint);
+  if (kinds[0] != "tcp" && kinds[0] != "udp")
+    return usage_error("demo", text::format(tr("the demo is tcp or udp, not '%1$s'"), kinds[0]), hint);
   const bool tcp = kinds[0] == "tcp";
 
   const int messages = vm["messages"].as<int>();

@@ -30,7 +30,8 @@ int run_traced_chat(const demo::ChatOptions& opts, const po::variables_map& vm, 
 inline constexpr Command kDemoCommand = {
     "demo",
     "sockscope demo tcp|udp [--messages N] [--port P] [--json | --ladder] [--osi]\n"
-    "                          [--color auto|always|never] [-w FILE.pcapng] [--half-close] [--server-closes]",
+    "                          [--color auto|always|never] [-w FILE.pcapng] [--half-close]\n"
+    "                          [--server-closes]",
     SOCKSCOPE_N_("run a chat server, a client and a capture together: socket calls and packets on one timeline"),
     cmd_demo, print_demo_help};
 

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "sockscope/text/escape.hpp"
+#include "sockscope/text/format.hpp"
 #include "sockscope/text/json.hpp"
 #include "sockscope/lessons/lab.hpp"
 
@@ -147,13 +148,13 @@ int cmd_up(const std::vector<std::string>& args) {
   o.delay_ms = vm["delay"].as<int>();
   o.sack = !vm.count("no-sack");
   if (o.mtu < 68 || o.mtu > 65535)
-    return usage_error("lab up", std::string(tr("--mtu takes 68 to 65535 bytes, not ")) + std::to_string(o.mtu), hint);
+    return usage_error("lab up", text::format(tr("--mtu takes 68 to 65535 bytes, not %1$d"), o.mtu), hint);
   if (o.loss_pct < 0 || o.loss_pct > 100)
-    return usage_error("lab up", std::string(tr("--loss takes a percentage from 0 to 100, not ")) + std::to_string(o.loss_pct), hint);
+    return usage_error("lab up", text::format(tr("--loss takes a percentage from 0 to 100, not %1$s"), std::to_string(o.loss_pct)), hint);
   if (o.drop_syn < 0 || o.drop_syn > 1000000)
-    return usage_error("lab up", std::string(tr("--drop-syn takes a number of SYNs from 0 to 1000000, not ")) + std::to_string(o.drop_syn), hint);
+    return usage_error("lab up", text::format(tr("--drop-syn takes a number of SYNs from 0 to 1000000, not %1$s"), std::to_string(o.drop_syn)), hint);
   if (o.delay_ms < 0 || o.delay_ms > 60000)
-    return usage_error("lab up", std::string(tr("--delay takes 0 to 60000 milliseconds, not ")) + std::to_string(o.delay_ms), hint);
+    return usage_error("lab up", text::format(tr("--delay takes 0 to 60000 milliseconds, not %1$s"), std::to_string(o.delay_ms)), hint);
   if (geteuid() != 0) {
     std::fprintf(stderr, "sockscope lab up: %s\n",
                  tr("the lab builds network namespaces, which needs root: run it with sudo, e.g. sudo sockscope lab up"));
@@ -209,7 +210,8 @@ int cmd_status(const std::vector<std::string>& args) {
 
 }  // namespace
 
-void print_lab_help(std::FILE* f) {
+void print_lab_help(std::FILE* out) {
+  HelpWriter f(out);
   std::fprintf(f, "%s\n\n", tr("sockscope lab: two hosts on this machine, joined by one cable. Each host is a network "
                                "namespace with its own interface, MAC, IPv4 and IPv6 address; the cable is a veth pair."));
   std::fprintf(f, "  sockscope lab up [OPTIONS]     %s\n", tr("build the lab (removing any earlier one); it stays up"));
@@ -222,7 +224,7 @@ void print_lab_help(std::FILE* f) {
   std::fprintf(f, "%s\n\n", tr("Exit status: 0 done, 1 the lab could not be built or removed (or no root), 2 bad usage."));
   std::fprintf(f, "%s\n\n", tr("Example: sudo sockscope lab up --loss 20, then sudo ip netns exec sockscope-client ping 10.77.0.2"));
   std::ostringstream os;
-  os << up_options();
+  os << options_help(up_options());
   std::fputs(os.str().c_str(), f);
 }
 
@@ -238,7 +240,7 @@ int cmd_lab(const std::vector<std::string>& args) {
   if (sub == "up") return cmd_up(rest);
   if (sub == "down") return cmd_down(rest);
   if (sub == "status") return cmd_status(rest);
-  return usage_error("lab", std::string(tr("unknown subcommand")) + " '" + sub + "' (up, down, status)", hint);
+  return usage_error("lab", text::format(tr("there is no subcommand '%1$s': it is up, down or status"), sub), hint);
 }
 
 }  // namespace sockscope::cli

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "sockscope/lessons/lesson.hpp"
+#include "sockscope/text/format.hpp"
 #include "sockscope/lessons/lesson_run.hpp"
 #include "sockscope/pcap/live_capture.hpp"
 
@@ -143,7 +144,8 @@ int cmd_check(const std::vector<std::string>& dirs, const std::vector<std::strin
 
 }  // namespace
 
-void print_lesson_help(std::FILE* f) {
+void print_lesson_help(std::FILE* out) {
+  HelpWriter f(out);
   std::fprintf(f, "%s\n\n", tr("sockscope lesson: executable lessons. Each starts real endpoints on loopback and a "
                                "live capture, narrates, provokes one thing, shows it annotated, and checks it."));
   std::fprintf(f, "  sockscope lesson list                 %s\n", tr("the lessons, with one line each"));
@@ -156,7 +158,7 @@ void print_lesson_help(std::FILE* f) {
   std::fprintf(f, "%s\n", tr("Needs root or CAP_NET_RAW for the capture. Writing lessons: docs/lessons.md."));
   std::fprintf(f, "\n");
   std::ostringstream os;
-  os << lesson_list_options() << "\n" << lesson_options();
+  os << options_help(lesson_list_options()) << "\n" << options_help(lesson_options());
   std::fputs(os.str().c_str(), f);
 }
 
@@ -190,7 +192,7 @@ int cmd_lesson(const std::vector<std::string>& args) {
     return cmd_list(dirs, vm.count("names") > 0);
   }
   if (sub != "run")
-    return usage_error("lesson", std::string(tr("unknown subcommand")) + " '" + sub + "' (list, run, check)", hint);
+    return usage_error("lesson", sockscope::text::format(tr("there is no subcommand '%1$s': it is list, run or check"), sub), hint);
 
   po::options_description d = lesson_options();
   po::options_description all;

@@ -157,7 +157,8 @@ extern "C" ssize_t marked_write(void* cookie, const char* buf, size_t n) {
 
 }  // namespace
 
-void print_trace_help(std::FILE* f) {
+void print_trace_help(std::FILE* out) {
+  HelpWriter f(out);
   std::fprintf(f, "%s\n\n", tr("sockscope trace -- PROGRAM [ARGS...]: runs any program and shows its socket calls "
                                "and the packets of its sockets on one timeline, explained."));
   std::fprintf(f, "%s\n", tr("The program keeps the terminal: type to it as usual. Every process and thread it "
@@ -169,7 +170,7 @@ void print_trace_help(std::FILE* f) {
   std::fprintf(f, "%s\n\n", tr("Example: sudo sockscope trace -- python3 tcp_server.py, and in another terminal: "
                                "sudo sockscope trace -- python3 tcp_client.py"));
   std::ostringstream os;
-  os << trace_cmd_options();
+  os << options_help(trace_cmd_options());
   std::fputs(os.str().c_str(), f);
 }
 

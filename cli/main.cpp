@@ -22,6 +22,7 @@
 #include "sockscope/views/svg.hpp"
 #include "sockscope/views/views.hpp"
 #include "cli_common.hpp"
+#include "sockscope/text/escape.hpp"
 #include "cmd_capture.hpp"
 #include "cmd_chat.hpp"
 #include "cmd_compare.hpp"
@@ -91,21 +92,23 @@ po::options_description exchange_options() {
   return d;
 }
 
-void print_annotate_help(std::FILE* f) {
+void print_annotate_help(std::FILE* out) {
+  HelpWriter f(out);
   std::fprintf(f, "%s\n\n", tr("sockscope annotate FILE: explains every packet of a capture file."));
   std::fprintf(f, "%s\n", tr("FILE is a pcap or pcapng file (tcpdump -w, Wireshark, dumpcap), or - for standard input."));
   std::fprintf(f, "%s\n\n", tr("Exit status: 0 done, 2 bad usage or a missing, damaged or cut-short file (after what could be read)."));
   std::ostringstream os;
-  os << annotate_options();
+  os << options_help(annotate_options());
   std::fputs(os.str().c_str(), f);
 }
 
-void print_exchange_help(std::FILE* f) {
+void print_exchange_help(std::FILE* out) {
+  HelpWriter f(out);
   std::fprintf(f, "%s\n\n", tr("sockscope exchange: a scripted TCP and UDP conversation on loopback, to record and annotate."));
   std::fprintf(f, "%s\n", tr("TCP: the client connects, sends three lines, the server answers each, the client closes."));
   std::fprintf(f, "%s\n\n", tr("UDP: the client sends three datagrams, the server answers each."));
   std::ostringstream os;
-  os << exchange_options();
+  os << options_help(exchange_options());
   std::fputs(os.str().c_str(), f);
 }
 
@@ -254,16 +257,24 @@ const Command kCommands[] = {
 };
 
 void print_main_help(std::FILE* f) {
-  std::fprintf(f, "%s\n\n", tr("sockscope: decodes TCP and UDP packets and explains them in plain words."));
-  std::fprintf(f, "%s\n", tr("Usage:"));
-  for (const Command& c : kCommands) std::fprintf(f, "  %s\n", c.usage);
-  std::fprintf(f, "  sockscope help [COMMAND]\n");
-  std::fprintf(f, "  sockscope --help | --version\n\n");
-  std::fprintf(f, "%s\n", tr("Commands:"));
-  for (const Command& c : kCommands) std::fprintf(f, "  %-9s %s\n", c.name, tr(c.summary));
-  std::fprintf(f, "  %-9s %s\n\n", "help", tr("show the help of a command"));
-  std::fprintf(f, "%s\n", tr("Example: sudo tcpdump -i lo -w chat.pcap port 9000, then sockscope annotate chat.pcap"));
-  std::fprintf(f, "%s\n", tr("Language: --lang zh_CN or --lang en, before or after the command; without it, as LANGUAGE, LC_ALL, LC_MESSAGES or LANG say."));
+  std::string h = std::string(tr("sockscope: decodes TCP and UDP packets and explains them in plain words.")) + "\n\n";
+  h += std::string(tr("Usage:")) + "\n";
+  for (const Command& c : kCommands) h += std::string("  ") + c.usage + "\n";
+  h += "  sockscope help [COMMAND]\n";
+  h += "  sockscope --help | --version\n\n";
+  h += std::string(tr("Commands:")) + "\n";
+  // Each summary beside its command, wrapped under itself.
+  const auto command_line = [&h](const char* name, const char* summary) {
+    char first[16];
+    std::snprintf(first, sizeof first, "  %-9s ", name);
+    h += sockscope::text::wrap_text(summary, 99, first, std::string(12, ' '));
+  };
+  for (const Command& c : kCommands) command_line(c.name, tr(c.summary));
+  command_line("help", tr("show the help of a command"));
+  h += "\n";
+  h += std::string(tr("Example: sudo tcpdump -i lo -w chat.pcap port 9000, then sockscope annotate chat.pcap")) + "\n";
+  h += std::string(tr("Language: --lang zh_CN or --lang en, before or after the command; without it, as LANGUAGE, LC_ALL, LC_MESSAGES or LANG say.")) + "\n";
+  print_help(f, h);
 }
 
 const Command* find_command(const std::string& name) {

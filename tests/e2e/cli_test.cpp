@@ -3,7 +3,10 @@
 #include <pcap.h>
 
 #include <algorithm>
+#include <sstream>
 #include <string>
+
+#include "sockscope/text/escape.hpp"
 
 #include "e2e_support.hpp"
 #include "fixtures.hpp"
@@ -27,6 +30,32 @@ TEST(Cli, HelpAndVersion) {
   EXPECT_EQ(v.out, std::string("sockscope ") + SOCKSCOPE_VERSION + "\n" + pcap_lib_version() + "\n");
   EXPECT_EQ(v.out.rfind("sockscope ", 0), 0u) << v.out;
   EXPECT_NE(v.out.find("\nlibpcap version "), std::string::npos) << v.out;
+}
+
+// Every command's help in Chinese (the real catalogue, found beside the binary): options wrapped by
+// terminal columns, a Chinese character never cut in two, each continuation under its explanation.
+TEST(Cli, ChineseHelpWrapsByColumnsAndKeepsCharactersWhole) {
+  for (const char* cmd : {"annotate", "exchange", "capture", "chat", "compare", "demo", "lab", "lesson", "trace"}) {
+    const e2e::RunResult r = e2e::sockscope({"--lang", "zh_CN", "help", cmd});
+    ASSERT_EQ(r.status, 0) << cmd;
+    ASSERT_NE(r.out.find("选项"), std::string::npos) << cmd << ":\n" << r.out;  // the catalogue was found
+    std::string valid;
+    sockscope::text::escape_text(valid, reinterpret_cast<const std::uint8_t*>(r.out.data()), r.out.size(),
+                                 r.out.size() + 1, false, true);
+    EXPECT_EQ(valid.find("\\x"), std::string::npos) << cmd << ": invalid UTF-8 in\n" << r.out;
+    std::size_t column = 0;  // where the explanations of the current option group start
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);) {
+      EXPECT_LE(sockscope::text::display_width(line), 100u) << cmd << ": " << line;
+      if (line.rfind("  -", 0) == 0) {
+        // "  --port P (=9000)   explanation": the explanation's column.
+        const std::size_t gap = line.find("  ", 2);
+        if (gap != std::string::npos) column = line.find_first_not_of(' ', gap);
+      } else if (column != 0 && line.size() > column && line.find_first_not_of(' ') != 0) {
+        EXPECT_EQ(line.find_first_not_of(' '), column) << cmd << ": " << line;
+      }
+    }
+  }
 }
 
 TEST(Cli, UnknownCommandIsOneLineAndExitTwo) {
