@@ -166,113 +166,201 @@ std::string flags_text(std::uint16_t f) {
   return s;
 }
 
+// What a packet must be for a field to have a value; the sentence when it is not.
+enum class Needs : std::uint8_t { Any, Tcp, Udp, Ip, Ethernet, Arp };
+
+bool meets(const PacketFact& p, Needs n, const std::string& field, std::string& why) {
+  const auto frame = static_cast<unsigned long long>(p.frame);
+  switch (n) {
+    case Needs::Any: return true;
+    case Needs::Tcp:
+      if (p.transport == Transport::Tcp) return true;
+      why = text::format(tr("frame %1$llu is not TCP: it has no %2$s"), frame, field.c_str());
+      return false;
+    case Needs::Udp:
+      if (p.transport == Transport::Udp) return true;
+      why = text::format(tr("frame %llu is not UDP"), frame);
+      return false;
+    case Needs::Ip:
+      if (p.ip_version != 0) return true;
+      why = text::format(tr("frame %llu is not an IP packet"), frame);
+      return false;
+    case Needs::Ethernet:
+      if (p.has_macs) return true;
+      why = text::format(tr("frame %llu has no Ethernet addresses"), frame);
+      return false;
+    case Needs::Arp:
+      if (p.proto == Proto::Arp) return true;
+      why = text::format(tr("frame %llu is not ARP"), frame);
+      return false;
+  }
+  return true;
+}
+
+Value mac_text(const std::array<std::uint8_t, 6>& m) {
+  Value v;
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  v.is_text = true;
+  v.text = buf;
+  return v;
+}
+
+Value number(std::int64_t n) {
+  Value v;
+  v.n = n;
+  return v;
+}
+
+// The one table of packet fields a lesson may ask about (`expect packet(...).FIELD`): the parser
+// accepts exactly these names, and each row says how its value is read. `first_ts` is the capture's
+// first timestamp (for time-us, time-ms).
+struct PacketFieldRow {
+  const char* name;
+  Needs needs;
+  Value (*read)(const PacketFact& p, std::int64_t first_ts);
+};
+
+constexpr PacketFieldRow kPacketFields[] = {
+    {"frame", Needs::Any, [](const PacketFact& p, std::int64_t) { return number(static_cast<std::int64_t>(p.frame)); }},
+    {"seq", Needs::Tcp, [](const PacketFact& p, std::int64_t) { return number(p.rel_seq); }},
+    {"ack", Needs::Tcp, [](const PacketFact& p, std::int64_t) { return number(p.rel_ack); }},
+    {"raw-seq", Needs::Tcp, [](const PacketFact& p, std::int64_t) { return number(p.raw_seq); }},
+    {"raw-ack", Needs::Tcp, [](const PacketFact& p, std::int64_t) { return number(p.raw_ack); }},
+    {"len", Needs::Any, [](const PacketFact& p, std::int64_t) { return number(p.len); }},
+    {"win", Needs::Tcp, [](const PacketFact& p, std::int64_t) { return number(p.win); }},
+    {"raw-win", Needs::Tcp, [](const PacketFact& p, std::int64_t) { return number(p.raw_win); }},
+    {"sport", Needs::Any, [](const PacketFact& p, std::int64_t) { return number(p.sport); }},
+    {"dport", Needs::Any, [](const PacketFact& p, std::int64_t) { return number(p.dport); }},
+    {"mss", Needs::Tcp,
+     [](const PacketFact& p, std::int64_t) {
+       Value v = number(p.mss);
+       if (!p.has_mss) v.why = text::format(tr("frame %llu carries no MSS option"), static_cast<unsigned long long>(p.frame));
+       return v;
+     }},
+    {"wscale", Needs::Tcp,
+     [](const PacketFact& p, std::int64_t) {
+       Value v = number(p.wscale);
+       if (!p.has_wscale)
+         v.why = text::format(tr("frame %llu carries no window scale option"), static_cast<unsigned long long>(p.frame));
+       return v;
+     }},
+    {"ttl", Needs::Any, [](const PacketFact& p, std::int64_t) { return number(p.ttl); }},
+    {"ip-header", Needs::Any, [](const PacketFact& p, std::int64_t) { return number(p.ip_header); }},
+    {"transport-header", Needs::Any, [](const PacketFact& p, std::int64_t) { return number(p.transport_header); }},
+    {"link-header", Needs::Any, [](const PacketFact& p, std::int64_t) { return number(p.link_header); }},
+    {"wire-len", Needs::Any, [](const PacketFact& p, std::int64_t) { return number(p.wire_len); }},
+    {"udp-length", Needs::Udp, [](const PacketFact& p, std::int64_t) { return number(p.udp_length); }},
+    {"ip-proto", Needs::Any, [](const PacketFact& p, std::int64_t) { return number(p.ip_proto); }},
+    {"ip-version", Needs::Any, [](const PacketFact& p, std::int64_t) { return number(p.ip_version); }},
+    {"time-us", Needs::Any, [](const PacketFact& p, std::int64_t first) { return number((p.ts_ns - first) / 1000); }},
+    {"time-ms", Needs::Any, [](const PacketFact& p, std::int64_t first) { return number((p.ts_ns - first) / 1000000); }},
+    {"quotes", Needs::Any,
+     [](const PacketFact& p, std::int64_t) {
+       Value v = number(static_cast<std::int64_t>(p.quotes_frame));
+       if (p.quotes_frame) v.frames.push_back(p.quotes_frame);
+       return v;
+     }},
+    {"flags", Needs::Tcp,
+     [](const PacketFact& p, std::int64_t) {
+       Value v;
+       v.is_text = true;
+       v.text = flags_text(p.tcp_flags);
+       return v;
+     }},
+    {"ip-id", Needs::Ip, [](const PacketFact& p, std::int64_t) { return number(p.ip_id); }},
+    // The header's offset field counts 8-byte units (RFC 791, RFC 8200); frag-offset is in bytes.
+    {"frag-offset", Needs::Ip, [](const PacketFact& p, std::int64_t) { return number(p.frag_offset); }},
+    {"raw-frag-offset", Needs::Ip, [](const PacketFact& p, std::int64_t) { return number(p.frag_offset / 8); }},
+    {"mf", Needs::Ip, [](const PacketFact& p, std::int64_t) { return number(p.mf); }},
+    {"df", Needs::Ip, [](const PacketFact& p, std::int64_t) { return number(p.df); }},
+    {"src-mac", Needs::Ethernet, [](const PacketFact& p, std::int64_t) { return mac_text(p.src_mac); }},
+    {"dst-mac", Needs::Ethernet, [](const PacketFact& p, std::int64_t) { return mac_text(p.dst_mac); }},
+    {"arp-op", Needs::Arp, [](const PacketFact& p, std::int64_t) { return number(p.arp_op); }},
+};
+
+const PacketFieldRow* find_packet_field(std::string_view name) {
+  for (const PacketFieldRow& r : kPacketFields)
+    if (name == r.name) return &r;
+  return nullptr;
+}
+
 Value packet_field(const Facts& f, const Term& t) {
   Value v;
   const PacketFact* p = select(f, t.packet, v.why);
-  if (!p) return v;
-  v.ok = true;
-  v.frames.push_back(p->frame);
-  const std::string& k = t.field;
-  const bool tcp = p->transport == Transport::Tcp;
-  auto need_tcp = [&] {
-    if (!tcp) {
-      v.ok = false;
-      v.why = text::format(tr("frame %1$llu is not TCP: it has no %2$s"), static_cast<unsigned long long>(p->frame), k.c_str());
-    }
-    return tcp;
-  };
-  const std::int64_t first_ts = f.packets.empty() ? 0 : f.packets.front().ts_ns;
-  if (k == "frame") v.n = static_cast<std::int64_t>(p->frame);
-  else if (k == "seq") { if (need_tcp()) v.n = p->rel_seq; }
-  else if (k == "ack") { if (need_tcp()) v.n = p->rel_ack; }
-  else if (k == "raw-seq") { if (need_tcp()) v.n = p->raw_seq; }
-  else if (k == "raw-ack") { if (need_tcp()) v.n = p->raw_ack; }
-  else if (k == "len") v.n = p->len;
-  else if (k == "win") { if (need_tcp()) v.n = p->win; }
-  else if (k == "raw-win") { if (need_tcp()) v.n = p->raw_win; }
-  else if (k == "sport") v.n = p->sport;
-  else if (k == "dport") v.n = p->dport;
-  else if (k == "mss") {
-    if (need_tcp() && !p->has_mss) v.ok = false, v.why = text::format(tr("frame %llu carries no MSS option"), static_cast<unsigned long long>(p->frame));
-    v.n = p->mss;
-  } else if (k == "wscale") {
-    if (need_tcp() && !p->has_wscale)
-      v.ok = false, v.why = text::format(tr("frame %llu carries no window scale option"), static_cast<unsigned long long>(p->frame));
-    v.n = p->wscale;
-  } else if (k == "ttl") v.n = p->ttl;
-  else if (k == "ip-header") v.n = p->ip_header;
-  else if (k == "transport-header") v.n = p->transport_header;
-  else if (k == "link-header") v.n = p->link_header;
-  else if (k == "wire-len") v.n = p->wire_len;
-  else if (k == "udp-length") {
-    if (p->transport != Transport::Udp) v.ok = false, v.why = text::format(tr("frame %llu is not UDP"), static_cast<unsigned long long>(p->frame));
-    v.n = p->udp_length;
-  } else if (k == "ip-proto") v.n = p->ip_proto;
-  else if (k == "ip-version") v.n = p->ip_version;
-  else if (k == "time-us") v.n = (p->ts_ns - first_ts) / 1000;
-  else if (k == "time-ms") v.n = (p->ts_ns - first_ts) / 1000000;
-  else if (k == "quotes") {
-    v.n = static_cast<std::int64_t>(p->quotes_frame);
-    if (p->quotes_frame) v.frames.push_back(p->quotes_frame);
-  } else if (k == "flags") {
-    if (need_tcp()) v.is_text = true, v.text = flags_text(p->tcp_flags);
-  } else if (k == "ip-id" || k == "frag-offset" || k == "raw-frag-offset" || k == "mf" || k == "df") {
-    if (p->ip_version == 0) {
-      v.ok = false;
-      v.why = text::format(tr("frame %llu is not an IP packet"), static_cast<unsigned long long>(p->frame));
-    }
-    // The header's offset field counts 8-byte units (RFC 791, RFC 8200); frag-offset is in bytes.
-    v.n = k == "ip-id"             ? p->ip_id
-          : k == "frag-offset"     ? p->frag_offset
-          : k == "raw-frag-offset" ? p->frag_offset / 8
-          : k == "mf"              ? p->mf
-                                   : p->df;
-  } else if (k == "src-mac" || k == "dst-mac") {
-    if (!p->has_macs) {
-      v.ok = false;
-      v.why = text::format(tr("frame %llu has no Ethernet addresses"), static_cast<unsigned long long>(p->frame));
-    }
-    const auto& m = k == "src-mac" ? p->src_mac : p->dst_mac;
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-    v.is_text = true;
-    v.text = buf;
-  } else if (k == "arp-op") {
-    if (p->proto != Proto::Arp) {
-      v.ok = false;
-      v.why = text::format(tr("frame %llu is not ARP"), static_cast<unsigned long long>(p->frame));
-    }
-    v.n = p->arp_op;
+  const PacketFieldRow* row = find_packet_field(t.field);
+  if (!p || !row) return v;
+  std::string why;
+  if (!meets(*p, row->needs, t.field, why)) {
+    v.why = why;
+    v.frames.push_back(p->frame);
+    return v;
   }
+  v = row->read(*p, f.packets.empty() ? 0 : f.packets.front().ts_ns);
+  v.ok = v.why.empty();
+  v.frames.insert(v.frames.begin(), p->frame);
   return v;
+}
+
+// The one table of call fields (`expect call(...).FIELD`), as for packets.
+struct CallFieldRow {
+  const char* name;
+  Value (*read)(const Facts& f, const CallFact& c, const Term& t);
+};
+
+constexpr CallFieldRow kCallFields[] = {
+    {"result", [](const Facts&, const CallFact& c, const Term&) { return number(c.result); }},
+    {"errno",
+     [](const Facts&, const CallFact& c, const Term&) {
+       Value v;
+       v.is_text = true;
+       v.text = c.err ? errno_name(c.err) : "none";
+       return v;
+     }},
+    {"bytes", [](const Facts&, const CallFact& c, const Term&) { return number(c.result > 0 ? c.result : 0); }},
+    {"state",
+     [](const Facts&, const CallFact& c, const Term&) {
+       Value v;
+       v.is_text = true;
+       v.text = c.state.empty() ? "none" : c.state;
+       return v;
+     }},
+    {"after-frame",
+     [](const Facts& f, const CallFact& c, const Term& t) {
+       for (const auto& pl : f.places)
+         if (pl.role == c.role && pl.ts_ns == c.ts_ns) {
+           Value v = number(static_cast<std::int64_t>(pl.after_frame));
+           if (pl.after_frame) v.frames.push_back(pl.after_frame);
+           return v;
+         }
+       Value v;
+       v.why = text::format(tr("the timeline did not show %s() returning"), t.call.text.c_str());
+       return v;
+     }},
+    {"duration-ms", [](const Facts&, const CallFact& c, const Term&) { return number((c.ts_return_ns - c.ts_ns) / 1000000); }},
+    {"duration-us", [](const Facts&, const CallFact& c, const Term&) { return number((c.ts_return_ns - c.ts_ns) / 1000); }},
+    {"data",
+     [](const Facts&, const CallFact& c, const Term&) {
+       Value v;
+       v.is_text = true;
+       v.text = text::printable(c.data, kDataShown);
+       return v;
+     }},
+};
+
+const CallFieldRow* find_call_field(std::string_view name) {
+  for (const CallFieldRow& r : kCallFields)
+    if (name == r.name) return &r;
+  return nullptr;
 }
 
 Value call_field(const Facts& f, const Term& t) {
   Value v;
   const CallFact* c = select(f, t.call, v.why);
-  if (!c) return v;
-  v.ok = true;
-  const std::string& k = t.field;
-  if (k == "result") v.n = c->result;
-  else if (k == "bytes") v.n = c->result > 0 ? c->result : 0;
-  else if (k == "errno") v.is_text = true, v.text = c->err ? errno_name(c->err) : "none";
-  else if (k == "state") {
-    v.is_text = true;
-    v.text = c->state.empty() ? "none" : c->state;
-  } else if (k == "data") v.is_text = true, v.text = text::printable(c->data, kDataShown);
-  else if (k == "duration-us") v.n = (c->ts_return_ns - c->ts_ns) / 1000;
-  else if (k == "duration-ms") v.n = (c->ts_return_ns - c->ts_ns) / 1000000;
-  else if (k == "after-frame") {
-    v.ok = false;
-    for (const auto& pl : f.places)
-      if (pl.role == c->role && pl.ts_ns == c->ts_ns) {
-        v.ok = true;
-        v.n = static_cast<std::int64_t>(pl.after_frame);
-        if (pl.after_frame) v.frames.push_back(pl.after_frame);
-        break;
-      }
-    if (!v.ok) v.why = text::format(tr("the timeline did not show %s() returning"), t.call.text.c_str());
-  }
+  const CallFieldRow* row = find_call_field(t.field);
+  if (!c || !row) return v;
+  v = row->read(f, *c, t);
+  v.ok = v.why.empty();
   return v;
 }
 
@@ -296,6 +384,9 @@ Value count_calls(const Facts& f, const Term& t) {
 }
 
 }  // namespace
+
+bool is_packet_field(std::string_view f) { return find_packet_field(f) != nullptr; }
+bool is_call_field(std::string_view f) { return find_call_field(f) != nullptr; }
 
 Value eval(const Expr& e, const Facts& facts) {
   Value total;

@@ -17,9 +17,9 @@
 namespace sockscope::lesson::detail {
 
 std::string trim(std::string_view s);
-bool is_packet_field(std::string_view f);
-bool is_call_field(std::string_view f);
-bool is_call_name(std::string_view c);
+bool is_packet_field(std::string_view f);  // a row of facts.cpp's packet field table
+bool is_call_field(std::string_view f);    // a row of facts.cpp's call field table
+bool is_call_name(std::string_view c);     // a call a lesson may name (annotate's call table)
 bool parse_packet_selector(const std::string& text, PacketSelector& out, std::string& error);
 bool parse_call_selector(const std::string& text, const Lesson& lesson, CallSelector& out, std::string& error);
 bool parse_expr(const std::string& text, const Lesson& lesson, Expr& out, std::string& error);

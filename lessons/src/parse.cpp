@@ -65,25 +65,9 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-bool is_packet_field(std::string_view f) {
-  static const char* const kFields[] = {"frame", "seq", "ack", "raw-seq", "raw-ack", "len", "win", "raw-win",
-                                        "sport", "dport", "mss", "wscale", "ttl", "ip-header", "transport-header",
-                                        "link-header", "wire-len", "udp-length", "ip-proto", "ip-version",
-                                        "time-us", "time-ms", "quotes", "flags", "ip-id", "frag-offset",
-                                        "raw-frag-offset", "mf", "df", "src-mac", "dst-mac", "arp-op"};
-  return std::any_of(std::begin(kFields), std::end(kFields), [&](const char* k) { return f == k; });
-}
-
-bool is_call_field(std::string_view f) {
-  static const char* const kFields[] = {"result", "errno", "bytes", "state", "after-frame", "duration-ms",
-                                        "duration-us", "data"};
-  return std::any_of(std::begin(kFields), std::end(kFields), [&](const char* k) { return f == k; });
-}
-
 bool is_call_name(std::string_view c) {
-  static const char* const kCalls[] = {"socket", "bind",  "listen",   "accept",   "connect",    "send", "recv",
-                                       "sendto", "recvfrom", "shutdown", "close", "setsockopt"};
-  return std::any_of(std::begin(kCalls), std::end(kCalls), [&](const char* k) { return c == k; });
+  const CallName* name = find_call_name(c);
+  return name != nullptr && name->in_lessons;
 }
 
 namespace {
