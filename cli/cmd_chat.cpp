@@ -59,6 +59,9 @@ po::options_description chat_options() {
        tr("pause between scripted lines, in milliseconds"))
       ("reply", tr("server: answer each line a client sends with the next --say line"))
       ("half-close", tr("TCP client: at the end shutdown(SHUT_WR), then read until the server closes"))
+      ("framing", po::value<std::string>()->value_name("HOW")->default_value("line"),
+       tr("TCP: 'line' ends each message with a newline; 'recv' takes each recv() as one message and sends "
+          "no newline, as simple tutorial programs do (it holds only for small messages sent in turns)"))
       ("server-closes-after", po::value<int>()->value_name("N")->default_value(0),
        tr("TCP server: close a client's connection after N replies (the server closes first)"))
       ("max-clients", po::value<unsigned>()->value_name("N")->default_value(64),
@@ -114,6 +117,12 @@ int chat_options_from(const po::variables_map& vm, demo::ChatOptions& opts) {
   opts.reply_per_line = vm.count("reply") > 0;
   if (opts.reply_per_line && !server) return usage_error("chat", tr("--reply is for a server"), hint);
   opts.half_close = vm.count("half-close") > 0;
+  const std::string framing = vm["framing"].as<std::string>();
+  if (framing != "line" && framing != "recv")
+    return usage_error("chat", text::format(tr("--framing takes line or recv, not '%1$s'"), framing), hint);
+  if (framing == "recv" && !tcp)
+    return usage_error("chat", tr("--framing is for TCP: a UDP datagram is always one message"), hint);
+  opts.frame_by_recv = framing == "recv";
   if (opts.half_close && (server || !tcp)) return usage_error("chat", tr("--half-close is for a TCP client"), hint);
   opts.server_closes_after = vm["server-closes-after"].as<int>();
   if (opts.server_closes_after < 0) return usage_error("chat", tr("--server-closes-after takes 0 or more"), hint);

@@ -20,6 +20,14 @@ namespace sockscope::demo::detail {
 
 namespace {
 
+// Said once when messages are framed by recv(): what the framing assumes, and when it breaks.
+std::string recv_framing_note() {
+  return tr("each recv() is taken as one whole message, as simple tutorial programs do; TCP is a byte stream "
+            "and keeps no message boundaries, so this holds only for small messages sent in turns: two quick "
+            "send()s can arrive in one recv(), and a long message can take several");
+}
+
+
 // Connections accepted in one go when the listening socket is readable: a burst of newcomers gets
 // in quickly, and the clients already in the room still get their turn between bursts.
 constexpr int kAcceptBurst = 64;
@@ -96,6 +104,7 @@ class TcpServer {
     max_clients_ = raise_descriptor_limit(o_.max_clients);
     // Not translated: scripts and tests read the port from this first line.
     say_line(h_, "listening on " + endpoint_text(local));
+    if (o_.frame_by_recv) notice(h_, recv_framing_note());
     if (max_clients_ < o_.max_clients)
       notice(h_, text::format(tr("this process may open too few descriptors for %1$s clients (ulimit -n): the room takes at most %2$lld"),
                      std::to_string(o_.max_clients), static_cast<long long>(max_clients_)));
@@ -121,7 +130,7 @@ class TcpServer {
     for (Conn& c : conns_) {
       if (c.dead || now - c.last_ms < static_cast<std::int64_t>(o_.idle_timeout_s) * 1000) continue;
       notice(h_, text::format(tr("%1$s said nothing for %2$lld s: closing its connection"), c.label, o_.idle_timeout_s));
-      send_to(c, text::format(tr("idle for %s s: closing the connection"), std::to_string(o_.idle_timeout_s)) + "\n");
+      send_to(c, framed(text::format(tr("idle for %s s: closing the connection"), std::to_string(o_.idle_timeout_s))));
       if (!c.dead) close_conn(c);
     }
     for (Conn& c : conns_)
@@ -234,6 +243,14 @@ class TcpServer {
     }
     c.last_ms = now;
     c.inbuf.append(buf, static_cast<std::size_t>(n));
+    if (o_.frame_by_recv) {
+      // What this recv() returned is the message, whatever it holds.
+      std::string message = c.inbuf.substr(0, o_.max_line);
+      const bool cut = c.inbuf.size() > o_.max_line;
+      c.inbuf.clear();
+      on_line(c, message, cut);
+      return;
+    }
     while (!c.dead && !quit_) {
       const std::size_t nl = c.inbuf.find('\n');
       if (c.discarding) {
@@ -268,11 +285,11 @@ class TcpServer {
     say_line(h_, "[" + c.label + "] " + escape(line));
     if (cut) {
       notice(h_, text::format(tr("the line from %1$s was longer than %2$lld bytes: cut"), c.label, static_cast<long long>(o_.max_line)));
-      send_to(c, text::format(tr("your line was longer than %s bytes: the rest was dropped"), std::to_string(o_.max_line)) + "\n");
+      send_to(c, framed(text::format(tr("your line was longer than %s bytes: the rest was dropped"), std::to_string(o_.max_line))));
       if (c.dead) return;
     }
     // The room: everyone else gets the line with who said it.
-    broadcast("[" + c.label + "] " + line + "\n", &c);
+    broadcast(framed("[" + c.label + "] " + line), &c);
     if (!o_.reply_per_line || c.dead) return;
     while (c.next_reply < replies_.size()) {
       const std::string& r = replies_[c.next_reply++];
@@ -281,7 +298,7 @@ class TcpServer {
         quit_ = true;
         return;
       }
-      send_to(c, r + "\n");
+      send_to(c, framed(r));
       ++c.replies;
       if (!c.dead && o_.server_closes_after > 0 && c.replies >= static_cast<std::size_t>(o_.server_closes_after)) {
         notice(h_, text::format(tr("closing the connection to %1$s after %2$lld replies"), c.label, o_.server_closes_after));
@@ -297,7 +314,13 @@ class TcpServer {
       quit_ = true;
       return;
     }
-    broadcast(line + "\n", nullptr);
+    broadcast(framed(line), nullptr);
+  }
+
+  // A message as it goes on the wire: with its newline, or (framed by recv) as it is.
+  std::string framed(std::string text) const {
+    if (!o_.frame_by_recv) text += '\n';
+    return text;
   }
 
   void broadcast(const std::string& text, const Conn* except) {
@@ -463,8 +486,9 @@ int run_tcp_client(const ChatOptions& o, const ChatHooks& h, const SockAddr& ser
   std::int64_t linger_until = -1;
   lines.start(mono_ms());
 
+  if (o.frame_by_recv) notice(h, recv_framing_note());
   auto send_line = [&](const std::string& line) {
-    const std::string text = line + "\n";
+    const std::string text = o.frame_by_recv ? line : line + "\n";
     const ssize_t n = rep.send(fd, text, 0);
     if (n == static_cast<ssize_t>(text.size())) return true;
     call_failed(h, o, "send", n < 0 ? errno : EAGAIN, where);
@@ -482,14 +506,23 @@ int run_tcp_client(const ChatOptions& o, const ChatHooks& h, const SockAddr& ser
     rc = 1;
   };
 
+  // Framed by recv(), scripted lines take turns with the server: one line, then its answer.
+  bool my_turn = true;
+  std::int64_t answer_by = -1;  // when waiting for an answer stops (timeout_ms)
   while (!quit && !failed && !stop_requested(h)) {
     std::int64_t now = mono_ms();
     std::string line;
-    while (!quit && !failed && lines.next_scripted(now, line)) {
-      if (line == "Q")
+    if (!my_turn && now >= answer_by) {
+      notice(h, text::format(tr("no answer within %s ms: sending the next line anyway"), std::to_string(o.timeout_ms)));
+      my_turn = true;
+    }
+    while (!quit && !failed && my_turn && lines.next_scripted(now, line)) {
+      if (line == "Q") {
         quit = true;
-      else
-        send_line(line);
+      } else if (send_line(line) && o.frame_by_recv) {
+        my_turn = false;
+        answer_by = now + o.timeout_ms;
+      }
     }
     if (quit || failed) break;
     if (lines.exhausted(now)) {
@@ -498,13 +531,15 @@ int run_tcp_client(const ChatOptions& o, const ChatHooks& h, const SockAddr& ser
       if (now >= linger_until) break;
     }
     pollfd p[2] = {{fd, POLLIN, 0}, {lines.stdin_fd(), POLLIN, 0}};
-    if (::poll(p, 2, poll_timeout(now, lines.ms_until_due(now), linger_until)) <= 0) continue;
+    const std::int64_t due = my_turn ? lines.ms_until_due(now) : std::max<std::int64_t>(0, answer_by - now);
+    if (::poll(p, 2, poll_timeout(now, due, linger_until)) <= 0) continue;
     if (p[0].revents != 0) {
       char buf[4096];
       const ssize_t n = rep.recv(fd, buf, sizeof buf);
       if (n > 0) {
         inbuf.append(buf, static_cast<std::size_t>(n));
-        print_lines(h, inbuf, false);
+        print_lines(h, inbuf, o.frame_by_recv);
+        my_turn = true;
       } else if (n == 0) {
         print_lines(h, inbuf, true);
         notice(h, tr("the server closed the connection"));
@@ -544,7 +579,7 @@ int run_tcp_client(const ChatOptions& o, const ChatHooks& h, const SockAddr& ser
       const ssize_t n = rep.recv(fd, buf, sizeof buf);
       if (n > 0) {
         inbuf.append(buf, static_cast<std::size_t>(n));
-        print_lines(h, inbuf, false);
+        print_lines(h, inbuf, o.frame_by_recv);
         continue;
       }
       if (n < 0) {

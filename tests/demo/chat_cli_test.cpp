@@ -48,6 +48,13 @@ class Proc {
   }
 
   bool start(const std::vector<std::string>& args, const std::string& err_path) {
+    std::vector<std::string> argv = {binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return start_program(argv, err_path);
+  }
+
+  // Any program: argv[0] is its path.
+  bool start_program(std::vector<std::string> argv, const std::string& err_path) {
     int in[2], out[2];
     if (::pipe2(in, O_CLOEXEC) != 0) return false;
     if (::pipe2(out, O_CLOEXEC) != 0) return false;
@@ -56,8 +63,6 @@ class Proc {
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<std::string> argv = {binary()};
-    argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> cargs;
     for (auto& a : argv) cargs.push_back(a.data());
     cargs.push_back(nullptr);
@@ -226,6 +231,60 @@ TEST_F(ChatCli, UdpPair) {
   EXPECT_NE(client.err().find("client  sendto(\"ping\", 127.0.0.1:" + port + ") = 4"), std::string::npos) << client.err();
   EXPECT_NE(client.err().find("client  recvfrom() = 4 \"pong\" from 127.0.0.1:" + port), std::string::npos) << client.err();
   EXPECT_NE(client.out().find("pong"), std::string::npos);
+}
+
+// --framing recv: sockscope's chat and a tutorial-style program (demo/python: each recv() is one
+// message, no newline sent, turn by turn) understand each other in both directions.
+TEST_F(ChatCli, RecvFramingTalksWithTutorialStylePrograms) {
+  const std::string py = sockscope::testing::source_dir() + "/demo/python/";
+  {
+    Proc server;
+    const unsigned port = start_server(server, {"--framing", "recv", "--reply", "--say", "hello from sockscope",
+                                                "--say", "second answer"});
+    ASSERT_NE(port, 0u) << server.out() << server.err();
+    Proc client;
+    ASSERT_TRUE(client.start_program({"/usr/bin/env", "python3", py + "tcp_client.py", "127.0.0.1",
+                                      std::to_string(port)},
+                                     path("pyclient.err")));
+    ASSERT_TRUE(client.write_stdin("hi there\nhow are you\nQ\n"));
+    client.close_stdin();
+    EXPECT_EQ(client.wait_exit(30000), 0) << client.err();
+    EXPECT_NE(client.out().find("server: hello from sockscope\n"), std::string::npos) << client.out();
+    EXPECT_NE(client.out().find("server: second answer\n"), std::string::npos) << client.out();
+    ASSERT_TRUE(server.wait_for("] how are you\n", 30000)) << server.out();
+    // The server says once what the framing assumes.
+    EXPECT_NE(server.out().find("TCP is a byte stream"), std::string::npos) << server.out();
+    server.signal(SIGINT);
+    EXPECT_EQ(server.wait_exit(30000), 0);
+    // Sent as the tutorial's programs send: no newline.
+    EXPECT_NE(server.err().find("send(\"hello from sockscope\", MSG_DONTWAIT|MSG_NOSIGNAL) = 20"), std::string::npos)
+        << server.err();
+  }
+  {
+    Proc server;
+    ASSERT_TRUE(server.start_program({"/usr/bin/env", "python3", py + "tcp_server.py", "127.0.0.1", "0"},
+                                     path("pyserver.err")));
+    ASSERT_TRUE(server.write_stdin("welcome\nbye now\n"));
+    ASSERT_TRUE(server.wait_for("\n", 30000)) << server.err();
+    const std::string first = server.out().substr(0, server.out().find('\n'));
+    const std::string port = first.substr(first.rfind(' ') + 1);
+    Proc client;
+    ASSERT_TRUE(client.start({"chat", "tcp-client", "--port", port, "--framing", "recv", "--say", "hello", "--say",
+                              "again"},
+                             path("client.err")));
+    client.close_stdin();
+    ASSERT_TRUE(client.wait_for("bye now\n", 30000)) << client.out() << client.err();
+    EXPECT_EQ(client.wait_exit(30000), 0) << client.err();
+    EXPECT_NE(client.out().find("welcome\n"), std::string::npos) << client.out();
+    EXPECT_EQ(server.wait_exit(30000), 0) << server.err();
+    EXPECT_NE(server.out().find("client: hello\n"), std::string::npos) << server.out();
+    EXPECT_NE(server.out().find("client: again\n"), std::string::npos) << server.out();
+  }
+  // UDP has no use for it.
+  Proc bad;
+  ASSERT_TRUE(bad.start({"chat", "udp-client", "--framing", "recv"}, path("bad.err")));
+  EXPECT_EQ(bad.wait_exit(30000), 2);
+  EXPECT_NE(bad.err().find("--framing is for TCP"), std::string::npos) << bad.err();
 }
 
 TEST_F(ChatCli, RefusedConnectAndBadUsage) {

@@ -47,6 +47,9 @@ struct ChatOptions {
   // is disconnected (a reset), so a client that never reads can neither stall the room for long nor
   // grow the server's memory: at most 2 * max_clients * max_queue bytes wait.
   std::size_t max_queue = 256 * 1024;
+  // TCP: each recv() is one whole message and nothing ends a message (no newline is sent), as simple
+  // tutorial programs do. TCP is a byte stream, so this holds only for small messages sent in turns.
+  bool frame_by_recv = false;
   // TCP server: listen(2)'s backlog, the connections the kernel completes before accept() takes
   // them. A burst of many clients at once needs more than the default.
   int backlog = 16;
