@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -396,7 +397,34 @@ struct SvgLadder::Impl {
     return idx;
   }
 
+  // Drawing (svg()): the layout of each section is computed first (rows with their tops, phase bands),
+  // then drawn; each step below appends to the picture's body.
+  struct Across;
+  struct Place {
+    std::uint32_t item;  // index into items
+    double top;          // the row's top edge
+  };
+  struct Band {
+    Phase phase;
+    double top, bottom;
+  };
+  struct SectionLayout {
+    std::vector<Place> rows;
+    std::vector<Band> bands;
+    double line_top = 0, line_bottom = 0;  // the two lifelines
+  };
+
   std::string render(bool standalone) const;
+  std::vector<std::vector<std::uint32_t>> items_by_section() const;
+  SectionLayout lay_out_rows(const std::vector<std::uint32_t>& section_items, double line_top) const;
+  void draw_title(std::string& body, double w, double& y) const;
+  void draw_legend(std::string& body, double w, double& y) const;
+  void draw_heading(std::string& body, const Across& a, const Section* sec, double& y) const;
+  void draw_call(std::string& out, const Across& a, const CallRec& c, double top) const;
+  void draw_packet(std::string& out, const Across& a, const PacketRec& r, double top) const;
+  void draw_bands(std::string& body, const Across& a, const SectionLayout& l, const Section* sec) const;
+  void draw_notes(std::string& body, double& y) const;
+  std::string document(const std::string& body, double w, double height, bool standalone) const;
 };
 
 SvgLadder::SvgLadder(SvgOptions opts) : impl_(std::make_unique<Impl>()) { impl_->opts = std::move(opts); }
@@ -536,336 +564,366 @@ void text_el(std::string& out, const char* css, double x, double y, const char* 
 
 }  // namespace
 
-std::string SvgLadder::Impl::render(bool standalone) const {
-  double w = static_cast<double>(opts.width);
-  if (w < 480) w = 480;
-  if (w > 4000) w = 4000;
-  const bool with_calls = !calls.empty();
-  const double inner = w - kInnerLeft - kMarginRight;
-  const double side = inner * (with_calls ? 0.28 : 0.14);
-  const double cx = kInnerLeft + side;
-  const double sx = w - kMarginRight - side;
-  const double mid = (cx + sx) / 2;
-  const std::size_t label_cols = columns_for(sx - cx - 16, kLabelFont);
-  const std::size_t client_call_cols = columns_for(cx - 8 - kInnerLeft, kCallFont);
-  const std::size_t server_call_cols = columns_for(w - kMarginRight - (sx + 8), kCallFont);
+// Where things stand across the picture, from its width: the two lifelines (client left, server
+// right), the middle where labels go, and how many columns of text fit beside and between them.
+struct SvgLadder::Impl::Across {
+  double w, cx, sx, mid;
+  std::size_t label_cols, client_call_cols, server_call_cols;
 
-  // Which section each call is drawn in: its conversation's, else that of the next packet (a live run
-  // starts with socket() and connect() before the conversation exists), else of the previous one.
+  Across(std::size_t width, bool with_calls) {
+    constexpr double kMinWidth = 480, kMaxWidth = 4000;
+    constexpr double kSideWithCalls = 0.28, kSideWithout = 0.14;  // of the inner width, beside each line
+    constexpr double kLabelGap = 16;  // between a label and the two lines, in all
+    constexpr double kCallGap = 8;    // between a call's text and its line
+    w = std::clamp(static_cast<double>(width), kMinWidth, kMaxWidth);
+    const double inner = w - kInnerLeft - kMarginRight;
+    const double side = inner * (with_calls ? kSideWithCalls : kSideWithout);
+    cx = kInnerLeft + side;
+    sx = w - kMarginRight - side;
+    mid = (cx + sx) / 2;
+    label_cols = columns_for(sx - cx - kLabelGap, kLabelFont);
+    client_call_cols = columns_for(cx - kCallGap - kInnerLeft, kCallFont);
+    server_call_cols = columns_for(w - kMarginRight - (sx + kCallGap), kCallFont);
+  }
+};
+
+// The items of each section, in order. A call stands in its conversation's section, else in that of
+// the next packet (a live run starts with socket() and connect() before the conversation exists),
+// else of the previous one; calls alone (no packet at all) still get a section.
+std::vector<std::vector<std::uint32_t>> SvgLadder::Impl::items_by_section() const {
   std::vector<std::uint32_t> item_section(items.size(), 0);
-  {
-    std::uint32_t next = sections.empty() ? 0 : std::numeric_limits<std::uint32_t>::max();
-    std::vector<bool> resolved(items.size(), false);
-    for (std::size_t i = items.size(); i-- > 0;) {
-      const Item& it = items[i];
-      if (!it.is_call) {
-        next = packets[it.index].section;
-        item_section[i] = next;
-        resolved[i] = true;
-        continue;
-      }
-      const CallRec& c = calls[it.index];
-      auto s = section_of.find(c.conn);
-      if (c.conn != 0 && s != section_of.end()) {
-        item_section[i] = s->second;
-        resolved[i] = true;
-      } else if (next != std::numeric_limits<std::uint32_t>::max()) {
-        item_section[i] = next;
-        resolved[i] = true;
-      }
+  constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+  std::uint32_t next = sections.empty() ? 0 : kNone;
+  std::vector<bool> resolved(items.size(), false);
+  for (std::size_t i = items.size(); i-- > 0;) {
+    const Item& it = items[i];
+    if (!it.is_call) {
+      next = packets[it.index].section;
+      item_section[i] = next;
+      resolved[i] = true;
+      continue;
     }
-    std::uint32_t prev = 0;
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      if (resolved[i])
-        prev = item_section[i];
-      else
-        item_section[i] = prev;
+    const CallRec& c = calls[it.index];
+    auto s = section_of.find(c.conn);
+    if (c.conn != 0 && s != section_of.end()) {
+      item_section[i] = s->second;
+      resolved[i] = true;
+    } else if (next != kNone) {
+      item_section[i] = next;
+      resolved[i] = true;
     }
   }
-  // Calls alone (no packet at all) still get a section to stand in.
+  std::uint32_t prev = 0;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (resolved[i])
+      prev = item_section[i];
+    else
+      item_section[i] = prev;
+  }
   const std::size_t nsections = sections.empty() && !calls.empty() ? 1 : sections.size();
   std::vector<std::vector<std::uint32_t>> rows(nsections);
   for (std::size_t i = 0; i < items.size(); ++i)
     if (item_section[i] < nsections) rows[item_section[i]].push_back(static_cast<std::uint32_t>(i));
+  return rows;
+}
 
-  std::string body;
-  body.reserve(items.size() * 420 + 2048);
-  std::string tmp, tmp2;
-  double y = 8;
-
-  if (!opts.title.empty()) {
-    y += 18;
-    tmp.clear();
-    text::escape_text(tmp, reinterpret_cast<const std::uint8_t*>(opts.title.data()), opts.title.size(), 400,
-                       false, false);
-    fit(tmp, columns_for(w - 20, 16));
-    text_el(body, "ss-title", 10, y, "", tmp);
-    y += 8;
-  }
-
-  // Legend: the three phases, a retransmission, a loss, and what the time column counts.
-  {
-    y += 14;
-    double x = 10;
-    const double ly = y;
-    for (const Phases& ph : kPhaseInfo) {
-      appendf(body, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"11\" rx=\"2\"/>\n", ph.css, x,
-              ly - 9);
-      tmp = tr(ph.name);
-      text_el(body, "ss-legend", x + 23, ly, "", tmp);
-      x += 23 + static_cast<double>(text::display_width(tmp)) * 11 * kCharWidth + 14;
+// Rows are evenly spaced: a call row, a packet row; a run of packets in one phase is a band (calls
+// between them stay inside it), and a new band starts with a strip that holds its name, so the name
+// never meets a label.
+SvgLadder::Impl::SectionLayout SvgLadder::Impl::lay_out_rows(const std::vector<std::uint32_t>& section_items,
+                                                             double line_top) const {
+  constexpr double kLifelinePad = 4;  // the lifelines reach this far above the first row and below the last
+  SectionLayout l;
+  l.line_top = line_top;
+  double y = line_top + kLifelinePad;
+  bool in_band = false;
+  for (std::uint32_t item_idx : section_items) {
+    const Item& it = items[item_idx];
+    double top = y;
+    if (it.is_call) {
+      l.rows.push_back({item_idx, top});
+      y += kRowCall;
+      continue;
     }
-    appendf(body,
-            "<g class=\"ss-retx\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke-width=\"1.6\"/></g>\n",
-            x, ly - 4, x + 20, ly - 4);
-    tmp = tr("retransmission");
-    text_el(body, "ss-legend", x + 25, ly, "", tmp);
-    x += 25 + static_cast<double>(text::display_width(tmp)) * 11 * kCharWidth + 14;
-    if (x + 90 > w) {  // a narrow picture: the rest on a second line
-      x = 10;
-      y += 16;
-    }
-    const double cy = y - 4;
-    appendf(body,
-            "<line class=\"ss-cross\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-            "<line class=\"ss-cross\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-            x + 4, cy - 4, x + 12, cy + 4, x + 4, cy + 4, x + 12, cy - 4);
-    tmp = tr("lost");
-    text_el(body, "ss-legend", x + 18, y, "", tmp);
-    x += 18 + static_cast<double>(text::display_width(tmp)) * 11 * kCharWidth + 14;
-    tmp = tr("left column: milliseconds since the first packet or call");
-    if (x + static_cast<double>(text::display_width(tmp)) * 11 * kCharWidth > w - 10) {
-      x = 10;
-      y += 16;
-    }
-    text_el(body, "ss-legend", x, y, "", tmp);
-    y += 8;
-  }
-
-  struct Band {
-    Phase phase;
-    double top, bottom;
-  };
-  std::vector<Band> bands;
-  std::string rows_svg;
-
-  for (std::size_t si = 0; si < nsections; ++si) {
-    const Section* sec = si < sections.size() ? &sections[si] : nullptr;
-    y += 14;
-    // Heading.
-    tmp.clear();
-    if (sec && sec->conn != 0) {
-      const char* proto = sec->proto == Proto::Tcp ? "TCP" : sec->proto == Proto::Udp ? "UDP" : proto_name(sec->proto);
-      appendf_tr(tmp, tr("conversation %1$u (%2$s)"), sec->conn, proto);
-    } else if (sec) {
-      tmp = tr("packets outside any TCP or UDP conversation");
+    const PacketRec& r = packets[it.index];
+    if (r.phase == Phase::Other) {
+      in_band = false;
+    } else if (in_band && l.bands.back().phase == r.phase) {
+      l.bands.back().bottom = top + kRowPacket;
     } else {
-      tmp = tr("socket calls");
+      y += kBandStrip;
+      top = y;
+      l.bands.push_back({r.phase, top - kBandStrip, top + kRowPacket});
+      in_band = true;
     }
-    y += 14;
-    text_el(body, "ss-head", 10, y, "", tmp);
-    // Who is on which line.
-    y += 18;
-    const bool conv = sec && sec->conn != 0;
-    tmp = conv || !sec ? tr("client") : tr("first sender");
-    text_el(body, "ss-role", cx, y, "middle", tmp);
-    tmp = conv || !sec ? tr("server") : tr("the other side");
-    text_el(body, "ss-role", sx, y, "middle", tmp);
-    text_el(body, "ss-time", kTimeRight, y, "end", "ms");
-    if (conv) {
-      y += 14;
-      // Centred under the role, but kept inside the picture (an IPv6 address is long).
-      const double half_room = (sx - cx) / 2 - 6;
-      for (int side_i = 0; side_i < 2; ++side_i) {
-        tmp = side_i == 0 ? sec->client : sec->server;
-        const double line_x = side_i == 0 ? cx : sx;
-        const double edge = side_i == 0 ? line_x - 4 : w - 4 - line_x;  // room beyond the line
-        fit_middle(tmp, columns_for(half_room + edge, 11));
-        const double est = static_cast<double>(text::display_width(tmp)) * 11 * kCharWidth;
-        double x = line_x;
-        if (est / 2 > edge) x = side_i == 0 ? 4 + est / 2 : w - 4 - est / 2;
-        text_el(body, "ss-addr", x, y, "middle", tmp);
-      }
-    }
-    y += 6;
-    const double line_top = y;
-    y += 4;
-
-    bands.clear();
-    rows_svg.clear();
-    bool in_band = false;
-    for (std::uint32_t item_idx : rows[si]) {
-      const Item& it = items[item_idx];
-      double top = y;
-      if (it.is_call) {
-        const CallRec& c = calls[it.index];
-        tmp.clear();
-        append_time_ms(tmp, c.ts_ns - start_ns);
-        text_el(rows_svg, "ss-time", kTimeRight, top + 13, "end", tmp);
-        const bool client = c.endpoint == CallRole::Client;
-        const double lx = client ? cx : sx;
-        appendf(rows_svg, "<circle class=\"ss-dot\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"/>\n", lx, top + 9);
-        tmp.assign(at(c.text_off, c.text_len));
-        fit(tmp, client ? client_call_cols : server_call_cols);
-        text_el(rows_svg, c.failed ? "ss-call ss-call-failed" : "ss-call", client ? cx - 8 : sx + 8, top + 13,
-                client ? "end" : "start", tmp);
-        y += kRowCall;
-        continue;
-      }
-      const PacketRec& r = packets[it.index];
-      // Bands: runs of packets in one phase (calls between them stay inside the run).
-      if (r.phase == Phase::Other) {
-        in_band = false;
-      } else if (in_band && bands.back().phase == r.phase) {
-        bands.back().bottom = top + kRowPacket;
-      } else {
-        // A new band starts with a strip that holds its name, so the name never meets a label.
-        y += kBandStrip;
-        top = y;
-        bands.push_back({r.phase, top - kBandStrip, top + kRowPacket});
-        in_band = true;
-      }
-
-      tmp.clear();
-      append_time_ms(tmp, r.ts_ns - start_ns);
-      text_el(rows_svg, "ss-time", kTimeRight, top + 23, "end", tmp);
-
-      const auto lost_it = lost.find(r.frame);
-      const auto resent_it = resent_as.find(r.frame);
-      const bool is_lost = lost_it != lost.end() || resent_it != resent_as.end();
-      const char* css = r.malformed ? "ss-bad" : r.retransmission ? "ss-retx" : kind_css(r.kind);
-      appendf(rows_svg, "<g class=\"ss-pkt %s%s\">", css, is_lost ? " ss-lost" : "");
-      // The tooltip (browsers show it on hover): the human view's whole sentence.
-      rows_svg += "<title>";
-      views::xml_entities(rows_svg, at(r.tip_off, r.tip_len));
-      tmp.clear();
-      if (lost_it != lost.end()) {
-        tmp = xml_escape(lost_it->second);
-      } else if (resent_it != resent_as.end()) {
-        appendf_tr(tmp, tr("never acknowledged; frame %llu re-sent it"),
-                   static_cast<unsigned long long>(resent_it->second));
-      }
-      if (is_lost) {
-        rows_svg += " (";
-        rows_svg += tr("lost");
-        rows_svg += ": ";
-        if (lost_it != lost.end())
-          rows_svg += tmp;  // xml_escape'd above
-        else
-          views::xml_entities(rows_svg, tmp);
-        rows_svg += ')';
-      }
-      rows_svg += "</title>\n";
-
-      const double x1 = r.from_client ? cx : sx;
-      const double x2 = r.from_client ? sx : cx;
-      const double dir = r.from_client ? 1 : -1;
-      const double y1 = top + 19, y2 = top + 19 + kSlope;
-      tmp2.assign(at(r.label_off, r.label_len));
-      fit(tmp2, label_cols);
-      text_el(rows_svg, "ss-label", mid, top + 13, "middle", tmp2);
-      if (is_lost) {
-        // The arrow stops half way, with a cross where the packet vanished.
-        const double mx = mid, my = (y1 + y2) / 2;
-        appendf(rows_svg, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x1, y1, mx, my);
-        appendf(rows_svg,
-                "<line class=\"ss-cross\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                "<line class=\"ss-cross\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-                mx - 5, my - 5, mx + 5, my + 5, mx - 5, my + 5, mx + 5, my - 5);
-        // "lost: <reason>" where the rest of the arrow would have been.
-        std::string said;
-        if (lost_it != lost.end()) {
-          text::escape_text(said, reinterpret_cast<const std::uint8_t*>(lost_it->second.data()),
-                             lost_it->second.size(), 400, false, false);
-        } else {
-          said = tmp;
-        }
-        // The row has nothing else on that side: the text may run past the other line to the edge.
-        const double room = (dir > 0 ? w - kMarginRight - (mx + 10) : mx - 10 - kInnerLeft) - 6 * kLabelFont * kCharWidth;
-        fit(said, columns_for(room, 10));
-        appendf(rows_svg, "<text class=\"ss-lost-text\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", mx + 10 * dir,
-                my + 4, dir > 0 ? "start" : "end");
-        if (dir > 0) {
-          rows_svg += tr("lost");
-          if (!said.empty()) {
-            rows_svg += "<tspan class=\"ss-reason\">: ";
-            views::xml_entities(rows_svg, said);
-            rows_svg += "</tspan>";
-          }
-        } else {
-          if (!said.empty()) {
-            rows_svg += "<tspan class=\"ss-reason\">";
-            views::xml_entities(rows_svg, said);
-            rows_svg += " :</tspan>";
-          }
-          rows_svg += tr("lost");
-        }
-        rows_svg += "</text>\n";
-      } else {
-        // A line that stops where the head begins, and the head as a small triangle (no markers: they
-        // differ between renderers).
-        const double dx = x2 - x1, dy = y2 - y1;
-        const double len = std::sqrt(dx * dx + dy * dy);
-        const double ux = dx / len, uy = dy / len;
-        const double hx = x2 - 9 * ux, hy = y2 - 9 * uy;
-        appendf(rows_svg, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x1, y1, hx, hy);
-        appendf(rows_svg, "<polygon points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f\"/>\n", x2, y2, hx - 3.8 * uy,
-                hy + 3.8 * ux, hx + 3.8 * uy, hy - 3.8 * ux);
-      }
-      rows_svg += "</g>\n";
-      y += kRowPacket;
-    }
-    const double line_bottom = y + 4;
-    for (const Band& b : bands) {
-      const Phases* ph = phase_info(b.phase);
-      appendf(body, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"4\"/>\n", ph->css,
-              kInnerLeft - 2, b.top + 1, w - kMarginRight - kInnerLeft + 2, b.bottom - b.top - 2);
-      // UDP has no ACKs: its band says what it holds.
-      tmp = b.phase == Phase::Data && sec && sec->proto == Proto::Udp ? tr("datagrams") : tr(ph->name);
-      text_el(body, "ss-band-name", kInnerLeft + 4, b.top + 11, "", tmp);
-    }
-    appendf(body,
-            "<line class=\"ss-lifeline\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-            "<line class=\"ss-lifeline\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-            cx, line_top, cx, line_bottom, sx, line_top, sx, line_bottom);
-    body += rows_svg;
-    y = line_bottom;
+    l.rows.push_back({item_idx, top});
+    y += kRowPacket;
   }
+  l.line_bottom = y + kLifelinePad;
+  return l;
+}
 
+void SvgLadder::Impl::draw_title(std::string& body, double w, double& y) const {
+  if (opts.title.empty()) return;
+  y += 18;
+  std::string t;
+  text::escape_text(t, reinterpret_cast<const std::uint8_t*>(opts.title.data()), opts.title.size(), 400, false,
+                    false);
+  fit(t, columns_for(w - 20, 16));
+  text_el(body, "ss-title", 10, y, "", t);
+  y += 8;
+}
+
+// The legend: the three phases, a retransmission, a loss, and what the time column counts; what does
+// not fit goes on the next line.
+void SvgLadder::Impl::draw_legend(std::string& body, double w, double& y) const {
+  constexpr double kLegendFont = 11;
+  const auto text_width = [](const std::string& t) {
+    return static_cast<double>(text::display_width(t)) * kLegendFont * kCharWidth;
+  };
+  std::string t;
+  y += 14;
+  double x = 10;
+  const double ly = y;
+  for (const Phases& ph : kPhaseInfo) {
+    appendf(body, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"11\" rx=\"2\"/>\n", ph.css, x,
+            ly - 9);
+    t = tr(ph.name);
+    text_el(body, "ss-legend", x + 23, ly, "", t);
+    x += 23 + text_width(t) + 14;
+  }
+  appendf(body,
+          "<g class=\"ss-retx\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke-width=\"1.6\"/></g>\n",
+          x, ly - 4, x + 20, ly - 4);
+  t = tr("retransmission");
+  text_el(body, "ss-legend", x + 25, ly, "", t);
+  x += 25 + text_width(t) + 14;
+  if (x + 90 > w) {  // a narrow picture: the rest on a second line
+    x = 10;
+    y += 16;
+  }
+  const double cy = y - 4;
+  appendf(body,
+          "<line class=\"ss-cross\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+          "<line class=\"ss-cross\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
+          x + 4, cy - 4, x + 12, cy + 4, x + 4, cy + 4, x + 12, cy - 4);
+  t = tr("lost");
+  text_el(body, "ss-legend", x + 18, y, "", t);
+  x += 18 + text_width(t) + 14;
+  t = tr("left column: milliseconds since the first packet or call");
+  if (x + text_width(t) > w - 10) {
+    x = 10;
+    y += 16;
+  }
+  text_el(body, "ss-legend", x, y, "", t);
+  y += 8;
+}
+
+// A section's heading, who is on which line, and (for a conversation) their addresses.
+void SvgLadder::Impl::draw_heading(std::string& body, const Across& a, const Section* sec, double& y) const {
+  std::string t;
+  y += 14;
+  if (sec && sec->conn != 0) {
+    const char* proto = sec->proto == Proto::Tcp ? "TCP" : sec->proto == Proto::Udp ? "UDP" : proto_name(sec->proto);
+    appendf_tr(t, tr("conversation %1$u (%2$s)"), sec->conn, proto);
+  } else if (sec) {
+    t = tr("packets outside any TCP or UDP conversation");
+  } else {
+    t = tr("socket calls");
+  }
+  y += 14;
+  text_el(body, "ss-head", 10, y, "", t);
+  y += 18;
+  const bool conv = sec && sec->conn != 0;
+  t = conv || !sec ? tr("client") : tr("first sender");
+  text_el(body, "ss-role", a.cx, y, "middle", t);
+  t = conv || !sec ? tr("server") : tr("the other side");
+  text_el(body, "ss-role", a.sx, y, "middle", t);
+  text_el(body, "ss-time", kTimeRight, y, "end", "ms");
+  if (conv) {
+    y += 14;
+    // Centred under the role, but kept inside the picture (an IPv6 address is long).
+    const double half_room = (a.sx - a.cx) / 2 - 6;
+    for (int side_i = 0; side_i < 2; ++side_i) {
+      t = side_i == 0 ? sec->client : sec->server;
+      const double line_x = side_i == 0 ? a.cx : a.sx;
+      const double edge = side_i == 0 ? line_x - 4 : a.w - 4 - line_x;  // room beyond the line
+      fit_middle(t, columns_for(half_room + edge, 11));
+      const double est = static_cast<double>(text::display_width(t)) * 11 * kCharWidth;
+      double x = line_x;
+      if (est / 2 > edge) x = side_i == 0 ? 4 + est / 2 : a.w - 4 - est / 2;
+      text_el(body, "ss-addr", x, y, "middle", t);
+    }
+  }
+  y += 6;
+}
+
+// A call: its time, a dot on its endpoint's line, and its text beside the line, outwards.
+void SvgLadder::Impl::draw_call(std::string& out, const Across& a, const CallRec& c, double top) const {
+  std::string t;
+  append_time_ms(t, c.ts_ns - start_ns);
+  text_el(out, "ss-time", kTimeRight, top + 13, "end", t);
+  const bool client = c.endpoint == CallRole::Client;
+  const double lx = client ? a.cx : a.sx;
+  appendf(out, "<circle class=\"ss-dot\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"/>\n", lx, top + 9);
+  t.assign(at(c.text_off, c.text_len));
+  fit(t, client ? a.client_call_cols : a.server_call_cols);
+  text_el(out, c.failed ? "ss-call ss-call-failed" : "ss-call", client ? a.cx - 8 : a.sx + 8, top + 13,
+          client ? "end" : "start", t);
+}
+
+// A packet: its time, a tooltip with the human view's sentence, its label, and an arrow sloping down
+// from sender to receiver; a lost packet's arrow stops half way at a cross, with the reason.
+void SvgLadder::Impl::draw_packet(std::string& out, const Across& a, const PacketRec& r, double top) const {
+  std::string t;
+  append_time_ms(t, r.ts_ns - start_ns);
+  text_el(out, "ss-time", kTimeRight, top + 23, "end", t);
+
+  const auto lost_it = lost.find(r.frame);
+  const auto resent_it = resent_as.find(r.frame);
+  const bool is_lost = lost_it != lost.end() || resent_it != resent_as.end();
+  const char* css = r.malformed ? "ss-bad" : r.retransmission ? "ss-retx" : kind_css(r.kind);
+  appendf(out, "<g class=\"ss-pkt %s%s\">", css, is_lost ? " ss-lost" : "");
+  // The tooltip (browsers show it on hover): the human view's whole sentence.
+  out += "<title>";
+  views::xml_entities(out, at(r.tip_off, r.tip_len));
+  std::string why_lost;
+  if (lost_it != lost.end()) {
+    why_lost = xml_escape(lost_it->second);
+  } else if (resent_it != resent_as.end()) {
+    appendf_tr(why_lost, tr("never acknowledged; frame %llu re-sent it"),
+               static_cast<unsigned long long>(resent_it->second));
+  }
+  if (is_lost) {
+    out += " (";
+    out += tr("lost");
+    out += ": ";
+    if (lost_it != lost.end())
+      out += why_lost;  // xml_escape'd above
+    else
+      views::xml_entities(out, why_lost);
+    out += ')';
+  }
+  out += "</title>\n";
+
+  const double x1 = r.from_client ? a.cx : a.sx;
+  const double x2 = r.from_client ? a.sx : a.cx;
+  const double dir = r.from_client ? 1 : -1;
+  const double y1 = top + 19, y2 = top + 19 + kSlope;
+  std::string label(at(r.label_off, r.label_len));
+  fit(label, a.label_cols);
+  text_el(out, "ss-label", a.mid, top + 13, "middle", label);
+  if (!is_lost) {
+    // A line that stops where the head begins, and the head as a small triangle (no markers: they
+    // differ between renderers).
+    constexpr double kHeadLength = 9, kHeadHalfWidth = 3.8;
+    const double dx = x2 - x1, dy = y2 - y1;
+    const double len = std::sqrt(dx * dx + dy * dy);
+    const double ux = dx / len, uy = dy / len;
+    const double hx = x2 - kHeadLength * ux, hy = y2 - kHeadLength * uy;
+    appendf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x1, y1, hx, hy);
+    appendf(out, "<polygon points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f\"/>\n", x2, y2, hx - kHeadHalfWidth * uy,
+            hy + kHeadHalfWidth * ux, hx + kHeadHalfWidth * uy, hy - kHeadHalfWidth * ux);
+    out += "</g>\n";
+    return;
+  }
+  // The arrow stops half way, with a cross where the packet vanished.
+  const double mx = a.mid, my = (y1 + y2) / 2;
+  appendf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x1, y1, mx, my);
+  appendf(out,
+          "<line class=\"ss-cross\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+          "<line class=\"ss-cross\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
+          mx - 5, my - 5, mx + 5, my + 5, mx - 5, my + 5, mx + 5, my - 5);
+  // "lost: <reason>" where the rest of the arrow would have been.
+  std::string said;
+  if (lost_it != lost.end()) {
+    text::escape_text(said, reinterpret_cast<const std::uint8_t*>(lost_it->second.data()), lost_it->second.size(),
+                      400, false, false);
+  } else {
+    said = why_lost;
+  }
+  // The row has nothing else on that side: the text may run past the other line to the edge.
+  const double room =
+      (dir > 0 ? a.w - kMarginRight - (mx + 10) : mx - 10 - kInnerLeft) - 6 * kLabelFont * kCharWidth;
+  fit(said, columns_for(room, 10));
+  appendf(out, "<text class=\"ss-lost-text\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", mx + 10 * dir, my + 4,
+          dir > 0 ? "start" : "end");
+  if (dir > 0) {
+    out += tr("lost");
+    if (!said.empty()) {
+      out += "<tspan class=\"ss-reason\">: ";
+      views::xml_entities(out, said);
+      out += "</tspan>";
+    }
+  } else {
+    if (!said.empty()) {
+      out += "<tspan class=\"ss-reason\">";
+      views::xml_entities(out, said);
+      out += " :</tspan>";
+    }
+    out += tr("lost");
+  }
+  out += "</text>\n";
+  out += "</g>\n";
+}
+
+// The shaded phase bands behind a section's rows, and its two lifelines.
+void SvgLadder::Impl::draw_bands(std::string& body, const Across& a, const SectionLayout& l,
+                                 const Section* sec) const {
+  std::string t;
+  for (const Band& b : l.bands) {
+    const Phases* ph = phase_info(b.phase);
+    appendf(body, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"4\"/>\n", ph->css,
+            kInnerLeft - 2, b.top + 1, a.w - kMarginRight - kInnerLeft + 2, b.bottom - b.top - 2);
+    // UDP has no ACKs: its band says what it holds.
+    t = b.phase == Phase::Data && sec && sec->proto == Proto::Udp ? tr("datagrams") : tr(ph->name);
+    text_el(body, "ss-band-name", kInnerLeft + 4, b.top + 11, "", t);
+  }
+  appendf(body,
+          "<line class=\"ss-lifeline\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+          "<line class=\"ss-lifeline\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
+          a.cx, l.line_top, a.cx, l.line_bottom, a.sx, l.line_top, a.sx, l.line_bottom);
+}
+
+// What the picture does not show: no packets, packets left out, a capture still running.
+void SvgLadder::Impl::draw_notes(std::string& body, double& y) const {
+  std::string t;
   if (items.empty()) {
     y += 24;
-    tmp = tr("no packets");
-    text_el(body, "ss-note", 10, y, "", tmp);
+    t = tr("no packets");
+    text_el(body, "ss-note", 10, y, "", t);
   }
   if (packets_left_out > 0) {
     y += 22;
-    tmp.clear();
+    t.clear();
     if (calls_left_out > 0)
-      appendf_tr(tmp, trn("%1$llu more packet not drawn: the picture stops at %2$llu packets (socket calls left out: %3$llu)",
+      appendf_tr(t, trn("%1$llu more packet not drawn: the picture stops at %2$llu packets (socket calls left out: %3$llu)",
                      "%1$llu more packets not drawn: the picture stops at %2$llu packets (socket calls left out: %3$llu)",
                      packets_left_out),
                  static_cast<unsigned long long>(packets_left_out), static_cast<unsigned long long>(opts.max_packets),
                  static_cast<unsigned long long>(calls_left_out));
     else
-      appendf_tr(tmp, trn("%1$llu more packet not drawn: the picture stops at %2$llu packets",
+      appendf_tr(t, trn("%1$llu more packet not drawn: the picture stops at %2$llu packets",
                      "%1$llu more packets not drawn: the picture stops at %2$llu packets", packets_left_out),
                  static_cast<unsigned long long>(packets_left_out), static_cast<unsigned long long>(opts.max_packets));
-    text_el(body, "ss-note", 10, y, "", tmp);
+    text_el(body, "ss-note", 10, y, "", t);
   }
   if (!finished) {
     y += 18;
-    tmp = tr("(drawn before the end of the capture)");
-    text_el(body, "ss-note", 10, y, "", tmp);
+    t = tr("(drawn before the end of the capture)");
+    text_el(body, "ss-note", 10, y, "", t);
   }
-  y += 16;
+}
 
+// The SVG document around the drawn body.
+std::string SvgLadder::Impl::document(const std::string& body, double w, double height, bool standalone) const {
   std::string out;
   out.reserve(body.size() + 4096);
   if (standalone) out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   appendf(out,
           "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" height=\"%.0f\" "
           "viewBox=\"0 0 %.0f %.0f\" font-family=\"DejaVu Sans, Verdana, Arial, Noto Sans CJK SC, WenQuanYi Micro Hei, Microsoft YaHei, PingFang SC, sans-serif\" xml:space=\"preserve\">\n",
-          w, std::ceil(y), w, std::ceil(y));
+          w, height, w, height);
   out += "<title>";
   if (!opts.title.empty())
     out += xml_escape(opts.title);
@@ -874,10 +932,40 @@ std::string SvgLadder::Impl::render(bool standalone) const {
   out += "</title>\n<style type=\"text/css\">";
   out += kStyle;
   out += "</style>\n";
-  appendf(out, "<rect class=\"ss-bg\" x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\"/>\n", w, std::ceil(y));
+  appendf(out, "<rect class=\"ss-bg\" x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\"/>\n", w, height);
   out += body;
   out += "</svg>\n";
   return out;
+}
+
+std::string SvgLadder::Impl::render(bool standalone) const {
+  const Across a(opts.width, !calls.empty());
+  const std::vector<std::vector<std::uint32_t>> by_section = items_by_section();
+  std::string body;
+  body.reserve(items.size() * 420 + 2048);
+  double y = 8;
+  draw_title(body, a.w, y);
+  draw_legend(body, a.w, y);
+  std::string rows_svg;
+  for (std::size_t si = 0; si < by_section.size(); ++si) {
+    const Section* sec = si < sections.size() ? &sections[si] : nullptr;
+    draw_heading(body, a, sec, y);
+    const SectionLayout l = lay_out_rows(by_section[si], y);
+    rows_svg.clear();
+    for (const Place& place : l.rows) {
+      const Item& it = items[place.item];
+      if (it.is_call)
+        draw_call(rows_svg, a, calls[it.index], place.top);
+      else
+        draw_packet(rows_svg, a, packets[it.index], place.top);
+    }
+    draw_bands(body, a, l, sec);
+    body += rows_svg;
+    y = l.line_bottom;
+  }
+  draw_notes(body, y);
+  y += 16;
+  return document(body, a.w, std::ceil(y), standalone);
 }
 
 bool SvgLadder::write(const std::string& path, std::string& error) const {
