@@ -169,7 +169,7 @@ class RecordingSink final : public CallSink {
   CallSink& next_;
 };
 
-struct Endpoint_ {
+struct LessonEndpoint {
   const EndpointDecl* decl = nullptr;
   demo::SockAddr addr;        // server: where it binds; client: its server
   std::unique_ptr<RecordingSink> sink;
@@ -203,11 +203,33 @@ class Runner {
   void show(std::string text);
   void sync() { show(std::string()); }
   void do_step(const Step& st, bool live);
-  void dispatch(Endpoint_& ep, const Step& st);
+  void dispatch(LessonEndpoint& ep, const Step& st);
   void wait_all(int timeout_ms);
-  void endpoint_loop(Endpoint_& ep);
-  void execute(Endpoint_& ep, const Step& st);
-  void check_call(Endpoint_& ep, const Step& st, std::int64_t result, int err);
+  void endpoint_loop(LessonEndpoint& ep);
+  // One step's socket call on its endpoint (in the endpoint's thread): what it returned, then checked
+  // against what the lesson expects.
+  struct Outcome {
+    std::int64_t result = 0;
+    int err = 0;
+    void set(std::int64_t r) {
+      result = r;
+      err = r < 0 ? errno : 0;
+    }
+    void fail(int e) {
+      result = -1;
+      err = e;
+    }
+  };
+  void execute(LessonEndpoint& ep, const Step& st);
+  bool ensure_socket(LessonEndpoint& ep, Outcome& out);
+  demo::SockAddr own_address(const LessonEndpoint& ep) const;
+  bool bind_own(LessonEndpoint& ep, Outcome& out);
+  void accept_one(LessonEndpoint& ep, Outcome& out);
+  bool send_to(LessonEndpoint& ep, const Step& st, Outcome& out);
+  void receive_from(LessonEndpoint& ep, const Step& st, Outcome& out);
+  void close_one(LessonEndpoint& ep, const Step& st, Outcome& out);
+  void set_option(LessonEndpoint& ep, const Step& st, Outcome& out);
+  void check_call(LessonEndpoint& ep, const Step& st, std::int64_t result, int err);
   void ask(const Step& st, bool live);
   void add_check(Check c) {
     std::lock_guard<std::mutex> lock(checks_mu_);
@@ -226,14 +248,24 @@ class Runner {
     return narration_text(p, opts_.view_options.width);
   }
   bool json() const { return opts_.view == ViewKind::Json; }
-  Endpoint_* endpoint(const std::string& name) {
+  LessonEndpoint* endpoint(const std::string& name) {
     for (auto& e : endpoints_)
       if (e->decl->name == name) return e.get();
     return nullptr;
   }
 
+  // run(), step by step.
   bool start_lab(std::string& error);
+  LiveSessionOptions capture_options() const;
+  void make_views();
+  bool start_endpoints(std::string& error);
+  void stop_endpoints();
   bool open_session(const LiveSessionOptions& so, std::string& error);
+  void attach_reporters();
+  std::size_t live_steps_end() const;
+  void close_what_the_lesson_left_open();
+  void recap(const LiveSessionResult& sr, std::size_t live_end);
+  void save_picture();
 
   const Lesson& lesson_;
   RunOptions opts_;
@@ -249,14 +281,14 @@ class Runner {
   std::unique_ptr<View> inner_;
   std::unique_ptr<LessonView> view_;
   std::unique_ptr<LiveSession> session_;
-  std::vector<std::unique_ptr<Endpoint_>> endpoints_;
+  std::vector<std::unique_ptr<LessonEndpoint>> endpoints_;
   std::vector<std::pair<const Step*, std::string>> quiz_answers_;  // for JSON
 };
 
 bool Runner::prepare(std::string& error) {
   // Addresses and free ports first: a server's port is known before anything runs.
   for (const auto& d : lesson_.endpoints) {
-    auto ep = std::make_unique<Endpoint_>();
+    auto ep = std::make_unique<LessonEndpoint>();
     ep->decl = &d;
     if (d.role == Role::Server) {
       const int type = d.proto == Proto::Tcp ? SOCK_STREAM : SOCK_DGRAM;
@@ -318,7 +350,7 @@ void Runner::show(std::string text) {
   view_->wait_shown(id);
 }
 
-void Runner::dispatch(Endpoint_& ep, const Step& st) {
+void Runner::dispatch(LessonEndpoint& ep, const Step& st) {
   std::unique_lock<std::mutex> lock(ep.mu);
   ep.queue.push_back(&st);
   const std::uint64_t ticket = ++ep.queued;
@@ -336,7 +368,7 @@ void Runner::wait_all(int timeout_ms) {
   }
 }
 
-void Runner::endpoint_loop(Endpoint_& ep) {
+void Runner::endpoint_loop(LessonEndpoint& ep) {
   for (;;) {
     const Step* st = nullptr;
     {
@@ -364,50 +396,123 @@ void bound_waits(int fd, int timeout_ms) {
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-void Runner::execute(Endpoint_& ep, const Step& st) {
-  demo::Reporter& rep = *ep.rep;
+// A step that needs a socket makes one first (socket() shows on the timeline like any call).
+bool Runner::ensure_socket(LessonEndpoint& ep, Outcome& out) {
+  if (ep.sock >= 0) return true;
+  const int type = ep.decl->proto == Proto::Tcp ? SOCK_STREAM : SOCK_DGRAM;
+  const int fd = ep.rep->socket(ep.addr.family(), type);
+  if (fd < 0) {
+    out.fail(errno);
+    return false;
+  }
+  bound_waits(fd, call_timeout_ms_);
+  ep.sock = fd;
+  return true;
+}
+
+// A server binds its own address and port; a client binds the loopback of its family (in the lab, the
+// client host's address), any port.
+demo::SockAddr Runner::own_address(const LessonEndpoint& ep) const {
   const EndpointDecl& d = *ep.decl;
-  const int type = d.proto == Proto::Tcp ? SOCK_STREAM : SOCK_DGRAM;
-  std::int64_t result = 0;
-  int err = 0;
-  // A step that needs a socket makes one first (socket() shows on the timeline like any call).
-  auto ensure_socket = [&]() {
-    if (ep.sock >= 0) return true;
-    const int fd = rep.socket(ep.addr.family(), type);
-    if (fd < 0) {
-      result = -1;
-      err = errno;
-      return false;
-    }
-    bound_waits(fd, call_timeout_ms_);
-    ep.sock = fd;
-    return true;
-  };
-  auto my_address = [&]() {
-    // A server binds its own address and port; a client binds the loopback of its family, any port.
-    demo::SockAddr a = ep.addr;
-    if (d.role == Role::Client) {
-      std::string ignored;
-      if (lesson_.lab.on)  // the client host's own address
-        demo::resolve(a.family() == AF_INET ? lab::kClientIPv4 : lab::kClientIPv6, 0,
-                      d.proto == Proto::Tcp ? SOCK_STREAM : SOCK_DGRAM, a, ignored);
-      if (a.family() == AF_INET) reinterpret_cast<sockaddr_in*>(&a.ss)->sin_port = 0;
-      else reinterpret_cast<sockaddr_in6*>(&a.ss)->sin6_port = 0;
-    }
-    return a;
-  };
-  auto do_bind = [&]() {
-    const int rc = rep.bind(ep.sock, my_address());
-    if (rc == 0) ep.bound = true;
-    result = rc;
-    err = rc < 0 ? errno : 0;
-    return rc == 0;
-  };
-  auto data_fd = [&]() { return ep.conn >= 0 ? ep.conn : ep.sock; };
-  auto set = [&](std::int64_t r) {
-    result = r;
-    err = r < 0 ? errno : 0;
-  };
+  demo::SockAddr a = ep.addr;
+  if (d.role == Role::Client) {
+    std::string ignored;
+    if (lesson_.lab.on)
+      demo::resolve(a.family() == AF_INET ? lab::kClientIPv4 : lab::kClientIPv6, 0,
+                    d.proto == Proto::Tcp ? SOCK_STREAM : SOCK_DGRAM, a, ignored);
+    if (a.family() == AF_INET) reinterpret_cast<sockaddr_in*>(&a.ss)->sin_port = 0;
+    else reinterpret_cast<sockaddr_in6*>(&a.ss)->sin6_port = 0;
+  }
+  return a;
+}
+
+bool Runner::bind_own(LessonEndpoint& ep, Outcome& out) {
+  const int rc = ep.rep->bind(ep.sock, own_address(ep));
+  if (rc == 0) ep.bound = true;
+  out.set(rc);
+  return rc == 0;
+}
+
+void Runner::accept_one(LessonEndpoint& ep, Outcome& out) {
+  demo::SockAddr peer;
+  const int fd = ep.sock >= 0 ? ep.rep->accept(ep.sock, peer) : (errno = EBADF, -1);
+  out.set(fd);
+  if (fd < 0) return;
+  bound_waits(fd, call_timeout_ms_);
+  if (ep.conn >= 0) ep.old_fds.push_back(ep.conn);
+  ep.conn = fd;
+  ep.last_peer = peer;
+  ep.have_peer = true;
+}
+
+// sendto: to the named endpoint, else a client's server, else (a server) the last sender. Returns false
+// when the step cannot be made at all (a server with no one to answer): a failed check, not a call.
+bool Runner::send_to(LessonEndpoint& ep, const Step& st, Outcome& out) {
+  const bool server = ep.decl->role == Role::Server;
+  demo::SockAddr to = ep.addr;
+  if (!st.to.empty()) to = endpoint(st.to)->addr;
+  else if (server) to = ep.last_peer;
+  if (server && st.to.empty() && !ep.have_peer) {
+    add_check(Check{st.line, st.source, "", false,
+                    tr("the server has no one to answer yet: let it recvfrom first (it answers the last sender)"), {}});
+    ep.failed = true;
+    ep.failed_line = st.line;
+    return false;
+  }
+  // A UDP server sends from its bound socket; one that has not bound gets it bound first.
+  if (ensure_socket(ep, out) && (!server || ep.bound || bind_own(ep, out)))
+    out.set(ep.rep->sendto(ep.sock, st.data, to));
+  return true;
+}
+
+void Runner::receive_from(LessonEndpoint& ep, const Step& st, Outcome& out) {
+  if (!ensure_socket(ep, out)) return;
+  if (ep.decl->role == Role::Server && !ep.bound && !bind_own(ep, out)) return;
+  std::string buf(st.size, '\0');
+  demo::SockAddr from;
+  const ssize_t n = ep.rep->recvfrom(ep.sock, buf.data(), buf.size(), from, st.nowait ? MSG_DONTWAIT : 0);
+  out.set(n);
+  if (n >= 0) {
+    ep.last_peer = from;
+    ep.have_peer = true;
+  }
+}
+
+// close: the listening socket when the step says so, else the connection, else the socket.
+void Runner::close_one(LessonEndpoint& ep, const Step& st, Outcome& out) {
+  int* which = st.listener ? &ep.sock : ep.conn >= 0 ? &ep.conn : &ep.sock;
+  if (*which < 0) {
+    out.fail(EBADF);
+    return;
+  }
+  out.set(ep.rep->close(*which));
+  if (which == &ep.sock) ep.bound = false;
+  *which = -1;
+}
+
+void Runner::set_option(LessonEndpoint& ep, const Step& st, Outcome& out) {
+  demo::Reporter& rep = *ep.rep;
+  const int fd = ep.conn >= 0 ? ep.conn : ep.sock;
+  const std::string& o = st.option;
+  const int v = st.values.empty() ? 0 : st.values[0];
+  if (o == "SO_LINGER") {
+    linger l{};
+    l.l_onoff = v >= 0 ? 1 : 0;
+    l.l_linger = v >= 0 ? v : 0;
+    out.set(rep.setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l,
+                           "SOL_SOCKET, SO_LINGER, {" + std::to_string(l.l_onoff) + ", " + std::to_string(l.l_linger) + "}"));
+  } else if (o == "TCP_NODELAY") {
+    out.set(rep.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v, "IPPROTO_TCP, TCP_NODELAY, " + std::to_string(v)));
+  } else {
+    const int name = o == "SO_RCVBUF" ? SO_RCVBUF : o == "SO_SNDBUF" ? SO_SNDBUF : SO_REUSEADDR;
+    out.set(rep.setsockopt(fd, SOL_SOCKET, name, &v, sizeof v, "SOL_SOCKET, " + o + ", " + std::to_string(v)));
+  }
+}
+
+void Runner::execute(LessonEndpoint& ep, const Step& st) {
+  demo::Reporter& rep = *ep.rep;
+  Outcome out;
+  const auto data_fd = [&ep] { return ep.conn >= 0 ? ep.conn : ep.sock; };
   const std::string& c = st.call;
   if (c == "sleep") {
     std::this_thread::sleep_for(std::chrono::milliseconds(st.ms));
@@ -417,98 +522,38 @@ void Runner::execute(Endpoint_& ep, const Step& st) {
     if (ep.sock >= 0) ep.old_fds.push_back(ep.sock);
     ep.sock = -1;
     ep.bound = false;
-    ensure_socket();
+    ensure_socket(ep, out);
   } else if (c == "bind") {
-    if (ensure_socket()) do_bind();
+    if (ensure_socket(ep, out)) bind_own(ep, out);
   } else if (c == "listen") {
-    if (ensure_socket() && (ep.bound || do_bind())) set(rep.listen(ep.sock, st.backlog));
+    if (ensure_socket(ep, out) && (ep.bound || bind_own(ep, out))) out.set(rep.listen(ep.sock, st.backlog));
   } else if (c == "accept") {
-    demo::SockAddr peer;
-    const int fd = ep.sock >= 0 ? rep.accept(ep.sock, peer) : (errno = EBADF, -1);
-    set(fd);
-    if (fd >= 0) {
-      bound_waits(fd, call_timeout_ms_);
-      if (ep.conn >= 0) ep.old_fds.push_back(ep.conn);
-      ep.conn = fd;
-      ep.last_peer = peer;
-      ep.have_peer = true;
-    }
+    accept_one(ep, out);
   } else if (c == "connect") {
     const demo::SockAddr to = st.to.empty() ? ep.addr : endpoint(st.to)->addr;
-    if (ensure_socket()) set(rep.connect(ep.sock, to));
+    if (ensure_socket(ep, out)) out.set(rep.connect(ep.sock, to));
   } else if (c == "send") {
-    if (data_fd() >= 0 || ensure_socket()) set(rep.send(data_fd(), st.data, st.nowait ? MSG_DONTWAIT : 0));
+    if (data_fd() >= 0 || ensure_socket(ep, out)) out.set(rep.send(data_fd(), st.data, st.nowait ? MSG_DONTWAIT : 0));
   } else if (c == "recv") {
     std::string buf(st.size, '\0');
     const int fd = data_fd();
     const int flags = (st.all ? MSG_WAITALL : 0) | (st.nowait ? MSG_DONTWAIT : 0);
-    set(fd >= 0 ? rep.recv(fd, buf.data(), buf.size(), flags) : (errno = EBADF, -1));
+    out.set(fd >= 0 ? rep.recv(fd, buf.data(), buf.size(), flags) : (errno = EBADF, -1));
   } else if (c == "sendto") {
-    demo::SockAddr to = ep.addr;
-    if (!st.to.empty()) to = endpoint(st.to)->addr;
-    else if (d.role == Role::Server) to = ep.last_peer;
-    if (d.role == Role::Server && st.to.empty() && !ep.have_peer) {
-      result = -1;
-      err = EDESTADDRREQ;
-      add_check(Check{st.line, st.source, "", false,
-                      tr("the server has no one to answer yet: let it recvfrom first (it answers the last sender)"), {}});
-      ep.failed = true;
-      ep.failed_line = st.line;
-      return;
-    }
-    // A UDP server sends from its bound socket; one that has not bound gets it bound first.
-    if (ensure_socket()) {
-      if (d.role == Role::Server && !ep.bound && !do_bind()) {
-      } else {
-        set(rep.sendto(ep.sock, st.data, to));
-      }
-    }
+    if (!send_to(ep, st, out)) return;
   } else if (c == "recvfrom") {
-    if (ensure_socket() && (d.role == Role::Client || ep.bound || do_bind())) {
-      std::string buf(st.size, '\0');
-      demo::SockAddr from;
-      const ssize_t n = rep.recvfrom(ep.sock, buf.data(), buf.size(), from, st.nowait ? MSG_DONTWAIT : 0);
-      set(n);
-      if (n >= 0) {
-        ep.last_peer = from;
-        ep.have_peer = true;
-      }
-    }
+    receive_from(ep, st, out);
   } else if (c == "shutdown") {
-    set(data_fd() >= 0 ? rep.shutdown(data_fd(), st.how) : (errno = ENOTCONN, -1));
+    out.set(data_fd() >= 0 ? rep.shutdown(data_fd(), st.how) : (errno = ENOTCONN, -1));
   } else if (c == "close") {
-    int* which = st.listener ? &ep.sock : ep.conn >= 0 ? &ep.conn : &ep.sock;
-    if (*which < 0) {
-      errno = EBADF;
-      set(-1);
-    } else {
-      set(rep.close(*which));
-      if (which == &ep.sock) ep.bound = false;
-      *which = -1;
-    }
+    close_one(ep, st, out);
   } else if (c == "setsockopt") {
-    if (data_fd() >= 0 || ensure_socket()) {
-      const int fd = data_fd();
-      const std::string& o = st.option;
-      const int v = st.values.empty() ? 0 : st.values[0];
-      if (o == "SO_LINGER") {
-        linger l{};
-        l.l_onoff = v >= 0 ? 1 : 0;
-        l.l_linger = v >= 0 ? v : 0;
-        set(rep.setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l,
-                           "SOL_SOCKET, SO_LINGER, {" + std::to_string(l.l_onoff) + ", " + std::to_string(l.l_linger) + "}"));
-      } else if (o == "TCP_NODELAY") {
-        set(rep.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v, "IPPROTO_TCP, TCP_NODELAY, " + std::to_string(v)));
-      } else {
-        const int name = o == "SO_RCVBUF" ? SO_RCVBUF : o == "SO_SNDBUF" ? SO_SNDBUF : SO_REUSEADDR;
-        set(rep.setsockopt(fd, SOL_SOCKET, name, &v, sizeof v, "SOL_SOCKET, " + o + ", " + std::to_string(v)));
-      }
-    }
+    if (data_fd() >= 0 || ensure_socket(ep, out)) set_option(ep, st, out);
   }
-  check_call(ep, st, result, err);
+  check_call(ep, st, out.result, out.err);
 }
 
-void Runner::check_call(Endpoint_& ep, const Step& st, std::int64_t result, int err) {
+void Runner::check_call(LessonEndpoint& ep, const Step& st, std::int64_t result, int err) {
   const CallExpect& x = st.expect;
   auto got = [&] {
     return result < 0 ? std::string("-1 ") + errno_name(err) + " (" + std::strerror(err) + ")" : std::to_string(result);
@@ -805,23 +850,8 @@ bool Runner::open_session(const LiveSessionOptions& so, std::string& error) {
   return session_ != nullptr;
 }
 
-RunResult Runner::run() {
-  interactive_ = opts_.interactive;
-  std::string error;
-  if (lesson_.lab.on) {
-    call_timeout_ms_ = kLabCallTimeoutMs;
-    if (!start_lab(error)) {
-      result_.error = error;
-      return result_;
-    }
-  } else if (!have_capture_privileges()) {
-    result_.error = "a lesson watches the packets on the loopback interface. " + privilege_hint("sockscope");
-    return result_;
-  }
-  if (!prepare(error)) {
-    result_.error = error;
-    return result_;
-  }
+// What the capture listens to.
+LiveSessionOptions Runner::capture_options() const {
   LiveSessionOptions so;
   if (lesson_.lab.on) {
     // The lab's link carries only the lesson's traffic: everything on it but what the kernel sends by
@@ -842,6 +872,11 @@ RunResult Runner::run() {
   }
   so.write_path = opts_.write_path;
   so.drop_privileges = opts_.drop_privileges;
+  return so;
+}
+
+// The learner's view (and the picture beside it with --svg), behind the lesson's own.
+void Runner::make_views() {
   out_ = std::make_unique<OutBuffer>(opts_.out);
   ViewOptions vo = opts_.view_options;
   vo.calls = true;
@@ -855,43 +890,132 @@ RunResult Runner::run() {
     shown = tee_.get();
   }
   view_ = std::make_unique<LessonView>(*shown, *out_, facts_, json());
+}
 
-  // The endpoints' threads start before the capture opens: in the lab each steps into its host's
-  // namespace first, which needs root, and opening the capture may drop root (under sudo).
+// The endpoints' threads start before the capture opens: in the lab each steps into its host's
+// namespace first, which needs root, and opening the capture may drop root (under sudo).
+bool Runner::start_endpoints(std::string& error) {
   std::atomic<int> entered{0};
   std::mutex enter_mu;
+  std::condition_variable all_entered;
   std::string enter_error;
   for (auto& ep : endpoints_) {
-    Endpoint_* raw = ep.get();
+    LessonEndpoint* raw = ep.get();
     const char* ns = !lesson_.lab.on ? nullptr : raw->decl->role == Role::Server ? lab::kServerNs : lab::kClientNs;
-    ep->thread = std::thread([this, raw, ns, &entered, &enter_mu, &enter_error] {
+    ep->thread = std::thread([this, raw, ns, &entered, &enter_mu, &all_entered, &enter_error] {
       std::string why;
-      if (ns && !lab::enter(ns, why)) {
+      const bool in = ns == nullptr || lab::enter(ns, why);
+      {
         std::lock_guard<std::mutex> lock(enter_mu);
-        enter_error = why;
-        raw->failed = true;
+        if (!in) {
+          enter_error = why;
+          raw->failed = true;
+        }
+        entered.fetch_add(1);
       }
-      entered.fetch_add(1);
+      all_entered.notify_all();
       endpoint_loop(*raw);
     });
   }
-  while (entered.load() < static_cast<int>(endpoints_.size())) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  auto stop_endpoints = [&] {
-    for (auto& ep : endpoints_) {
-      {
-        std::lock_guard<std::mutex> lock(ep->mu);
-        ep->quit = true;
-      }
-      ep->cv.notify_all();
-      if (ep->thread.joinable()) ep->thread.join();
+  std::unique_lock<std::mutex> lock(enter_mu);
+  all_entered.wait(lock, [&] { return entered.load() == static_cast<int>(endpoints_.size()); });
+  if (enter_error.empty()) return true;
+  error = text::format(tr("could not enter the lab's hosts: %1$s"), enter_error);
+  return false;
+}
+
+void Runner::stop_endpoints() {
+  for (auto& ep : endpoints_) {
+    {
+      std::lock_guard<std::mutex> lock(ep->mu);
+      ep->quit = true;
     }
-  };
-  if (!enter_error.empty()) {
-    stop_endpoints();
-    result_.error = "could not enter the lab's hosts: " + enter_error;
+    ep->cv.notify_all();
+    if (ep->thread.joinable()) ep->thread.join();
+  }
+}
+
+// Each endpoint reports its calls to the live session (through the facts). Set before the first step
+// is queued: the endpoint's thread reads them only after taking a step from its queue, under its mutex.
+void Runner::attach_reporters() {
+  for (auto& ep : endpoints_) {
+    std::lock_guard<std::mutex> lock(ep->mu);
+    ep->sink = std::make_unique<RecordingSink>(ep->decl->name, facts_, *session_);
+    ep->hooks.calls = ep->sink.get();
+    ep->hooks.out = nullptr;
+    ep->rep = std::make_unique<demo::Reporter>(ep->hooks, ep->decl->role == Role::Server ? CallRole::Server : CallRole::Client,
+                                               ep->decl->proto);
+  }
+}
+
+// The steps after the last action (narration, quizzes, expectations) come after the capture: the recap
+// can then point at every frame. Returns where they start.
+std::size_t Runner::live_steps_end() const {
+  std::size_t end = lesson_.steps.size();
+  while (end > 0) {
+    const auto k = lesson_.steps[end - 1].kind;
+    if (k != Step::Kind::Narrate && k != Step::Kind::Quiz && k != Step::Kind::Expect) break;
+    --end;
+  }
+  return end;
+}
+
+// What the lesson left open is closed after the capture: it is not part of the lesson.
+void Runner::close_what_the_lesson_left_open() {
+  for (auto& ep : endpoints_) {
+    for (int fd : ep->old_fds) ::close(fd);
+    if (ep->conn >= 0) ::close(ep->conn);
+    if (ep->sock >= 0) ::close(ep->sock);
+  }
+}
+
+// After the capture: the closing narration and quizzes, every expectation checked, what was saved.
+void Runner::recap(const LiveSessionResult& sr, std::size_t live_end) {
+  if (!sr.ok) {
+    result_.error = sr.error;
+    add_check(Check{0, "capture", "", false, text::format(tr("the capture failed: %s"), sr.error.c_str()), {}});
+  }
+  if (!json()) put("\n  " + std::string(tr("What you saw")) + "\n  " + std::string(12, '-') + "\n");
+  for (std::size_t i = live_end; i < lesson_.steps.size(); ++i) do_step(lesson_.steps[i], false);
+  for (const auto& st : lesson_.steps)
+    if (st.kind == Step::Kind::Expect) add_check(evaluate(st));
+  if (!opts_.write_path.empty() && !json() && sr.ok)
+    put("\n  " + text::format(trn("Saved: %1$s (%2$llu frame, with its explanation as a comment)",
+                               "Saved: %1$s (%2$llu frames, each with its explanation as a comment)", sr.written),
+                           sockscope::text::printable(opts_.write_path).c_str(), static_cast<unsigned long long>(sr.written)) + "\n");
+  save_picture();
+}
+
+void Runner::save_picture() {
+  if (!svg_) return;
+  std::string why;
+  if (!svg_->write(opts_.svg_path, why)) {
+    add_check(Check{0, "--svg", "", false, why, {}});
+  } else if (!json()) {
+    put("  " + std::string(tr("Picture:")) + " " + opts_.svg_path + "\n");
+  }
+}
+
+RunResult Runner::run() {
+  interactive_ = opts_.interactive;
+  std::string error;
+  if (lesson_.lab.on) {
+    call_timeout_ms_ = kLabCallTimeoutMs;
+    if (!start_lab(error)) {
+      result_.error = error;
+      return result_;
+    }
+  } else if (!have_capture_privileges()) {
+    result_.error = "a lesson watches the packets on the loopback interface. " + privilege_hint("sockscope");
     return result_;
   }
-  if (!open_session(so, error)) {
+  if (!prepare(error)) {
+    result_.error = error;
+    return result_;
+  }
+  const LiveSessionOptions so = capture_options();
+  make_views();
+  if (!start_endpoints(error) || !open_session(so, error)) {
     stop_endpoints();
     result_.error = error;
     return result_;
@@ -902,57 +1026,16 @@ RunResult Runner::run() {
   std::atomic<bool> stop{false};
   LiveSessionResult sr;
   std::thread capture([&] { sr = session_->run(stop); });
-  // Set before the first step is queued: the endpoint's thread reads them only after taking a step
-  // from its queue, under its mutex.
-  for (auto& ep : endpoints_) {
-    std::lock_guard<std::mutex> lock(ep->mu);
-    ep->sink = std::make_unique<RecordingSink>(ep->decl->name, facts_, *session_);
-    ep->hooks.calls = ep->sink.get();
-    ep->hooks.out = nullptr;
-    ep->rep = std::make_unique<demo::Reporter>(ep->hooks, ep->decl->role == Role::Server ? CallRole::Server : CallRole::Client,
-                                               ep->decl->proto);
-  }
-
-  // The steps after the last action (narration, quizzes, expectations) come after the capture: the
-  // recap can then point at every frame.
-  std::size_t tail = lesson_.steps.size();
-  while (tail > 0) {
-    const auto k = lesson_.steps[tail - 1].kind;
-    if (k != Step::Kind::Narrate && k != Step::Kind::Quiz && k != Step::Kind::Expect) break;
-    --tail;
-  }
-  for (std::size_t i = 0; i < tail; ++i) do_step(lesson_.steps[i], true);
+  attach_reporters();
+  const std::size_t live_end = live_steps_end();
+  for (std::size_t i = 0; i < live_end; ++i) do_step(lesson_.steps[i], true);
   wait_all(call_timeout_ms_ + 1000);
   std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs));
   stop.store(true);
   capture.join();
   stop_endpoints();
-  for (auto& ep : endpoints_) {
-    // What the lesson left open is closed after the capture: it is not part of the lesson.
-    for (int fd : ep->old_fds) ::close(fd);
-    if (ep->conn >= 0) ::close(ep->conn);
-    if (ep->sock >= 0) ::close(ep->sock);
-  }
-  if (!sr.ok) {
-    result_.error = sr.error;
-    add_check(Check{0, "capture", "", false, text::format(tr("the capture failed: %s"), sr.error.c_str()), {}});
-  }
-  if (!json()) put("\n  " + std::string(tr("What you saw")) + "\n  " + std::string(12, '-') + "\n");
-  for (std::size_t i = tail; i < lesson_.steps.size(); ++i) do_step(lesson_.steps[i], false);
-  for (const auto& st : lesson_.steps)
-    if (st.kind == Step::Kind::Expect) add_check(evaluate(st));
-  if (!opts_.write_path.empty() && !json() && sr.ok)
-    put("\n  " + text::format(trn("Saved: %1$s (%2$llu frame, with its explanation as a comment)",
-                               "Saved: %1$s (%2$llu frames, each with its explanation as a comment)", sr.written),
-                           sockscope::text::printable(opts_.write_path).c_str(), static_cast<unsigned long long>(sr.written)) + "\n");
-  if (svg_) {
-    std::string why;
-    if (!svg_->write(opts_.svg_path, why)) {
-      add_check(Check{0, "--svg", "", false, why, {}});
-    } else if (!json()) {
-      put("  " + std::string(tr("Picture:")) + " " + opts_.svg_path + "\n");
-    }
-  }
+  close_what_the_lesson_left_open();
+  recap(sr, live_end);
   report();
   session_.reset();
   if (lab_.active()) {
