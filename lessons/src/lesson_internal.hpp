@@ -17,6 +17,7 @@
 namespace sockscope::lesson::detail {
 
 std::string trim(std::string_view s);
+bool parse_int(std::string_view s, std::int64_t& out);  // a decimal integer, optionally negative
 bool is_packet_field(std::string_view f);  // a row of facts.cpp's packet field table
 bool is_call_field(std::string_view f);    // a row of facts.cpp's call field table
 bool is_call_name(std::string_view c);     // a call a lesson may name (annotate's call table)

@@ -72,220 +72,6 @@ bool is_call_name(std::string_view c) {
 
 namespace {
 
-bool parse_int(std::string_view s, std::int64_t& out) {
-  if (s.empty() || s.size() > 18) return false;
-  std::size_t i = 0;
-  bool neg = false;
-  if (s[0] == '-') {
-    neg = true;
-    i = 1;
-    if (s.size() == 1) return false;
-  }
-  std::int64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  out = neg ? -v : v;
-  return true;
-}
-
-// "#N" suffix: the Nth (1-based, negative from the end).
-bool split_index(std::string& s, int& index, std::string& error) {
-  index = 1;
-  const auto hash = s.find('#');
-  if (hash == std::string::npos) return true;
-  std::int64_t n = 0;
-  if (!parse_int(std::string_view(s).substr(hash + 1), n) || n == 0 || n > 100000 || n < -100000) {
-    error = "'" + s.substr(hash) + "' is not a position: write #1 for the first, #2 for the second, #-1 for the last";
-    return false;
-  }
-  index = static_cast<int>(n);
-  s.resize(hash);
-  return true;
-}
-
-}  // namespace
-
-bool parse_packet_selector(const std::string& text, PacketSelector& out, std::string& error) {
-  out = PacketSelector{};
-  out.text = text;
-  std::string s = text;
-  if (!split_index(s, out.index, error)) return false;
-  const auto at = s.find('@');
-  if (at != std::string::npos) {
-    const std::string side = s.substr(at + 1);
-    if (side == "client") {
-      out.side = Direction::C2S;
-    } else if (side == "server") {
-      out.side = Direction::S2C;
-    } else {
-      error = "'@" + side + "': a packet is sent by @client or @server";
-      return false;
-    }
-    s.resize(at);
-  }
-  if (s == "packet") {
-    out.any = true;
-    return true;
-  }
-  if (s == "arp") {  // ARP has no event word of its own: any ARP packet
-    out.any = true;
-    out.proto = Proto::Arp;
-    return true;
-  }
-  auto e = event_from_name(s);
-  if (!e) {
-    error = "unknown event word '" + s + "' (the words are in docs/reading-output.md; 'packet' means any packet)";
-    return false;
-  }
-  out.word = *e;
-  return true;
-}
-
-bool parse_call_selector(const std::string& text, const Lesson& lesson, CallSelector& out, std::string& error) {
-  out = CallSelector{};
-  out.text = text;
-  const auto dot = text.find('.');
-  if (dot == std::string::npos) {
-    error = "'" + text + "' is not a call: write ENDPOINT.CALL, e.g. client.connect";
-    return false;
-  }
-  out.endpoint = text.substr(0, dot);
-  std::string call = text.substr(dot + 1);
-  if (!split_index(call, out.index, error)) return false;
-  out.call = call;
-  if (!lesson.endpoint(out.endpoint)) {
-    error = "no endpoint named '" + out.endpoint + "' (declare it first, e.g. 'tcp client')";
-    return false;
-  }
-  if (!is_call_name(out.call)) {
-    error = "'" + out.call + "' is not a socket call (socket, bind, listen, accept, connect, send, recv, sendto, "
-            "recvfrom, shutdown, close, setsockopt)";
-    return false;
-  }
-  return true;
-}
-
-bool parse_expr(const std::string& text, const Lesson& lesson, Expr& out, std::string& error) {
-  out = Expr{};
-  out.source = trim(text);
-  // Tokens are separated by spaces: '-' also occurs inside words (handshake-1, raw-seq, TIME-WAIT).
-  std::vector<std::string> toks;
-  {
-    std::istringstream is(out.source);
-    std::string t;
-    while (is >> t) {
-      // count(datagram) is the same as count datagram
-      if (t.rfind("count(", 0) == 0 && t.size() > 7 && t.back() == ')') {
-        toks.push_back("count");
-        toks.push_back(t.substr(6, t.size() - 7));
-      } else {
-        toks.push_back(t);
-      }
-    }
-  }
-  if (toks.empty()) {
-    error = "an expression is missing";
-    return false;
-  }
-  int sign = 1;
-  bool want_term = true;
-  for (std::size_t i = 0; i < toks.size(); ++i) {
-    const std::string& t = toks[i];
-    if (!want_term) {
-      if (t == "+" || t == "-") {
-        sign = t == "+" ? 1 : -1;
-        want_term = true;
-        continue;
-      }
-      error = "expected + or - before '" + t + "' (put spaces around + and -)";
-      return false;
-    }
-    Term term;
-    term.sign = sign;
-    term.source = t;
-    std::int64_t n = 0;
-    if (t == "count") {
-      if (i + 1 >= toks.size()) {
-        error = "count of what? e.g. count datagram, count data@client, count client.recv";
-        return false;
-      }
-      const std::string sel = toks[++i];
-      term.source = "count " + sel;
-      if (sel.find('.') != std::string::npos) {
-        term.kind = Term::Kind::CountCalls;
-        if (!parse_call_selector(sel, lesson, term.call, error)) return false;
-        // "count server.recvfrom ok": only the calls that did not fail
-        if (i + 1 < toks.size() && toks[i + 1] == "ok") {
-          term.ok_only = true;
-          term.source += " ok";
-          ++i;
-        }
-      } else {
-        term.kind = Term::Kind::CountPackets;
-        if (!parse_packet_selector(sel, term.packet, error)) return false;
-      }
-    } else if (parse_int(t, n)) {
-      term.kind = Term::Kind::Number;
-      term.number = n;
-    } else if (t.find('.') != std::string::npos) {
-      const auto last = t.rfind('.');
-      const std::string sel = t.substr(0, last);
-      term.field = t.substr(last + 1);
-      if (sel.find('.') != std::string::npos) {
-        term.kind = Term::Kind::CallField;
-        if (!parse_call_selector(sel, lesson, term.call, error)) return false;
-        if (!is_call_field(term.field)) {
-          error = "'" + term.field + "' is not a field of a call (result, errno, bytes, state, after-frame, "
-                  "duration-ms, duration-us, data)";
-          return false;
-        }
-      } else {
-        term.kind = Term::Kind::PacketField;
-        if (!parse_packet_selector(sel, term.packet, error)) return false;
-        if (!is_packet_field(term.field)) {
-          error = "'" + term.field + "' is not a field of a packet (frame, seq, ack, raw-seq, raw-ack, len, win, "
-                  "raw-win, sport, dport, mss, wscale, ttl, ip-header, transport-header, link-header, wire-len, "
-                  "udp-length, ip-proto, ip-version, time-us, time-ms, quotes, flags, ip-id, frag-offset, "
-                  "raw-frag-offset, mf, df, src-mac, dst-mac, arp-op)";
-          return false;
-        }
-      }
-    } else if (!t.empty() && std::isupper(static_cast<unsigned char>(t[0])) &&
-               std::all_of(t.begin(), t.end(), [](char c) {
-                 return std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-                        c == '-' || c == '_' || c == ':';  // ':' for MAC addresses: FF:FF:FF:FF:FF:FF
-               })) {
-      term.kind = Term::Kind::Text;
-      term.text = t;
-    } else {
-      error = "'" + t + "' is not a number, a field (handshake-2.ack, client.recv.result), a count (count datagram) "
-              "or a word in capitals (TIME-WAIT, ECONNREFUSED)";
-      return false;
-    }
-    out.terms.push_back(std::move(term));
-    want_term = false;
-  }
-  if (want_term) {
-    error = "the expression ends with + or -";
-    return false;
-  }
-  const bool has_text = std::any_of(out.terms.begin(), out.terms.end(), [](const Term& t) {
-    return t.kind == Term::Kind::Text || ((t.kind == Term::Kind::CallField) &&
-                                          (t.field == "errno" || t.field == "state" || t.field == "data")) ||
-           (t.kind == Term::Kind::PacketField &&
-            (t.field == "flags" || t.field == "src-mac" || t.field == "dst-mac"));
-  });
-  if (has_text && out.terms.size() > 1) {
-    error = "words (errno, state, data, flags, TIME-WAIT) cannot be added: compare them alone";
-    return false;
-  }
-  return true;
-}
-
-namespace {
-
 struct Token {
   std::string text;
   bool quoted = false;
@@ -722,6 +508,7 @@ class Parser {
   }
 
   // ENDPOINT CALL [ARGS] [-> RESULT]
+  // "<endpoint> <call> [arguments] [times N] [-> result]": one step of an endpoint.
   void call(const std::string& source, const std::string& name, const std::string& rest) {
     const EndpointDecl& ep = *lesson_.endpoint(name);
     Step& st = add(Step::Kind::Call, source);
@@ -732,15 +519,29 @@ class Parser {
       error(why, kCallHint);
       return;
     }
-    // The expected result after "->".
+    if (!take_expected_result(toks, st.expect)) return;
+    int times = 1;
+    if (!take_times(toks, times)) return;
+    if (toks.empty()) {
+      error("which call does " + name + " make?", kCallHint);
+      return;
+    }
+    st.call = toks[0].text;
+    call_arguments(st, ep, std::vector<Token>(toks.begin() + 1, toks.end()));
+    if (st.call == "sleep" && st.expect.kind != CallExpect::Kind::Default)
+      error("sleep has no result", "remove the -> part");
+    if (times > 1) repeat(times);
+  }
+
+  // "-> RESULT" at the end: what the call must return (ok, any, a number, an errno name); taken off.
+  bool take_expected_result(std::vector<Token>& toks, CallExpect& x) {
     for (std::size_t i = 0; i < toks.size(); ++i) {
       if (toks[i].quoted || toks[i].text != "->") continue;
       if (i + 2 != toks.size()) {
         error("'->' is followed by one result", "e.g. -> ECONNREFUSED, -> 5, -> 0, -> ok, -> any");
-        return;
+        return false;
       }
       const std::string& r = toks[i + 1].text;
-      CallExpect& x = st.expect;
       x.text = r;
       std::int64_t n = 0;
       if (r == "ok") {
@@ -759,126 +560,132 @@ class Parser {
       toks.resize(i);
       break;
     }
-    // "times N" at the end: the same call N times in a row; {n} in its text becomes 1..N
-    int times = 1;
-    if (toks.size() >= 3 && !toks[toks.size() - 2].quoted && toks[toks.size() - 2].text == "times") {
-      std::int64_t n = 0;
-      if (!parse_int(toks.back().text, n) || n < 1 || n > 1000) {
-        error("'times " + toks.back().text + "': from 1 to 1000", "e.g. client sendto \"message {n}\" times 20");
-        return;
-      }
-      times = static_cast<int>(n);
-      toks.resize(toks.size() - 2);
+    return true;
+  }
+
+  // "times N" at the end: the same call N times in a row ({n} in its text becomes 1..N); taken off.
+  bool take_times(std::vector<Token>& toks, int& times) {
+    if (toks.size() < 3 || toks[toks.size() - 2].quoted || toks[toks.size() - 2].text != "times") return true;
+    std::int64_t n = 0;
+    if (!parse_int(toks.back().text, n) || n < 1 || n > 1000) {
+      error("'times " + toks.back().text + "': from 1 to 1000", "e.g. client sendto \"message {n}\" times 20");
+      return false;
     }
-    if (toks.empty()) {
-      error("which call does " + name + " make?", kCallHint);
-      return;
-    }
-    st.call = toks[0].text;
-    const std::vector<Token> args(toks.begin() + 1, toks.end());
+    times = static_cast<int>(n);
+    toks.resize(toks.size() - 2);
+    return true;
+  }
+
+  // What follows the call's name, checked against the endpoint it is for.
+  void call_arguments(Step& st, const EndpointDecl& ep, const std::vector<Token>& args) {
     const bool tcp = ep.proto == Proto::Tcp, server = ep.role == Role::Server;
-    auto none = [&] {
-      if (!args.empty()) error("'" + st.call + "' takes nothing after it here", kCallHint);
-    };
-    auto number = [&](const Token& t, std::int64_t lo, std::int64_t hi, std::int64_t& out) {
-      if (t.quoted || !parse_int(t.text, out) || out < lo || out > hi) {
-        error("'" + t.text + "' should be a number from " + std::to_string(lo) + " to " + std::to_string(hi),
-              kCallHint);
-        return false;
-      }
-      return true;
-    };
-    // "TEXT" or N bytes, then options (nowait; to SERVER for sendto).
-    auto payload = [&](std::size_t& used) {
-      used = 0;
-      if (args.empty()) {
-        error("'" + st.call + "' of what?", "send \"hello\" (quoted text) or send 100 bytes");
-        return;
-      }
-      std::int64_t n = 0;
-      if (args[0].quoted) {
-        st.data = args[0].text;
-        used = 1;
-        if (st.data.empty()) error("empty text", "send at least one byte");
-      } else if (args.size() >= 2 && !args[1].quoted && args[1].text == "bytes" && parse_int(args[0].text, n)) {
-        if (n < 1 || n > 4 * 1024 * 1024) {
-          error("'" + args[0].text + " bytes': from 1 to 4194304 bytes", "e.g. send 100 bytes");
-          return;
-        }
-        st.data.resize(static_cast<std::size_t>(n));
-        for (std::size_t k = 0; k < st.data.size(); ++k) st.data[k] = static_cast<char>('a' + k % 26);
-        used = 2;
-      } else {
-        error("'" + args[0].text + "': send quoted text or N bytes", "send \"hello\" or send 100 bytes");
-      }
-    };
-    if (st.call == "socket" || st.call == "accept" || st.call == "bind") {
-      none();
-      if (st.call == "accept" && !(tcp && server)) error("only a TCP server accepts", "accept is for 'tcp server'");
-    } else if (st.call == "listen") {
+    const std::string& c = st.call;
+    if (c == "socket" || c == "accept" || c == "bind") {
+      nothing_after(st, args);
+      if (c == "accept" && !(tcp && server)) error("only a TCP server accepts", "accept is for 'tcp server'");
+    } else if (c == "listen") {
       if (!(tcp && server)) error("only a TCP server listens", "UDP servers just bind");
       std::int64_t n = 16;
       if (args.size() == 1 && number(args[0], 0, 4096, n)) st.backlog = static_cast<int>(n);
-      if (args.size() > 1) none();
-    } else if (st.call == "connect") {
+      if (args.size() > 1) nothing_after(st, args);
+    } else if (c == "connect") {
       if (server) error("a server does not connect", "connect is for a client");
       if (args.size() == 1 && !args[0].quoted) st.to = args[0].text;
-      else if (!args.empty()) none();
-    } else if (st.call == "send") {
-      std::size_t used = 0;
-      payload(used);
-      for (std::size_t k = used; k < args.size(); ++k) {
+      else if (!args.empty()) nothing_after(st, args);
+    } else if (c == "send") {
+      for (std::size_t k = payload(st, args); k < args.size(); ++k) {
         if (args[k].text == "nowait") st.nowait = true;
         else error("'" + args[k].text + "' after send", "send \"TEXT\" [nowait] or send N bytes [nowait]");
       }
-    } else if (st.call == "sendto") {
+    } else if (c == "sendto") {
       if (tcp) error("sendto is for UDP", "a TCP endpoint uses send");
-      std::size_t used = 0;
-      payload(used);
-      for (std::size_t k = used; k < args.size(); ++k) {
+      for (std::size_t k = payload(st, args); k < args.size(); ++k) {
         if (args[k].text == "to" && k + 1 < args.size()) st.to = args[++k].text;
         else error("'" + args[k].text + "' after sendto", "sendto \"TEXT\" [to SERVER]");
       }
-    } else if (st.call == "recv" || st.call == "recvfrom") {
-      if (st.call == "recvfrom" && tcp) error("recvfrom is for UDP", "a TCP endpoint uses recv");
-      std::int64_t n = 0;
-      if (args.empty()) {
-        error(st.call + " needs its buffer size", "e.g. " + st.call + " 1024");
-      } else if (number(args[0], 1, 4 * 1024 * 1024, n)) {
-        st.size = static_cast<std::size_t>(n);
-      }
-      for (std::size_t k = 1; k < args.size(); ++k) {
-        if (args[k].text == "nowait") st.nowait = true;
-        else if (args[k].text == "all" && st.call == "recv") st.all = true;
-        else error("'" + args[k].text + "' after " + st.call, st.call + " N [nowait]" + (tcp ? " or recv N all" : ""));
-      }
-      if (st.all && st.nowait) error("recv: 'all' waits, 'nowait' does not", "choose one");
-    } else if (st.call == "shutdown") {
-      if (!tcp) error("shutdown is for TCP", "a UDP socket has no connection to shut down");
-      const std::string how = args.empty() ? "" : args[0].text;
-      if (how == "wr" || how == "SHUT_WR") st.how = SHUT_WR;
-      else if (how == "rd" || how == "SHUT_RD") st.how = SHUT_RD;
-      else if (how == "rdwr" || how == "SHUT_RDWR") st.how = SHUT_RDWR;
-      else error("shutdown takes wr, rd or rdwr", "shutdown wr sends a FIN and keeps reading (a half-close)");
-      if (args.size() > 1) none();
-    } else if (st.call == "close") {
+    } else if (c == "recv" || c == "recvfrom") {
+      receive_arguments(st, tcp, args);
+    } else if (c == "shutdown") {
+      shutdown_arguments(st, tcp, args);
+    } else if (c == "close") {
       if (args.size() == 1 && args[0].text == "listener") {
         st.listener = true;
         if (!(tcp && server)) error("only a TCP server has a listener", "write just 'close'");
       } else if (!args.empty()) {
-        none();
+        nothing_after(st, args);
       }
-    } else if (st.call == "setsockopt") {
+    } else if (c == "setsockopt") {
       setsockopt_args(st, ep, args);
-    } else if (st.call == "sleep") {
+    } else if (c == "sleep") {
       st.ms = args.size() == 1 ? sleep_ms(args[0].text) : 0;
-      if (args.size() != 1) error("sleep takes milliseconds", "e.g. " + name + " sleep 300");
+      if (args.size() != 1) error("sleep takes milliseconds", "e.g. " + st.endpoint + " sleep 300");
     } else {
-      error("unknown call '" + st.call + "'", kCallHint);
+      error("unknown call '" + c + "'", kCallHint);
     }
-    if (st.call == "sleep" && st.expect.kind != CallExpect::Kind::Default)
-      error("sleep has no result", "remove the -> part");
-    if (times > 1) repeat(times);
+  }
+
+  void nothing_after(const Step& st, const std::vector<Token>& args) {
+    if (!args.empty()) error("'" + st.call + "' takes nothing after it here", kCallHint);
+  }
+
+  bool number(const Token& t, std::int64_t lo, std::int64_t hi, std::int64_t& out) {
+    if (t.quoted || !parse_int(t.text, out) || out < lo || out > hi) {
+      error("'" + t.text + "' should be a number from " + std::to_string(lo) + " to " + std::to_string(hi), kCallHint);
+      return false;
+    }
+    return true;
+  }
+
+  // "TEXT" or N bytes, the data a send or sendto carries. Returns how many arguments it used.
+  std::size_t payload(Step& st, const std::vector<Token>& args) {
+    if (args.empty()) {
+      error("'" + st.call + "' of what?", "send \"hello\" (quoted text) or send 100 bytes");
+      return 0;
+    }
+    std::int64_t n = 0;
+    if (args[0].quoted) {
+      st.data = args[0].text;
+      if (st.data.empty()) error("empty text", "send at least one byte");
+      return 1;
+    }
+    if (args.size() >= 2 && !args[1].quoted && args[1].text == "bytes" && parse_int(args[0].text, n)) {
+      if (n < 1 || n > 4 * 1024 * 1024) {
+        error("'" + args[0].text + " bytes': from 1 to 4194304 bytes", "e.g. send 100 bytes");
+        return 0;
+      }
+      st.data.resize(static_cast<std::size_t>(n));
+      for (std::size_t k = 0; k < st.data.size(); ++k) st.data[k] = static_cast<char>('a' + k % 26);
+      return 2;
+    }
+    error("'" + args[0].text + "': send quoted text or N bytes", "send \"hello\" or send 100 bytes");
+    return 0;
+  }
+
+  // recv N [all] [nowait], recvfrom N [nowait].
+  void receive_arguments(Step& st, bool tcp, const std::vector<Token>& args) {
+    if (st.call == "recvfrom" && tcp) error("recvfrom is for UDP", "a TCP endpoint uses recv");
+    std::int64_t n = 0;
+    if (args.empty()) {
+      error(st.call + " needs its buffer size", "e.g. " + st.call + " 1024");
+    } else if (number(args[0], 1, 4 * 1024 * 1024, n)) {
+      st.size = static_cast<std::size_t>(n);
+    }
+    for (std::size_t k = 1; k < args.size(); ++k) {
+      if (args[k].text == "nowait") st.nowait = true;
+      else if (args[k].text == "all" && st.call == "recv") st.all = true;
+      else error("'" + args[k].text + "' after " + st.call, st.call + " N [nowait]" + (tcp ? " or recv N all" : ""));
+    }
+    if (st.all && st.nowait) error("recv: 'all' waits, 'nowait' does not", "choose one");
+  }
+
+  void shutdown_arguments(Step& st, bool tcp, const std::vector<Token>& args) {
+    if (!tcp) error("shutdown is for TCP", "a UDP socket has no connection to shut down");
+    const std::string how = args.empty() ? "" : args[0].text;
+    if (how == "wr" || how == "SHUT_WR") st.how = SHUT_WR;
+    else if (how == "rd" || how == "SHUT_RD") st.how = SHUT_RD;
+    else if (how == "rdwr" || how == "SHUT_RDWR") st.how = SHUT_RDWR;
+    else error("shutdown takes wr, rd or rdwr", "shutdown wr sends a FIN and keeps reading (a half-close)");
+    if (args.size() > 1) nothing_after(st, args);
   }
 
   // The last step, N times: "{n}" in its bytes becomes the number, zero-padded to the width of N
