@@ -293,7 +293,22 @@ void print_demo_help(std::FILE* out) {
   std::fputs(os.str().c_str(), f);
 }
 
-int cmd_demo(const std::vector<std::string>& args) {
+namespace {
+
+// What `sockscope demo` was asked for.
+struct DemoRequest {
+  bool tcp = true;
+  int messages = 3;
+  unsigned port = 0;
+  bool half_close = false, server_closes = false;
+  std::string write_path;
+  ViewKind kind = ViewKind::Human;
+  ViewOptions vo;
+};
+
+// Reads the command line into r. Returns kExitOk, or prints one line and returns the exit status
+// (kExitUsage; kExitOk with help printed is returned as -1: nothing more to do).
+int read_demo_request(const std::vector<std::string>& args, DemoRequest& r) {
   po::options_description d = demo_options();
   po::options_description all;
   all.add(d).add_options()("kind", po::value<std::vector<std::string>>());
@@ -303,7 +318,7 @@ int cmd_demo(const std::vector<std::string>& args) {
   if (!parse("demo", args, all, pos, vm)) return kExitUsage;
   if (vm.count("help")) {
     print_demo_help(stdout);
-    return kExitOk;
+    return -1;
   }
   const char* hint = tr("See sockscope help demo");
   if (!vm.count("kind"))
@@ -313,39 +328,147 @@ int cmd_demo(const std::vector<std::string>& args) {
     return usage_error("demo", tr("one demo at a time: sockscope demo tcp, or sockscope demo udp"), hint);
   if (kinds[0] != "tcp" && kinds[0] != "udp")
     return usage_error("demo", text::format(tr("the demo is tcp or udp, not '%1$s'"), kinds[0]), hint);
-  const bool tcp = kinds[0] == "tcp";
-
-  const int messages = vm["messages"].as<int>();
-  if (messages < 1 || messages > 1000) return usage_error("demo", tr("--messages takes 1 to 1000"), hint);
-  const unsigned port_opt = vm["port"].as<unsigned>();
-  if (port_opt > 65535) return usage_error("demo", tr("a port is a number from 0 to 65535"), hint);
-  if (!tcp && (vm.count("half-close") || vm.count("server-closes")))
+  r.tcp = kinds[0] == "tcp";
+  r.messages = vm["messages"].as<int>();
+  if (r.messages < 1 || r.messages > 1000) return usage_error("demo", tr("--messages takes 1 to 1000"), hint);
+  r.port = vm["port"].as<unsigned>();
+  if (r.port > 65535) return usage_error("demo", tr("a port is a number from 0 to 65535"), hint);
+  r.half_close = vm.count("half-close") > 0;
+  r.server_closes = vm.count("server-closes") > 0;
+  if (!r.tcp && (r.half_close || r.server_closes))
     return usage_error("demo", tr("--half-close and --server-closes are about closing a TCP connection; UDP has none"),
                        hint);
-  if (vm.count("half-close") && vm.count("server-closes"))
+  if (r.half_close && r.server_closes)
     return usage_error("demo", tr("choose one of --half-close and --server-closes"), hint);
+  if (vm.count("write")) r.write_path = vm["write"].as<std::string>();
+  return timeline_view_from(vm, "demo", hint, r.vo, r.kind);
+}
 
-  ViewOptions vo;
-  ViewKind kind = ViewKind::Human;
-  if (const int rc = timeline_view_from(vm, "demo", hint, vo, kind); rc != kExitOk) return rc;
-  const bool chatty = kind != ViewKind::Json;  // JSON output is JSON lines only
+// The port the demo talks on: the one asked for, else a free one on 127.0.0.1 (0 when there is none).
+std::uint16_t demo_port(const DemoRequest& r, std::string& error) {
+  if (r.port != 0) return static_cast<std::uint16_t>(r.port);
+  const int type = r.tcp ? SOCK_STREAM : SOCK_DGRAM;
+  demo::SockAddr loopback;
+  if (!demo::resolve("127.0.0.1", 0, type, loopback, error)) return 0;
+  return demo::free_port(loopback, type, error);
+}
 
+// The server answers each line with its own; the client says its lines 30 ms apart, so each line and
+// its answer are a small exchange of their own on the timeline (and Nagle's algorithm, RFC 896, never
+// merges two lines into one segment).
+demo::ChatOptions demo_server(const DemoRequest& r, std::uint16_t port) {
+  demo::ChatOptions server;
+  server.kind = r.tcp ? demo::ChatKind::TcpServer : demo::ChatKind::UdpServer;
+  server.host = "127.0.0.1";
+  server.port = port;
+  server.reply_per_line = true;
+  for (int i = 0; i < r.messages; ++i) server.say.push_back(server_line(i));
+  if (r.server_closes) server.server_closes_after = r.messages;
+  server.timeout_ms = 5000;
+  return server;
+}
+
+demo::ChatOptions demo_client(const DemoRequest& r, std::uint16_t port) {
+  demo::ChatOptions client;
+  client.kind = r.tcp ? demo::ChatKind::TcpClient : demo::ChatKind::UdpClient;
+  client.host = "127.0.0.1";
+  client.port = port;
+  for (int i = 0; i < r.messages; ++i) client.say.push_back(client_line(i));
+  client.line_gap_ms = 30;
+  client.linger_ms = 200;
+  client.half_close = r.half_close;
+  client.timeout_ms = 5000;
+  return client;
+}
+
+// How the two endpoints ended. Their own words (what arrived, notices) are kept aside in files: the
+// timeline already shows them, and they are replayed only to explain a failure.
+struct DemoEndpoints {
+  int server_rc = -1, client_rc = -1;
+  bool server_never_ready = false;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> server_out{std::tmpfile(), std::fclose};
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> client_out{std::tmpfile(), std::fclose};
+};
+
+// Runs the server, then (once it listens) the client, reporting their calls to the session; sets stop
+// when both are done and the last packets had time to reach the capture.
+void run_demo_endpoints(const demo::ChatOptions& server, const demo::ChatOptions& client, CallSink& calls,
+                        DemoEndpoints& e, std::atomic<bool>& stop) {
+  demo::ChatHooks sh;
+  sh.calls = &calls;
+  sh.out = e.server_out ? e.server_out.get() : stderr;
+  sh.stop = &g_chat_stop;
+  Ready ready;
+  sh.on_ready = &Ready::on_ready;
+  sh.ready_ctx = &ready;
+  std::atomic<bool> server_done{false};
+  std::thread server_thread([&] {
+    e.server_rc = demo::run_chat(server, sh);
+    server_done.store(true);
+    ready.cv.notify_all();
+  });
+  bool go = false;
+  {
+    std::unique_lock<std::mutex> lock(ready.m);
+    ready.cv.wait_for(lock, std::chrono::seconds(5), [&] { return ready.ready || server_done.load(); });
+    go = ready.ready;
+  }
+  if (go && !g_chat_stop.load()) {
+    demo::ChatHooks ch;
+    ch.calls = &calls;
+    ch.out = e.client_out ? e.client_out.get() : stderr;
+    ch.stop = &g_chat_stop;
+    e.client_rc = demo::run_chat(client, ch);
+    // The server sees the client's FIN (recv() = 0) and closes its side: give it a moment before
+    // asking it to stop listening.
+    for (int i = 0; i < 20 && !server_done.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  } else {
+    e.server_never_ready = !go;
+  }
+  g_chat_stop.store(true);
+  server_thread.join();
+  // The last packets (the final ACK of the teardown) may still be on their way to the capture.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  stop.store(true);
+}
+
+// The exit status, with what went wrong said on standard error.
+int demo_exit_status(const LiveSessionResult& result, const DemoEndpoints& e) {
+  int rc = kExitOk;
+  if (!result.ok) {
+    std::fprintf(stderr, "sockscope demo: %s\n", result.error.c_str());
+    rc = kExitFailed;
+  }
+  if (e.server_never_ready) {
+    replay(e.server_out.get(), tr("the server did not start"));
+    rc = kExitFailed;
+  } else if (e.server_rc != 0 && e.server_rc != -1) {
+    replay(e.server_out.get(), tr("the server failed"));
+    rc = kExitFailed;
+  }
+  if (e.client_rc > 0) {
+    replay(e.client_out.get(), tr("the client failed"));
+    rc = kExitFailed;
+  }
+  return rc;
+}
+
+}  // namespace
+
+int cmd_demo(const std::vector<std::string>& args) {
+  DemoRequest r;
+  if (const int rc = read_demo_request(args, r); rc != kExitOk) return rc < 0 ? kExitOk : rc;
+  const bool chatty = r.kind != ViewKind::Json;  // JSON output is JSON lines only
   if (!have_capture_privileges()) {
-    std::fprintf(stderr, "sockscope demo: %s %s\n",
-                 tr("the demo watches the packets on the loopback interface."),
+    std::fprintf(stderr, "sockscope demo: %s %s\n", tr("the demo watches the packets on the loopback interface."),
                  privilege_hint(self_path()).c_str());
     return kExitFailed;
   }
-
   std::string error;
-  std::uint16_t port = static_cast<std::uint16_t>(port_opt);
+  const std::uint16_t port = demo_port(r, error);
   if (port == 0) {
-    demo::SockAddr loopback;
-    if (demo::resolve("127.0.0.1", 0, tcp ? SOCK_STREAM : SOCK_DGRAM, loopback, error))
-      port = demo::free_port(loopback, tcp ? SOCK_STREAM : SOCK_DGRAM, error);
-  }
-  if (port == 0) {
-    std::fprintf(stderr, "sockscope demo: %s: %s\n", tr("could not find a free port on 127.0.0.1"), error.c_str());
+    std::fprintf(stderr, "sockscope demo: %s\n",
+                 text::format(tr("could not find a free port on 127.0.0.1: %1$s"), error).c_str());
     return kExitFailed;
   }
 
@@ -353,43 +476,16 @@ int cmd_demo(const std::vector<std::string>& args) {
   LiveSessionOptions so;
   so.capture.interface = "lo";
   so.capture.filter = "port " + std::to_string(port);
-  if (vm.count("write")) so.write_path = vm["write"].as<std::string>();
+  so.write_path = r.write_path;
   OutBuffer out(stdout);
-  auto inner = make_view(kind, out, vo);
+  auto inner = make_view(r.kind, out, r.vo);
   RecapView view(*inner);
   auto session = LiveSession::open(so, view, out, error);
   if (!session) {
     std::fprintf(stderr, "sockscope demo: %s\n", error.c_str());
     return kExitFailed;
   }
-  if (chatty) intro(out, tcp, port);
-
-  demo::ChatOptions server;
-  server.kind = tcp ? demo::ChatKind::TcpServer : demo::ChatKind::UdpServer;
-  server.host = "127.0.0.1";
-  server.port = port;
-  server.reply_per_line = true;
-  for (int i = 0; i < messages; ++i) server.say.push_back(server_line(i));
-  if (vm.count("server-closes")) server.server_closes_after = messages;
-  server.timeout_ms = 5000;
-
-  demo::ChatOptions client;
-  client.kind = tcp ? demo::ChatKind::TcpClient : demo::ChatKind::UdpClient;
-  client.host = "127.0.0.1";
-  client.port = port;
-  for (int i = 0; i < messages; ++i) client.say.push_back(client_line(i));
-  // A pause between lines: each line and its answer are a small exchange of their own on the
-  // timeline (and Nagle's algorithm, RFC 896, never merges two lines into one segment).
-  client.line_gap_ms = 30;
-  client.linger_ms = 200;
-  client.half_close = vm.count("half-close") > 0;
-  client.timeout_ms = 5000;
-
-  // The endpoints' own words (what arrived, notices) are kept aside: the timeline already shows them.
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> server_out(std::tmpfile(), std::fclose);
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> client_out(std::tmpfile(), std::fclose);
-  std::FILE* sink_server = server_out ? server_out.get() : stderr;
-  std::FILE* sink_client = client_out ? client_out.get() : stderr;
+  if (chatty) intro(out, r.tcp, port);
 
   struct sigaction sa {};
   sa.sa_handler = on_demo_signal;
@@ -400,73 +496,18 @@ int cmd_demo(const std::vector<std::string>& args) {
   g_chat_stop.store(false);
 
   std::atomic<bool> stop{false};
-  int server_rc = -1, client_rc = -1;
-  bool server_never_ready = false;
-  Ready ready;
-  std::thread coordinator([&] {
-    demo::ChatHooks sh;
-    sh.calls = session.get();
-    sh.out = sink_server;
-    sh.stop = &g_chat_stop;
-    sh.on_ready = &Ready::on_ready;
-    sh.ready_ctx = &ready;
-    std::atomic<bool> server_done{false};
-    std::thread server_thread([&] {
-      server_rc = demo::run_chat(server, sh);
-      server_done.store(true);
-      ready.cv.notify_all();
-    });
-    bool go = false;
-    {
-      std::unique_lock<std::mutex> lock(ready.m);
-      ready.cv.wait_for(lock, std::chrono::seconds(5), [&] { return ready.ready || server_done.load(); });
-      go = ready.ready;
-    }
-    if (go && !g_chat_stop.load()) {
-      demo::ChatHooks ch;
-      ch.calls = session.get();
-      ch.out = sink_client;
-      ch.stop = &g_chat_stop;
-      client_rc = demo::run_chat(client, ch);
-      // The server sees the client's FIN (recv() = 0) and closes its side: give it a moment before
-      // asking it to stop listening.
-      for (int i = 0; i < 20 && !server_done.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    } else {
-      server_never_ready = !go;
-    }
-    g_chat_stop.store(true);
-    server_thread.join();
-    // The last packets (the final ACK of the teardown) may still be on their way to the capture.
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    stop.store(true);
-  });
-
+  DemoEndpoints endpoints;
+  const demo::ChatOptions server = demo_server(r, port), client = demo_client(r, port);
+  std::thread coordinator([&] { run_demo_endpoints(server, client, *session, endpoints, stop); });
   const LiveSessionResult result = session->run(stop);
   coordinator.join();
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
 
-  if (chatty && result.ok) recap(out, tcp, view);
+  if (chatty && result.ok) recap(out, r.tcp, view);
   out.flush();
   session.reset();
-
-  int rc = kExitOk;
-  if (!result.ok) {
-    std::fprintf(stderr, "sockscope demo: %s\n", result.error.c_str());
-    rc = kExitFailed;
-  }
-  if (server_never_ready) {
-    replay(server_out.get(), tr("the server did not start"));
-    rc = kExitFailed;
-  } else if (server_rc != 0 && server_rc != -1) {
-    replay(server_out.get(), tr("the server failed"));
-    rc = kExitFailed;
-  }
-  if (client_rc > 0) {
-    replay(client_out.get(), tr("the client failed"));
-    rc = kExitFailed;
-  }
-  return rc;
+  return demo_exit_status(result, endpoints);
 }
 
 }  // namespace sockscope::cli
