@@ -1,4 +1,3 @@
-#include "sockscope/text/format.hpp"
 // The two-host lab (lab.hpp): two network namespaces joined by a veth pair, loss from nftables, delay
 // from netem. Everything is done by running iproute2 (ip(8), tc(8)) and nftables (nft(8)) as child
 // processes with fixed argument vectors: no shell ever sees a value, and the tool's own message on
@@ -8,7 +7,7 @@
 // /run/netns/NAME; `ip netns del` unmounts it, and the kernel frees the namespace (and the veth end and
 // nftables table inside it) once no process or open file refers to it any more (network_namespaces(7)).
 // Deleting one end of a veth pair deletes the other (veth(4)).
-#include "sockscope/lessons/lab.hpp"
+#include "lab_internal.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -34,227 +33,20 @@
 #include <thread>
 #include <utility>
 
+#include "sockscope/text/format.hpp"
 #include "sockscope/text/i18n.hpp"
 #include "sockscope/text/json.hpp"
 
 namespace sockscope::lab {
-namespace {
 
-// ---------------------------------------------------------------------------------------------------
-// Small helpers
+using namespace detail;
 
-// The first non-empty line of a tool's message, without trailing blanks (one-line errors).
-std::string first_line(const std::string& s) {
-  std::size_t start = 0;
-  while (start < s.size()) {
-    std::size_t end = s.find('\n', start);
-    if (end == std::string::npos) end = s.size();
-    std::string line = s.substr(start, end - start);
-    while (!line.empty() && (line.back() == ' ' || line.back() == '\r' || line.back() == '\t')) line.pop_back();
-    if (!line.empty()) return line;
-    start = end + 1;
-  }
-  return {};
-}
+// The build, the reading back and the removal; what the watchdog also needs is in lab_internal.hpp.
+namespace detail {
 
 // Interface indexes of the two ends (any two different numbers above lo's 1 will do).
 constexpr const char* kClientIndex = "2";
 constexpr const char* kServerIndex = "3";
-
-// The tools are looked up in fixed places, not in PATH: this code runs as root.
-std::string find_tool(const char* name) {
-  for (const char* dir : {"/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/"}) {
-    std::string p = std::string(dir) + name;
-    if (access(p.c_str(), X_OK) == 0) return p;
-  }
-  return {};
-}
-
-bool netns_exists(const char* ns) {
-  struct stat st {};
-  return stat((std::string("/run/netns/") + ns).c_str(), &st) == 0;
-}
-
-// An interface of this name in the calling thread's network namespace (if_nametoindex asks through a
-// socket, and a socket belongs to the namespace of the thread that made it).
-bool iface_here(const char* name) { return if_nametoindex(name) != 0; }
-
-// ---------------------------------------------------------------------------------------------------
-// Child processes
-
-struct Output {
-  bool ran = false;   // the program started and exited by itself
-  int status = -1;    // its exit status
-  std::string out, err;
-  bool ok() const { return ran && status == 0; }
-};
-
-// Makes fd number `to` a copy of `from` that survives exec. Async-signal-safe (for the forked child).
-void move_fd(int from, int to) {
-  if (from == to)
-    fcntl(to, F_SETFD, 0);  // dup2 onto itself would keep FD_CLOEXEC
-  else
-    dup2(from, to);
-}
-
-// Runs argv (argv[0] a full path) in network namespace `ns` (nullptr: the calling thread's), with
-// `input` on its standard input, and collects its output. Bounded: a tool that hangs is killed after
-// timeout_ms. Between fork and exec the child makes only async-signal-safe calls (signal-safety(7)):
-// the parent may have other threads.
-Output run(const std::vector<std::string>& argv, const char* ns = nullptr, const std::string& input = {},
-           int timeout_ms = 10000) {
-  Output r;
-  if (argv.empty() || argv[0].empty()) {
-    r.err = "no such program";
-    return r;
-  }
-  int ns_fd = -1;
-  if (ns != nullptr) {
-    ns_fd = open((std::string("/run/netns/") + ns).c_str(), O_RDONLY | O_CLOEXEC);
-    if (ns_fd < 0) {
-      r.err = text::format("cannot open /run/netns/%s: %s", ns, std::strerror(errno));
-      return r;
-    }
-  }
-  // The input fits the pipe's buffer (a ruleset is a few hundred bytes; pipe(7): 64 KiB), so it is
-  // written before the child exists: no SIGPIPE if the tool exits without reading it.
-  int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, err_p[2] = {-1, -1};
-  auto close_all = [&] {
-    for (int* p : {in_p, out_p, err_p})
-      for (int i = 0; i < 2; ++i)
-        if (p[i] >= 0) {
-          close(p[i]);
-          p[i] = -1;
-        }
-    if (ns_fd >= 0) close(ns_fd);
-    ns_fd = -1;
-  };
-  if (input.size() > 60000) {
-    r.err = "input too long for a pipe";
-    if (ns_fd >= 0) close(ns_fd);
-    return r;
-  }
-  if (pipe2(in_p, O_CLOEXEC) != 0 || pipe2(out_p, O_CLOEXEC) != 0 || pipe2(err_p, O_CLOEXEC) != 0) {
-    r.err = text::format("cannot make a pipe: %s", std::strerror(errno));
-    close_all();
-    return r;
-  }
-  for (std::size_t done = 0; done < input.size();) {
-    const ssize_t n = write(in_p[1], input.data() + done, input.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  close(in_p[1]);
-  in_p[1] = -1;
-
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  // A fixed environment: messages in English and the same on every machine (they are parsed), and no
-  // PATH or loader variables from the caller reach a program run as root.
-  static char env_path[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-  static char env_lang[] = "LC_ALL=C";
-  char* envp[] = {env_path, env_lang, nullptr};
-  const pid_t parent = getpid();
-
-  const pid_t pid = fork();
-  if (pid < 0) {
-    r.err = text::format("cannot start %s: %s", argv[0].c_str(), std::strerror(errno));
-    close_all();
-    return r;
-  }
-  if (pid == 0) {
-    // If this process dies while the tool runs, the tool dies too (prctl(2) PR_SET_PDEATHSIG): no
-    // `ip link add` finishing after a watchdog removed the lab.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    if (ns_fd >= 0 && setns(ns_fd, CLONE_NEWNET) != 0) _exit(126);
-    move_fd(in_p[0], 0);
-    move_fd(out_p[1], 1);
-    move_fd(err_p[1], 2);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    execve(args[0], args.data(), envp);
-    _exit(127);
-  }
-  close(in_p[0]);
-  in_p[0] = -1;
-  close(out_p[1]);
-  out_p[1] = -1;
-  close(err_p[1]);
-  err_p[1] = -1;
-  if (ns_fd >= 0) close(ns_fd);
-  ns_fd = -1;
-
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  bool timed_out = false;
-  pollfd fds[2] = {{out_p[0], POLLIN, 0}, {err_p[0], POLLIN, 0}};
-  std::string* sinks[2] = {&r.out, &r.err};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      break;
-    }
-    const int n = poll(fds, 2, static_cast<int>(left.count()));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char buf[4096];
-      const ssize_t got = read(fds[i].fd, buf, sizeof buf);
-      if (got > 0) {
-        if (sinks[i]->size() < (1u << 20)) sinks[i]->append(buf, static_cast<std::size_t>(got));
-      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  if (timed_out) kill(pid, SIGKILL);
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  close_all();
-  if (timed_out) {
-    r.err = text::format("did not finish within %d s and was stopped", timeout_ms / 1000);
-  } else if (WIFEXITED(st)) {
-    r.status = WEXITSTATUS(st);
-    r.ran = r.status != 126 && r.status != 127;
-    if (r.status == 126 && r.err.empty()) r.err = text::format("cannot enter the network namespace %s", ns ? ns : "");
-    if (r.status == 127 && r.err.empty()) r.err = text::format("cannot run %s", argv[0].c_str());
-  } else if (WIFSIGNALED(st)) {
-    r.err = text::format("ended by signal %d", WTERMSIG(st));
-  }
-  return r;
-}
-
-// "ip -n sockscope-client addr add ..." for messages: the program's name, not its full path.
-std::string shown(const std::vector<std::string>& argv, const char* ns) {
-  std::string s;
-  for (std::size_t i = 0; i < argv.size(); ++i) {
-    if (i) s += ' ';
-    s += i == 0 ? argv[0].substr(argv[0].find_last_of('/') + 1) : argv[i];
-  }
-  if (ns != nullptr) s += text::format(" (in %s)", ns);
-  return s;
-}
-
-// Runs a step of the lab's construction; on failure sets `error` to one line: the command, the tool's
-// own words, and what to do.
-bool step(const std::vector<std::string>& argv, std::string& error, const char* ns = nullptr,
-          const std::string& input = {}) {
-  const Output o = run(argv, ns, input);
-  if (o.ok()) return true;
-  std::string why = first_line(o.err);
-  if (why.empty()) why = first_line(o.out);
-  if (why.empty()) why = text::format("exit status %d", o.status);
-  error = text::format(tr("`%1$s` failed: %2$s"), shown(argv, ns).c_str(), why.c_str());
-  return false;
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Fields of what `ip -j` and `nft -j` print (text::json_parse), with a fallback when one is missing or
@@ -575,56 +367,7 @@ bool build(const LabOptions& o, std::string& error) {
 std::mutex g_netem_mutex;
 int g_netem = -1;  // -1 not tried yet, 0 no, 1 yes
 
-// One lab on the machine, so one user at a time: an exclusive flock(2) on this file while a lab is
-// built or removed, and for the whole life of a guard (held by its watchdog, so it is released only
-// once the lab is gone). Another lesson started meanwhile waits, then says who holds the lab.
-constexpr const char* kLockPath = "/run/sockscope-lab.lock";
-
-// Returns the locked file's descriptor (close it to unlock), or -1 with `error` set.
-int lock_lab(int wait_ms, std::string& error) {
-  int fd = open(kLockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    error = text::format("cannot open %s: %s", kLockPath, std::strerror(errno));
-    return -1;
-  }
-  if (fd < 3) {  // keep 0..2 free for the watchdog's standard streams
-    const int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    close(fd);
-    fd = high;
-    if (fd < 0) {
-      error = text::format("cannot open %s: %s", kLockPath, std::strerror(errno));
-      return -1;
-    }
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
-  while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK && errno != EINTR) {
-      error = text::format("cannot lock %s: %s", kLockPath, std::strerror(errno));
-      close(fd);
-      return -1;
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      char holder[32] = "";
-      const ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
-      holder[n > 0 ? n : 0] = '\0';
-      holder[std::strcspn(holder, "\n")] = '\0';
-      error = text::format(tr("the lab is in use by another sockscope run (process %s: a lesson or a comparison); "
-                        "wait for it to end and try again"),
-                     holder[0] ? holder : "?");
-      close(fd);
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  const std::string pid = std::to_string(getpid()) + "\n";
-  if (ftruncate(fd, 0) == 0 && pwrite(fd, pid.data(), pid.size(), 0) < 0) {
-    // Only the message of a later waiter would lack the process number.
-  }
-  return fd;
-}
-
 constexpr int kLockWaitMs = 10000;        // lab up / lab down: a running lesson is not stopped for them
-constexpr int kGuardLockWaitMs = 60000;   // a guard waits for the lesson before it
 
 bool down_unlocked(std::string& error) {
   error.clear();
@@ -679,7 +422,7 @@ UpResult up_unlocked(const LabOptions& opts, std::string& error) {
   return UpResult::Failed;
 }
 
-}  // namespace
+}  // namespace detail
 
 // ---------------------------------------------------------------------------------------------------
 
@@ -782,133 +525,6 @@ bool enter(const char* ns, std::string& error) {
     return false;
   }
   return true;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Guard
-
-Guard::~Guard() {
-  std::string ignored;
-  down(ignored);
-}
-
-UpResult Guard::up(const LabOptions& opts, std::string& error) {
-  error.clear();
-  if (active()) {
-    error = tr("this guard already holds a lab (one guard at a time)");
-    return UpResult::Failed;
-  }
-  if (!check_options(opts, error)) return UpResult::Failed;
-  if (geteuid() != 0) {
-    error = not_root_message();
-    return UpResult::Failed;
-  }
-  const std::string ip = find_tool("ip");
-  if (ip.empty()) {
-    error = tr("the ip command (iproute2) is not installed: install the iproute2 package");
-    return UpResult::Failed;
-  }
-  // The watchdog starts before the lab is built, so an interruption while it is being built is
-  // cleaned up as well. Everything it needs is prepared here: after fork, the child makes only
-  // async-signal-safe calls.
-  const std::string script =
-      "trap '' INT TERM HUP\n"
-      "cat >/dev/null\n" +  // returns at end-of-file: every copy of the write end is closed
-      ip + " netns del " + kClientNs + "\n" + ip + " netns del " + kServerNs + "\n" + ip + " link del dev " +
-      kClientIf + "\n" + ip + " link del dev " + kServerIf + "\nexit 0\n";
-  char sh[] = "/bin/sh";
-  char dash_c[] = "-c";
-  char name[] = "sockscope-lab-watchdog";
-  std::vector<char> script_buf(script.begin(), script.end());
-  script_buf.push_back('\0');
-  char* argv[] = {sh, dash_c, script_buf.data(), name, nullptr};
-  static char env_path[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-  char* envp[] = {env_path, nullptr};
-  const int lock = lock_lab(kGuardLockWaitMs, error);
-  if (lock < 0) return UpResult::Failed;
-  int p[2];
-  // O_CLOEXEC on both ends: programs this process runs later (tools, endpoints) do not keep the
-  // write end, or the watchdog would wait for them too.
-  if (pipe2(p, O_CLOEXEC) != 0) {
-    error = text::format("cannot make a pipe: %s", std::strerror(errno));
-    close(lock);
-    return UpResult::Failed;
-  }
-  const int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-  const pid_t pid = fork();
-  if (pid < 0) {
-    error = text::format("cannot start the lab's watchdog: %s", std::strerror(errno));
-    close(p[0]);
-    close(p[1]);
-    close(lock);
-    if (devnull >= 0) close(devnull);
-    return UpResult::Failed;
-  }
-  if (pid == 0) {
-    // Its own process group: Ctrl-C (sent to the terminal's foreground group) and a kill of the
-    // whole group do not reach it. Terminal signals are ignored too (dispositions set to SIG_IGN
-    // survive execve(2)), and nothing is blocked.
-    setpgid(0, 0);
-    struct sigaction ign {};
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) sigaction(sig, &ign, nullptr);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    move_fd(p[0], 0);
-    if (devnull >= 0) {
-      move_fd(devnull, 1);
-      move_fd(devnull, 2);
-    }
-    // The lock, as fd 3: the watchdog holds it until the lab is removed, even after this process
-    // died. Nothing else of this process stays open in it (sockets, files, the pipe's write end).
-    move_fd(lock, 3);
-    close_range(4, ~0U, 0);
-    execve(sh, argv, envp);
-    _exit(127);
-  }
-  close(p[0]);
-  close(lock);  // the lock stays held: the watchdog's copy refers to the same open file
-  if (devnull >= 0) close(devnull);
-  watchdog_pid_ = pid;
-  pipe_fd_ = p[1];
-  const UpResult r = up_unlocked(opts, error);
-  if (r != UpResult::Ok) {
-    std::string ignored;
-    down(ignored);  // stops the watchdog; up_unlocked left nothing behind
-  }
-  return r;
-}
-
-bool Guard::down(std::string& error) {
-  error.clear();
-  if (!active()) return true;
-  close(pipe_fd_);
-  pipe_fd_ = -1;
-  // The watchdog removes the lab now; its commands are bounded, but a wait without end would hang
-  // the program if something went wrong, so after 10 s it is stopped and the removal done here.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  int st = 0;
-  bool reaped = false;
-  while (!reaped) {
-    const pid_t w = waitpid(watchdog_pid_, &st, WNOHANG);
-    if (w == watchdog_pid_ || (w < 0 && errno != EINTR)) {
-      reaped = true;
-      break;
-    }
-    if (std::chrono::steady_clock::now() > deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  if (!reaped) {
-    kill(watchdog_pid_, SIGKILL);
-    while (waitpid(watchdog_pid_, &st, 0) < 0 && errno == EINTR) {
-    }
-  }
-  watchdog_pid_ = -1;
-  const std::vector<std::string> left = find_leftovers();
-  if (left.empty()) return true;
-  return lab::down(error);
 }
 
 }  // namespace sockscope::lab
