@@ -400,13 +400,16 @@ bool down_unlocked(std::string& error) {
   return false;
 }
 
+bool may_build(const LabOptions& opts, std::string& error) {
+  if (!check_options(opts, error)) return false;
+  if (geteuid() == 0) return true;
+  error = not_root_message();
+  return false;
+}
+
 UpResult up_unlocked(const LabOptions& opts, std::string& error) {
   error.clear();
-  if (!check_options(opts, error)) return UpResult::Failed;
-  if (geteuid() != 0) {
-    error = not_root_message();
-    return UpResult::Failed;
-  }
+  if (!may_build(opts, error)) return UpResult::Failed;
   if (!down_unlocked(error)) {
     error = std::string(tr("an earlier lab could not be removed: ")) + error;
     return UpResult::Failed;
@@ -428,11 +431,7 @@ UpResult up_unlocked(const LabOptions& opts, std::string& error) {
 
 UpResult up(const LabOptions& opts, std::string& error) {
   error.clear();
-  if (!check_options(opts, error)) return UpResult::Failed;
-  if (geteuid() != 0) {
-    error = not_root_message();
-    return UpResult::Failed;
-  }
+  if (!may_build(opts, error)) return UpResult::Failed;
   const int lock = lock_lab(kLockWaitMs, error);
   if (lock < 0) return UpResult::Failed;
   const UpResult r = up_unlocked(opts, error);

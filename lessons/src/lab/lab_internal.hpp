@@ -30,6 +30,7 @@ bool step(const std::vector<std::string>& argv, std::string& error, const char* 
 // build.cpp
 const char* not_root_message();
 bool check_options(const LabOptions& o, std::string& error);
+bool may_build(const LabOptions& opts, std::string& error);  // options valid, and root
 std::vector<std::string> find_leftovers();
 UpResult up_unlocked(const LabOptions& opts, std::string& error);  // with the lock held
 

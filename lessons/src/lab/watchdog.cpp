@@ -102,11 +102,7 @@ UpResult Guard::up(const LabOptions& opts, std::string& error) {
     error = tr("this guard already holds a lab (one guard at a time)");
     return UpResult::Failed;
   }
-  if (!check_options(opts, error)) return UpResult::Failed;
-  if (geteuid() != 0) {
-    error = not_root_message();
-    return UpResult::Failed;
-  }
+  if (!may_build(opts, error)) return UpResult::Failed;
   const std::string ip = find_tool("ip");
   if (ip.empty()) {
     error = tr("the ip command (iproute2) is not installed: install the iproute2 package");
