@@ -23,6 +23,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -47,16 +48,31 @@ enum class Kind : std::uint8_t { Tcp, Udp, Icmp, Other };
 constexpr std::size_t kPreviewBytes = 12;  // payload bytes shown on an arrow
 
 // Geometry, in SVG pixels. Font sizes are fixed so that a picture reads the same at any length.
+// Across:
+constexpr double kTextLeft = 10;    // where the title, legend, headings and notes start
 constexpr double kTimeRight = 50;   // the time column's right edge
 constexpr double kInnerLeft = 56;   // where the drawing starts, right of the time column
 constexpr double kMarginRight = 8;
+constexpr double kCallGap = 8;      // between a call's text and its line
+// Down:
+constexpr double kTopMargin = 8;
+constexpr double kBottomMargin = 16;
 constexpr double kRowPacket = 32;
 constexpr double kRowCall = 18;
 constexpr double kBandStrip = 10;  // above a band's first row, for its name
-constexpr double kSlope = 8;        // how far an arrow drops on its way across
+// Within a row, down from its top:
+constexpr double kRowBaseline = 13;  // a call's text and time, a packet's label
+constexpr double kArrowTop = 19;     // where an arrow leaves its sender's line
+constexpr double kSlope = 8;         // how far an arrow drops on its way across
+// Font sizes (kStyle's), to guess how many columns of text fit:
+constexpr double kTitleFont = 16;
+constexpr double kLegendFont = 11;
+constexpr double kAddrFont = 11;
 constexpr double kLabelFont = 11;
 constexpr double kCallFont = 10;
+constexpr double kReasonFont = 10;   // a loss's reason
 constexpr double kCharWidth = 0.56;  // average advance of DejaVu Sans / Verdana in ems, a little generous
+constexpr std::size_t kMaxTextBytes = 400;  // of a title or a loss's reason: more than a line holds
 
 struct PacketRec {
   std::uint64_t frame = 0;
@@ -105,6 +121,20 @@ const Phases* phase_info(Phase p) {
   for (const Phases& i : kPhaseInfo)
     if (i.phase == p) return &i;
   return nullptr;
+}
+
+// What a legend entry shows left of its words.
+enum class Mark : std::uint8_t { Swatch, Line, Cross, None };
+
+// Where a legend entry's words start, right of its mark's left edge.
+constexpr double words_offset(Mark m) {
+  switch (m) {
+    case Mark::Swatch: return 23;
+    case Mark::Line: return 25;
+    case Mark::Cross: return 18;
+    case Mark::None: break;
+  }
+  return 0;
 }
 
 // Appends ", " before every part but the first.
@@ -397,10 +427,10 @@ struct SvgLadder::Impl {
     return idx;
   }
 
-  // Drawing (svg()): the layout of each section is computed first (rows with their tops, phase bands),
-  // then drawn; each step below appends to the picture's body.
+  // Drawing (svg()): lay_out() decides where everything goes, as plain numbers (a Layout), then the
+  // draw_ steps write the picture from it, top to bottom.
   struct Across;
-  struct Place {
+  struct Row {
     std::uint32_t item;  // index into items
     double top;          // the row's top edge
   };
@@ -408,22 +438,48 @@ struct SvgLadder::Impl {
     Phase phase;
     double top, bottom;
   };
+  struct LegendEntry {
+    Mark mark;
+    const char* css;    // the swatch's class (Mark::Swatch)
+    const char* words;  // translated
+    double x, y;        // the mark's left edge, the words' baseline
+  };
   struct SectionLayout {
-    std::vector<Place> rows;
+    const Section* sec = nullptr;  // nullptr: socket calls without any packet
+    double heading_y = 0, roles_y = 0, addresses_y = 0;  // baselines; addresses: conversations only
+    std::vector<Row> rows;
     std::vector<Band> bands;
     double line_top = 0, line_bottom = 0;  // the two lifelines
   };
+  struct Notes {  // the baselines of the notes under the picture, for those it has
+    std::optional<double> no_packets, left_out, unfinished;
+  };
+  struct Layout;
 
   std::string render(bool standalone) const;
+  Layout lay_out() const;
+  static std::optional<double> lay_out_title(bool has_title, double& y);
+  static std::vector<LegendEntry> lay_out_legend(double w, double& y);
   std::vector<std::vector<std::uint32_t>> items_by_section() const;
-  SectionLayout lay_out_rows(const std::vector<std::uint32_t>& section_items, double line_top) const;
-  void draw_title(std::string& body, double w, double& y) const;
-  void draw_legend(std::string& body, double w, double& y) const;
-  void draw_heading(std::string& body, const Across& a, const Section* sec, double& y) const;
+  SectionLayout lay_out_section(const Section* sec, const std::vector<std::uint32_t>& section_items,
+                                double& y) const;
+  void lay_out_rows(SectionLayout& s, const std::vector<std::uint32_t>& section_items, double& y) const;
+  Notes lay_out_notes(double& y) const;
+
+  void draw_title(std::string& body, const Layout& l) const;
+  static void draw_legend(std::string& body, const std::vector<LegendEntry>& legend);
+  void draw_section(std::string& body, const Across& a, const SectionLayout& s) const;
+  static void draw_heading(std::string& body, const Across& a, const SectionLayout& s);
+  static void draw_addresses(std::string& body, const Across& a, const Section& sec, double y);
+  static void draw_bands(std::string& body, const Across& a, const SectionLayout& s);
   void draw_call(std::string& out, const Across& a, const CallRec& c, double top) const;
   void draw_packet(std::string& out, const Across& a, const PacketRec& r, double top) const;
-  void draw_bands(std::string& body, const Across& a, const SectionLayout& l, const Section* sec) const;
-  void draw_notes(std::string& body, double& y) const;
+  std::optional<std::string> loss_reason(std::uint64_t frame, std::size_t max_raw) const;
+  void append_tooltip(std::string& out, const PacketRec& r, const std::optional<std::string>& loss) const;
+  static void draw_arrow(std::string& out, double x1, double y1, double x2, double y2);
+  static void draw_lost_arrow(std::string& out, const Across& a, double x1, double y1, double y2, double dir,
+                              std::string reason);
+  void draw_notes(std::string& body, const Notes& n) const;
   std::string document(const std::string& body, double w, double height, bool standalone) const;
 };
 
@@ -574,7 +630,6 @@ struct SvgLadder::Impl::Across {
     constexpr double kMinWidth = 480, kMaxWidth = 4000;
     constexpr double kSideWithCalls = 0.28, kSideWithout = 0.14;  // of the inner width, beside each line
     constexpr double kLabelGap = 16;  // between a label and the two lines, in all
-    constexpr double kCallGap = 8;    // between a call's text and its line
     w = std::clamp(static_cast<double>(width), kMinWidth, kMaxWidth);
     const double inner = w - kInnerLeft - kMarginRight;
     const double side = inner * (with_calls ? kSideWithCalls : kSideWithout);
@@ -627,103 +682,208 @@ std::vector<std::vector<std::uint32_t>> SvgLadder::Impl::items_by_section() cons
   return rows;
 }
 
+// Where everything goes, top to bottom: the picture without its text.
+struct SvgLadder::Impl::Layout {
+  explicit Layout(const Across& a) : across(a) {}
+  Across across;
+  std::optional<double> title_y;  // baseline; none without a title
+  std::vector<LegendEntry> legend;
+  std::vector<SectionLayout> sections;
+  Notes notes;
+  double height = 0;
+};
+
+SvgLadder::Impl::Layout SvgLadder::Impl::lay_out() const {
+  Layout l(Across(opts.width, !calls.empty()));
+  double y = kTopMargin;
+  l.title_y = lay_out_title(!opts.title.empty(), y);
+  l.legend = lay_out_legend(l.across.w, y);
+  const std::vector<std::vector<std::uint32_t>> by_section = items_by_section();
+  for (std::size_t si = 0; si < by_section.size(); ++si)
+    l.sections.push_back(lay_out_section(si < sections.size() ? &sections[si] : nullptr, by_section[si], y));
+  l.notes = lay_out_notes(y);
+  l.height = std::ceil(y + kBottomMargin);
+  return l;
+}
+
+std::optional<double> SvgLadder::Impl::lay_out_title(bool has_title, double& y) {
+  constexpr double kAbove = 18, kBelow = 8;  // from the top to its baseline, and from there on
+  if (!has_title) return std::nullopt;
+  y += kAbove;
+  const double baseline = y;
+  y += kBelow;
+  return baseline;
+}
+
+// The three phases, a retransmission, a loss, and what the time column counts; what does not fit goes
+// on the next line.
+std::vector<SvgLadder::Impl::LegendEntry> SvgLadder::Impl::lay_out_legend(double w, double& y) {
+  constexpr double kFirstLine = 14, kNextLine = 16, kBelow = 8;  // baseline to baseline
+  constexpr double kEntryGap = 14;  // after an entry's words
+  constexpr double kLostRoom = 90;  // the loss's entry goes on a new line unless this much is left
+  const auto width_of = [](const char* words) {
+    return static_cast<double>(text::display_width(words)) * kLegendFont * kCharWidth;
+  };
+  std::vector<LegendEntry> legend;
+  y += kFirstLine;
+  double x = kTextLeft;
+  const auto add = [&](Mark mark, const char* css, const char* words) {
+    legend.push_back({mark, css, words, x, y});
+    x += words_offset(mark) + width_of(words) + kEntryGap;
+  };
+  const auto new_line = [&] {
+    x = kTextLeft;
+    y += kNextLine;
+  };
+  for (const Phases& ph : kPhaseInfo) add(Mark::Swatch, ph.css, tr(ph.name));
+  add(Mark::Line, nullptr, tr("retransmission"));
+  if (x + kLostRoom > w) new_line();
+  add(Mark::Cross, nullptr, tr("lost"));
+  const char* time_note = tr("left column: milliseconds since the first packet or call");
+  if (x + width_of(time_note) > w - kTextLeft) new_line();
+  add(Mark::None, nullptr, time_note);
+  y += kBelow;
+  return legend;
+}
+
+// A section: its heading (title, roles, and a conversation's addresses), then its rows.
+SvgLadder::Impl::SectionLayout SvgLadder::Impl::lay_out_section(const Section* sec,
+                                                                const std::vector<std::uint32_t>& section_items,
+                                                                double& y) const {
+  constexpr double kHeadingLine = 28, kRolesLine = 18, kAddressLine = 14;  // baseline below the one above
+  constexpr double kBelow = 6;
+  SectionLayout s;
+  s.sec = sec;
+  y += kHeadingLine;
+  s.heading_y = y;
+  y += kRolesLine;
+  s.roles_y = y;
+  if (sec && sec->conn != 0) {
+    y += kAddressLine;
+    s.addresses_y = y;
+  }
+  y += kBelow;
+  lay_out_rows(s, section_items, y);
+  return s;
+}
+
 // Rows are evenly spaced: a call row, a packet row; a run of packets in one phase is a band (calls
 // between them stay inside it), and a new band starts with a strip that holds its name, so the name
 // never meets a label.
-SvgLadder::Impl::SectionLayout SvgLadder::Impl::lay_out_rows(const std::vector<std::uint32_t>& section_items,
-                                                             double line_top) const {
+void SvgLadder::Impl::lay_out_rows(SectionLayout& s, const std::vector<std::uint32_t>& section_items,
+                                   double& y) const {
   constexpr double kLifelinePad = 4;  // the lifelines reach this far above the first row and below the last
-  SectionLayout l;
-  l.line_top = line_top;
-  double y = line_top + kLifelinePad;
+  s.line_top = y;
+  y += kLifelinePad;
   bool in_band = false;
   for (std::uint32_t item_idx : section_items) {
     const Item& it = items[item_idx];
     double top = y;
     if (it.is_call) {
-      l.rows.push_back({item_idx, top});
+      s.rows.push_back({item_idx, top});
       y += kRowCall;
       continue;
     }
     const PacketRec& r = packets[it.index];
     if (r.phase == Phase::Other) {
       in_band = false;
-    } else if (in_band && l.bands.back().phase == r.phase) {
-      l.bands.back().bottom = top + kRowPacket;
+    } else if (in_band && s.bands.back().phase == r.phase) {
+      s.bands.back().bottom = top + kRowPacket;
     } else {
       y += kBandStrip;
       top = y;
-      l.bands.push_back({r.phase, top - kBandStrip, top + kRowPacket});
+      s.bands.push_back({r.phase, top - kBandStrip, top + kRowPacket});
       in_band = true;
     }
-    l.rows.push_back({item_idx, top});
+    s.rows.push_back({item_idx, top});
     y += kRowPacket;
   }
-  l.line_bottom = y + kLifelinePad;
-  return l;
+  y += kLifelinePad;
+  s.line_bottom = y;
 }
 
-void SvgLadder::Impl::draw_title(std::string& body, double w, double& y) const {
-  if (opts.title.empty()) return;
-  y += 18;
-  std::string t;
-  text::escape_text(t, reinterpret_cast<const std::uint8_t*>(opts.title.data()), opts.title.size(), 400, false,
-                    false);
-  fit(t, columns_for(w - 20, 16));
-  text_el(body, "ss-title", 10, y, "", t);
-  y += 8;
-}
-
-// The legend: the three phases, a retransmission, a loss, and what the time column counts; what does
-// not fit goes on the next line.
-void SvgLadder::Impl::draw_legend(std::string& body, double w, double& y) const {
-  constexpr double kLegendFont = 11;
-  const auto text_width = [](const std::string& t) {
-    return static_cast<double>(text::display_width(t)) * kLegendFont * kCharWidth;
+// What the picture does not show: no packets, packets left out, a capture still running.
+SvgLadder::Impl::Notes SvgLadder::Impl::lay_out_notes(double& y) const {
+  constexpr double kNoPackets = 24, kLeftOut = 22, kUnfinished = 18;  // each baseline below the one above
+  const auto next_line = [&y](double step) {
+    y += step;
+    return y;
   };
-  std::string t;
-  y += 14;
-  double x = 10;
-  const double ly = y;
-  for (const Phases& ph : kPhaseInfo) {
-    appendf(body, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"11\" rx=\"2\"/>\n", ph.css, x,
-            ly - 9);
-    t = tr(ph.name);
-    text_el(body, "ss-legend", x + 23, ly, "", t);
-    x += 23 + text_width(t) + 14;
+  Notes n;
+  if (items.empty()) n.no_packets = next_line(kNoPackets);
+  if (packets_left_out > 0) n.left_out = next_line(kLeftOut);
+  if (!finished) n.unfinished = next_line(kUnfinished);
+  return n;
+}
+
+std::string SvgLadder::Impl::render(bool standalone) const {
+  const Layout l = lay_out();
+  std::string body;
+  body.reserve(items.size() * 420 + 2048);
+  draw_title(body, l);
+  draw_legend(body, l.legend);
+  for (const SectionLayout& s : l.sections) draw_section(body, l.across, s);
+  draw_notes(body, l.notes);
+  return document(body, l.across.w, l.height, standalone);
+}
+
+void SvgLadder::Impl::draw_title(std::string& body, const Layout& l) const {
+  if (!l.title_y) return;
+  std::string t = text::printable(opts.title, kMaxTextBytes);
+  fit(t, columns_for(l.across.w - 2 * kTextLeft, kTitleFont));
+  text_el(body, "ss-title", kTextLeft, *l.title_y, "", t);
+}
+
+void SvgLadder::Impl::draw_legend(std::string& body, const std::vector<LegendEntry>& legend) {
+  constexpr double kSwatchTop = 9;  // a swatch's top, above the words' baseline
+  constexpr double kMarkMiddle = 4;  // the middle of a line or cross, above the words' baseline
+  constexpr double kLineLength = 20;
+  constexpr double kCrossLeft = 4, kCrossRight = 12, kCrossHalf = 4;
+  for (const LegendEntry& e : legend) {
+    const double mid = e.y - kMarkMiddle;
+    switch (e.mark) {
+      case Mark::Swatch:
+        appendf(body, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"11\" rx=\"2\"/>\n", e.css, e.x,
+                e.y - kSwatchTop);
+        break;
+      case Mark::Line:
+        appendf(body,
+                "<g class=\"ss-retx\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                "stroke-width=\"1.6\"/></g>\n",
+                e.x, mid, e.x + kLineLength, mid);
+        break;
+      case Mark::Cross:
+        appendf(body,
+                "<line class=\"ss-cross\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                "<line class=\"ss-cross\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
+                e.x + kCrossLeft, mid - kCrossHalf, e.x + kCrossRight, mid + kCrossHalf, e.x + kCrossLeft,
+                mid + kCrossHalf, e.x + kCrossRight, mid - kCrossHalf);
+        break;
+      case Mark::None: break;
+    }
+    text_el(body, "ss-legend", e.x + words_offset(e.mark), e.y, "", e.words);
   }
-  appendf(body,
-          "<g class=\"ss-retx\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke-width=\"1.6\"/></g>\n",
-          x, ly - 4, x + 20, ly - 4);
-  t = tr("retransmission");
-  text_el(body, "ss-legend", x + 25, ly, "", t);
-  x += 25 + text_width(t) + 14;
-  if (x + 90 > w) {  // a narrow picture: the rest on a second line
-    x = 10;
-    y += 16;
+}
+
+// A section: its heading, then the phase bands and lifelines, then the rows over them.
+void SvgLadder::Impl::draw_section(std::string& body, const Across& a, const SectionLayout& s) const {
+  draw_heading(body, a, s);
+  draw_bands(body, a, s);
+  for (const Row& row : s.rows) {
+    const Item& it = items[row.item];
+    if (it.is_call)
+      draw_call(body, a, calls[it.index], row.top);
+    else
+      draw_packet(body, a, packets[it.index], row.top);
   }
-  const double cy = y - 4;
-  appendf(body,
-          "<line class=\"ss-cross\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-          "<line class=\"ss-cross\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-          x + 4, cy - 4, x + 12, cy + 4, x + 4, cy + 4, x + 12, cy - 4);
-  t = tr("lost");
-  text_el(body, "ss-legend", x + 18, y, "", t);
-  x += 18 + text_width(t) + 14;
-  t = tr("left column: milliseconds since the first packet or call");
-  if (x + text_width(t) > w - 10) {
-    x = 10;
-    y += 16;
-  }
-  text_el(body, "ss-legend", x, y, "", t);
-  y += 8;
 }
 
 // A section's heading, who is on which line, and (for a conversation) their addresses.
-void SvgLadder::Impl::draw_heading(std::string& body, const Across& a, const Section* sec, double& y) const {
+void SvgLadder::Impl::draw_heading(std::string& body, const Across& a, const SectionLayout& s) {
+  const Section* sec = s.sec;
+  const bool conv = sec && sec->conn != 0;
   std::string t;
-  y += 14;
-  if (sec && sec->conn != 0) {
+  if (conv) {
     const char* proto = sec->proto == Proto::Tcp ? "TCP" : sec->proto == Proto::Udp ? "UDP" : proto_name(sec->proto);
     appendf_tr(t, tr("conversation %1$u (%2$s)"), sec->conn, proto);
   } else if (sec) {
@@ -731,170 +891,178 @@ void SvgLadder::Impl::draw_heading(std::string& body, const Across& a, const Sec
   } else {
     t = tr("socket calls");
   }
-  y += 14;
-  text_el(body, "ss-head", 10, y, "", t);
-  y += 18;
-  const bool conv = sec && sec->conn != 0;
+  text_el(body, "ss-head", kTextLeft, s.heading_y, "", t);
   t = conv || !sec ? tr("client") : tr("first sender");
-  text_el(body, "ss-role", a.cx, y, "middle", t);
+  text_el(body, "ss-role", a.cx, s.roles_y, "middle", t);
   t = conv || !sec ? tr("server") : tr("the other side");
-  text_el(body, "ss-role", a.sx, y, "middle", t);
-  text_el(body, "ss-time", kTimeRight, y, "end", "ms");
-  if (conv) {
-    y += 14;
-    // Centred under the role, but kept inside the picture (an IPv6 address is long).
-    const double half_room = (a.sx - a.cx) / 2 - 6;
-    for (int side_i = 0; side_i < 2; ++side_i) {
-      t = side_i == 0 ? sec->client : sec->server;
-      const double line_x = side_i == 0 ? a.cx : a.sx;
-      const double edge = side_i == 0 ? line_x - 4 : a.w - 4 - line_x;  // room beyond the line
-      fit_middle(t, columns_for(half_room + edge, 11));
-      const double est = static_cast<double>(text::display_width(t)) * 11 * kCharWidth;
-      double x = line_x;
-      if (est / 2 > edge) x = side_i == 0 ? 4 + est / 2 : a.w - 4 - est / 2;
-      text_el(body, "ss-addr", x, y, "middle", t);
-    }
+  text_el(body, "ss-role", a.sx, s.roles_y, "middle", t);
+  text_el(body, "ss-time", kTimeRight, s.roles_y, "end", "ms");
+  if (conv) draw_addresses(body, a, *sec, s.addresses_y);
+}
+
+// Each address centred under its role, but kept inside the picture (an IPv6 address is long).
+void SvgLadder::Impl::draw_addresses(std::string& body, const Across& a, const Section& sec, double y) {
+  constexpr double kEdge = 4;     // the closest an address comes to the picture's edge
+  constexpr double kBetween = 6;  // half the least gap between the two addresses
+  const double half_room = (a.sx - a.cx) / 2 - kBetween;
+  std::string t;
+  for (int side_i = 0; side_i < 2; ++side_i) {
+    t = side_i == 0 ? sec.client : sec.server;
+    const double line_x = side_i == 0 ? a.cx : a.sx;
+    const double edge = side_i == 0 ? line_x - kEdge : a.w - kEdge - line_x;  // room beyond the line
+    fit_middle(t, columns_for(half_room + edge, kAddrFont));
+    const double est = static_cast<double>(text::display_width(t)) * kAddrFont * kCharWidth;
+    double x = line_x;
+    if (est / 2 > edge) x = side_i == 0 ? kEdge + est / 2 : a.w - kEdge - est / 2;
+    text_el(body, "ss-addr", x, y, "middle", t);
   }
-  y += 6;
+}
+
+// The shaded phase bands behind a section's rows, and its two lifelines.
+void SvgLadder::Impl::draw_bands(std::string& body, const Across& a, const SectionLayout& s) {
+  constexpr double kOverhang = 2;  // a band reaches this far left of the drawing
+  constexpr double kInset = 1;     // a band's top and bottom, inside its rows (a gap between two bands)
+  constexpr double kNameLeft = 4, kNameBaseline = 11;  // the band's name, inside its top-left corner
+  std::string t;
+  for (const Band& b : s.bands) {
+    const Phases* ph = phase_info(b.phase);
+    appendf(body, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"4\"/>\n", ph->css,
+            kInnerLeft - kOverhang, b.top + kInset, a.w - kMarginRight - kInnerLeft + kOverhang,
+            b.bottom - b.top - 2 * kInset);
+    // UDP has no ACKs: its band says what it holds.
+    t = b.phase == Phase::Data && s.sec && s.sec->proto == Proto::Udp ? tr("datagrams") : tr(ph->name);
+    text_el(body, "ss-band-name", kInnerLeft + kNameLeft, b.top + kNameBaseline, "", t);
+  }
+  appendf(body,
+          "<line class=\"ss-lifeline\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+          "<line class=\"ss-lifeline\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
+          a.cx, s.line_top, a.cx, s.line_bottom, a.sx, s.line_top, a.sx, s.line_bottom);
 }
 
 // A call: its time, a dot on its endpoint's line, and its text beside the line, outwards.
 void SvgLadder::Impl::draw_call(std::string& out, const Across& a, const CallRec& c, double top) const {
+  constexpr double kDotMiddle = 9;  // below the row's top
   std::string t;
   append_time_ms(t, c.ts_ns - start_ns);
-  text_el(out, "ss-time", kTimeRight, top + 13, "end", t);
+  text_el(out, "ss-time", kTimeRight, top + kRowBaseline, "end", t);
   const bool client = c.endpoint == CallRole::Client;
   const double lx = client ? a.cx : a.sx;
-  appendf(out, "<circle class=\"ss-dot\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"/>\n", lx, top + 9);
+  appendf(out, "<circle class=\"ss-dot\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"/>\n", lx, top + kDotMiddle);
   t.assign(at(c.text_off, c.text_len));
   fit(t, client ? a.client_call_cols : a.server_call_cols);
-  text_el(out, c.failed ? "ss-call ss-call-failed" : "ss-call", client ? a.cx - 8 : a.sx + 8, top + 13,
-          client ? "end" : "start", t);
+  text_el(out, c.failed ? "ss-call ss-call-failed" : "ss-call", client ? a.cx - kCallGap : a.sx + kCallGap,
+          top + kRowBaseline, client ? "end" : "start", t);
 }
 
 // A packet: its time, a tooltip with the human view's sentence, its label, and an arrow sloping down
 // from sender to receiver; a lost packet's arrow stops half way at a cross, with the reason.
 void SvgLadder::Impl::draw_packet(std::string& out, const Across& a, const PacketRec& r, double top) const {
+  constexpr double kTimeBaseline = 23;  // below the row's top: level with the arrow
   std::string t;
   append_time_ms(t, r.ts_ns - start_ns);
-  text_el(out, "ss-time", kTimeRight, top + 23, "end", t);
-
-  const auto lost_it = lost.find(r.frame);
-  const auto resent_it = resent_as.find(r.frame);
-  const bool is_lost = lost_it != lost.end() || resent_it != resent_as.end();
+  text_el(out, "ss-time", kTimeRight, top + kTimeBaseline, "end", t);
+  const std::optional<std::string> loss = loss_reason(r.frame, static_cast<std::size_t>(-1));
   const char* css = r.malformed ? "ss-bad" : r.retransmission ? "ss-retx" : kind_css(r.kind);
-  appendf(out, "<g class=\"ss-pkt %s%s\">", css, is_lost ? " ss-lost" : "");
-  // The tooltip (browsers show it on hover): the human view's whole sentence.
+  appendf(out, "<g class=\"ss-pkt %s%s\">", css, loss ? " ss-lost" : "");
+  append_tooltip(out, r, loss);
+  t.assign(at(r.label_off, r.label_len));
+  fit(t, a.label_cols);
+  text_el(out, "ss-label", a.mid, top + kRowBaseline, "middle", t);
+  const double x1 = r.from_client ? a.cx : a.sx;
+  const double x2 = r.from_client ? a.sx : a.cx;
+  const double y1 = top + kArrowTop, y2 = top + kArrowTop + kSlope;
+  if (loss)
+    draw_lost_arrow(out, a, x1, y1, y2, r.from_client ? 1 : -1, *loss_reason(r.frame, kMaxTextBytes));
+  else
+    draw_arrow(out, x1, y1, x2, y2);
+  out += "</g>\n";
+}
+
+// Why a frame is drawn lost, terminal-safe (mark_lost's reason escaped from at most max_raw bytes), or
+// nothing when it is not.
+std::optional<std::string> SvgLadder::Impl::loss_reason(std::uint64_t frame, std::size_t max_raw) const {
+  if (const auto marked = lost.find(frame); marked != lost.end()) return text::printable(marked->second, max_raw);
+  const auto resent = resent_as.find(frame);
+  if (resent == resent_as.end()) return std::nullopt;
+  std::string why;
+  appendf_tr(why, tr("never acknowledged; frame %llu re-sent it"), static_cast<unsigned long long>(resent->second));
+  return why;
+}
+
+// The tooltip (browsers show it on hover): the human view's whole sentence, and why it was lost.
+void SvgLadder::Impl::append_tooltip(std::string& out, const PacketRec& r,
+                                     const std::optional<std::string>& loss) const {
   out += "<title>";
   views::xml_entities(out, at(r.tip_off, r.tip_len));
-  std::string why_lost;
-  if (lost_it != lost.end()) {
-    why_lost = xml_escape(lost_it->second);
-  } else if (resent_it != resent_as.end()) {
-    appendf_tr(why_lost, tr("never acknowledged; frame %llu re-sent it"),
-               static_cast<unsigned long long>(resent_it->second));
-  }
-  if (is_lost) {
+  if (loss) {
     out += " (";
     out += tr("lost");
     out += ": ";
-    if (lost_it != lost.end())
-      out += why_lost;  // xml_escape'd above
-    else
-      views::xml_entities(out, why_lost);
+    views::xml_entities(out, *loss);
     out += ')';
   }
   out += "</title>\n";
+}
 
-  const double x1 = r.from_client ? a.cx : a.sx;
-  const double x2 = r.from_client ? a.sx : a.cx;
-  const double dir = r.from_client ? 1 : -1;
-  const double y1 = top + 19, y2 = top + 19 + kSlope;
-  std::string label(at(r.label_off, r.label_len));
-  fit(label, a.label_cols);
-  text_el(out, "ss-label", a.mid, top + 13, "middle", label);
-  if (!is_lost) {
-    // A line that stops where the head begins, and the head as a small triangle (no markers: they
-    // differ between renderers).
-    constexpr double kHeadLength = 9, kHeadHalfWidth = 3.8;
-    const double dx = x2 - x1, dy = y2 - y1;
-    const double len = std::sqrt(dx * dx + dy * dy);
-    const double ux = dx / len, uy = dy / len;
-    const double hx = x2 - kHeadLength * ux, hy = y2 - kHeadLength * uy;
-    appendf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x1, y1, hx, hy);
-    appendf(out, "<polygon points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f\"/>\n", x2, y2, hx - kHeadHalfWidth * uy,
-            hy + kHeadHalfWidth * ux, hx + kHeadHalfWidth * uy, hy - kHeadHalfWidth * ux);
-    out += "</g>\n";
-    return;
-  }
-  // The arrow stops half way, with a cross where the packet vanished.
+// A line that stops where the head begins, and the head as a small triangle (no markers: they differ
+// between renderers).
+void SvgLadder::Impl::draw_arrow(std::string& out, double x1, double y1, double x2, double y2) {
+  constexpr double kHeadLength = 9, kHeadHalfWidth = 3.8;
+  const double dx = x2 - x1, dy = y2 - y1;
+  const double len = std::sqrt(dx * dx + dy * dy);
+  const double ux = dx / len, uy = dy / len;
+  const double hx = x2 - kHeadLength * ux, hy = y2 - kHeadLength * uy;
+  appendf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x1, y1, hx, hy);
+  appendf(out, "<polygon points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f\"/>\n", x2, y2, hx - kHeadHalfWidth * uy,
+          hy + kHeadHalfWidth * ux, hx + kHeadHalfWidth * uy, hy - kHeadHalfWidth * ux);
+}
+
+// The arrow stops half way, at a cross, and "lost: <reason>" goes where the rest of it would have been
+// (dir: 1 rightwards, -1 leftwards).
+void SvgLadder::Impl::draw_lost_arrow(std::string& out, const Across& a, double x1, double y1, double y2, double dir,
+                                      std::string reason) {
+  constexpr double kCrossHalf = 5;
+  constexpr double kTextGap = 10;      // between the cross and the text
+  constexpr double kTextDrop = 4;      // the text's baseline below the cross's middle
+  constexpr double kLostWordCols = 6;  // "lost: ", in label columns
   const double mx = a.mid, my = (y1 + y2) / 2;
   appendf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x1, y1, mx, my);
   appendf(out,
           "<line class=\"ss-cross\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
           "<line class=\"ss-cross\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-          mx - 5, my - 5, mx + 5, my + 5, mx - 5, my + 5, mx + 5, my - 5);
-  // "lost: <reason>" where the rest of the arrow would have been.
-  std::string said;
-  if (lost_it != lost.end()) {
-    text::escape_text(said, reinterpret_cast<const std::uint8_t*>(lost_it->second.data()), lost_it->second.size(),
-                      400, false, false);
-  } else {
-    said = why_lost;
-  }
+          mx - kCrossHalf, my - kCrossHalf, mx + kCrossHalf, my + kCrossHalf, mx - kCrossHalf, my + kCrossHalf,
+          mx + kCrossHalf, my - kCrossHalf);
   // The row has nothing else on that side: the text may run past the other line to the edge.
-  const double room =
-      (dir > 0 ? a.w - kMarginRight - (mx + 10) : mx - 10 - kInnerLeft) - 6 * kLabelFont * kCharWidth;
-  fit(said, columns_for(room, 10));
-  appendf(out, "<text class=\"ss-lost-text\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", mx + 10 * dir, my + 4,
-          dir > 0 ? "start" : "end");
+  const double room = (dir > 0 ? a.w - kMarginRight - (mx + kTextGap) : mx - kTextGap - kInnerLeft) -
+                      kLostWordCols * kLabelFont * kCharWidth;
+  fit(reason, columns_for(room, kReasonFont));
+  appendf(out, "<text class=\"ss-lost-text\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", mx + kTextGap * dir,
+          my + kTextDrop, dir > 0 ? "start" : "end");
   if (dir > 0) {
     out += tr("lost");
-    if (!said.empty()) {
+    if (!reason.empty()) {
       out += "<tspan class=\"ss-reason\">: ";
-      views::xml_entities(out, said);
+      views::xml_entities(out, reason);
       out += "</tspan>";
     }
   } else {
-    if (!said.empty()) {
+    if (!reason.empty()) {
       out += "<tspan class=\"ss-reason\">";
-      views::xml_entities(out, said);
+      views::xml_entities(out, reason);
       out += " :</tspan>";
     }
     out += tr("lost");
   }
   out += "</text>\n";
-  out += "</g>\n";
 }
 
-// The shaded phase bands behind a section's rows, and its two lifelines.
-void SvgLadder::Impl::draw_bands(std::string& body, const Across& a, const SectionLayout& l,
-                                 const Section* sec) const {
+void SvgLadder::Impl::draw_notes(std::string& body, const Notes& n) const {
   std::string t;
-  for (const Band& b : l.bands) {
-    const Phases* ph = phase_info(b.phase);
-    appendf(body, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"4\"/>\n", ph->css,
-            kInnerLeft - 2, b.top + 1, a.w - kMarginRight - kInnerLeft + 2, b.bottom - b.top - 2);
-    // UDP has no ACKs: its band says what it holds.
-    t = b.phase == Phase::Data && sec && sec->proto == Proto::Udp ? tr("datagrams") : tr(ph->name);
-    text_el(body, "ss-band-name", kInnerLeft + 4, b.top + 11, "", t);
-  }
-  appendf(body,
-          "<line class=\"ss-lifeline\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-          "<line class=\"ss-lifeline\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-          a.cx, l.line_top, a.cx, l.line_bottom, a.sx, l.line_top, a.sx, l.line_bottom);
-}
-
-// What the picture does not show: no packets, packets left out, a capture still running.
-void SvgLadder::Impl::draw_notes(std::string& body, double& y) const {
-  std::string t;
-  if (items.empty()) {
-    y += 24;
+  if (n.no_packets) {
     t = tr("no packets");
-    text_el(body, "ss-note", 10, y, "", t);
+    text_el(body, "ss-note", kTextLeft, *n.no_packets, "", t);
   }
-  if (packets_left_out > 0) {
-    y += 22;
+  if (n.left_out) {
     t.clear();
     if (calls_left_out > 0)
       appendf_tr(t, trn("%1$llu more packet not drawn: the picture stops at %2$llu packets (socket calls left out: %3$llu)",
@@ -906,12 +1074,11 @@ void SvgLadder::Impl::draw_notes(std::string& body, double& y) const {
       appendf_tr(t, trn("%1$llu more packet not drawn: the picture stops at %2$llu packets",
                      "%1$llu more packets not drawn: the picture stops at %2$llu packets", packets_left_out),
                  static_cast<unsigned long long>(packets_left_out), static_cast<unsigned long long>(opts.max_packets));
-    text_el(body, "ss-note", 10, y, "", t);
+    text_el(body, "ss-note", kTextLeft, *n.left_out, "", t);
   }
-  if (!finished) {
-    y += 18;
+  if (n.unfinished) {
     t = tr("(drawn before the end of the capture)");
-    text_el(body, "ss-note", 10, y, "", t);
+    text_el(body, "ss-note", kTextLeft, *n.unfinished, "", t);
   }
 }
 
@@ -936,36 +1103,6 @@ std::string SvgLadder::Impl::document(const std::string& body, double w, double 
   out += body;
   out += "</svg>\n";
   return out;
-}
-
-std::string SvgLadder::Impl::render(bool standalone) const {
-  const Across a(opts.width, !calls.empty());
-  const std::vector<std::vector<std::uint32_t>> by_section = items_by_section();
-  std::string body;
-  body.reserve(items.size() * 420 + 2048);
-  double y = 8;
-  draw_title(body, a.w, y);
-  draw_legend(body, a.w, y);
-  std::string rows_svg;
-  for (std::size_t si = 0; si < by_section.size(); ++si) {
-    const Section* sec = si < sections.size() ? &sections[si] : nullptr;
-    draw_heading(body, a, sec, y);
-    const SectionLayout l = lay_out_rows(by_section[si], y);
-    rows_svg.clear();
-    for (const Place& place : l.rows) {
-      const Item& it = items[place.item];
-      if (it.is_call)
-        draw_call(rows_svg, a, calls[it.index], place.top);
-      else
-        draw_packet(rows_svg, a, packets[it.index], place.top);
-    }
-    draw_bands(body, a, l, sec);
-    body += rows_svg;
-    y = l.line_bottom;
-  }
-  draw_notes(body, y);
-  y += 16;
-  return document(body, a.w, std::ceil(y), standalone);
 }
 
 bool SvgLadder::write(const std::string& path, std::string& error) const {
