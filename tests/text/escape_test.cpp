@@ -101,6 +101,21 @@ TEST(DisplayWidth, CountsWideCharactersTwice) {
 
 // Narration wraps by terminal columns: Chinese text (no spaces) breaks between characters, never
 // inside one, and no line starts with closing punctuation (kinsoku); English still breaks at spaces.
+// Where two pieces of text join: no space between Chinese characters or their wide punctuation.
+TEST(DisplayWidth, WideAtEitherEnd) {
+  EXPECT_TRUE(sockscope::text::wide_at_end("然后监听。"));
+  EXPECT_TRUE(sockscope::text::wide_at_start("这时线路上"));
+  EXPECT_TRUE(sockscope::text::wide_at_end("主题："));
+  EXPECT_FALSE(sockscope::text::wide_at_end("listens."));
+  EXPECT_FALSE(sockscope::text::wide_at_start("SYN 的序号"));
+  EXPECT_FALSE(sockscope::text::wide_at_end("序号 SYN"));
+  EXPECT_FALSE(sockscope::text::wide_at_end(""));
+  EXPECT_FALSE(sockscope::text::wide_at_start(""));
+  // A cut or invalid sequence at the end is not a character.
+  EXPECT_FALSE(sockscope::text::wide_at_end(std::string("\xe7\x9b", 2)));
+  EXPECT_FALSE(sockscope::text::wide_at_end(std::string("\x80\x80\x80\x80\x80", 5)));
+}
+
 TEST(WrapText, ChineseBreaksBetweenCharactersByColumnsAndKeepsPunctuationOnItsLine) {
   const std::string text =
       "三次握手：客户端调用 connect()，内核发出 SYN；服务器回应 SYN-ACK，客户端再发 ACK。"

@@ -172,6 +172,18 @@ void json_string(std::string& out, const std::uint8_t* data, std::size_t n) {
   out += '"';
 }
 
+namespace {
+
+// East Asian wide characters (UAX #11 W and F): two terminal columns.
+bool wide_code_point(std::uint32_t cp) {
+  return (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf && cp != 0x303f) ||
+         (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) ||
+         (cp >= 0xff00 && cp <= 0xff60) || (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1faff) ||
+         (cp >= 0x20000 && cp <= 0x3fffd);
+}
+
+}  // namespace
+
 std::size_t display_width(std::string_view s) {
   std::size_t w = 0;
   std::size_t i = 0;
@@ -185,24 +197,28 @@ std::size_t display_width(std::string_view s) {
     }
     i += static_cast<std::size_t>(len);
     if (cp >= 0x300 && cp <= 0x36f) continue;  // combining marks take no column
-    const bool wide = (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
-                      (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
-                      (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
-                      (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1faff) ||
-                      (cp >= 0x20000 && cp <= 0x3fffd);
-    w += wide ? 2 : 1;
+    w += wide_code_point(cp) ? 2 : 1;
   }
   return w;
 }
 
-namespace {
-
-bool wide_code_point(std::uint32_t cp) {
-  return (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf && cp != 0x303f) ||
-         (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) ||
-         (cp >= 0xff00 && cp <= 0xff60) || (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1faff) ||
-         (cp >= 0x20000 && cp <= 0x3fffd);
+bool wide_at_start(std::string_view s) {
+  std::uint32_t cp = 0;
+  return utf8_decode(reinterpret_cast<const std::uint8_t*>(s.data()), s.size(), cp) > 0 && wide_code_point(cp);
 }
+
+bool wide_at_end(std::string_view s) {
+  std::size_t start = s.size();
+  while (start > 0 && s.size() - start < 4) {
+    --start;
+    if ((static_cast<std::uint8_t>(s[start]) & 0xc0) != 0x80) break;  // not a continuation byte
+  }
+  std::uint32_t cp = 0;
+  const int len = utf8_decode(reinterpret_cast<const std::uint8_t*>(s.data()) + start, s.size() - start, cp);
+  return len > 0 && start + static_cast<std::size_t>(len) == s.size() && wide_code_point(cp);
+}
+
+namespace {
 
 // Never at the start of a line (closing punctuation), never at the end of one (opening punctuation).
 bool no_line_start(std::uint32_t cp) {

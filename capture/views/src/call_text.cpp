@@ -5,6 +5,7 @@
 #include <string>
 
 #include "sockscope/text/escape.hpp"
+#include "sockscope/text/format.hpp"
 #include "format.hpp"
 #include "sockscope/text/i18n.hpp"
 #include "view_common.hpp"
@@ -158,11 +159,11 @@ void append_call_text(std::string& out, const CallRecord& c, bool standalone) {
     }
   }
   if (!c.kernel_state.empty()) {
+    std::string state;
+    escape_text(state, reinterpret_cast<const std::uint8_t*>(c.kernel_state.data()), c.kernel_state.size(), 32,
+                false, false);
     out += "  [";
-    out += tr("kernel:");
-    out += ' ';
-    escape_text(out, reinterpret_cast<const std::uint8_t*>(c.kernel_state.data()), c.kernel_state.size(), 32, false,
-                false);
+    out += text::labelled(tr("kernel:"), state);
     out += ']';
   }
 }

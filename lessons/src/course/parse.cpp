@@ -300,7 +300,9 @@ class Parser {
     }
     check_placeholders(text);
     std::string& p = st.paragraphs.back();
-    if (!p.empty()) p += ' ';
+    // Lines of a paragraph join with a space, except where Chinese (wide) text meets: "监听。" and
+    // "这时" join as "监听。这时".
+    if (!p.empty() && !(text::wide_at_end(p) || text::wide_at_start(text))) p += ' ';
     p += text;
   }
 

@@ -318,19 +318,18 @@ void Runner::intro() {
   std::string s = "\n  " + lesson_.title + "\n  ";
   s += std::string(std::min<std::size_t>(text::display_width(lesson_.title), 70), '=') + "\n";
   const int width = opts_.view_options.width;
-  if (!lesson_.topic.empty()) s += wrap(std::string(tr("Topic:")) + " " + lesson_.topic, width, "  ", "    ");
+  if (!lesson_.topic.empty()) s += wrap(text::labelled(tr("Topic:"), lesson_.topic), width, "  ", "    ");
   s += wrap(lesson_.summary, width, "  ", "  ");
-  if (!lesson_.watch.empty()) s += wrap(std::string(tr("Watch:")) + " " + lesson_.watch, width, "  ", "    ");
-  s += std::string("  ") + tr("Endpoints:");
-  bool first = true;
+  if (!lesson_.watch.empty()) s += wrap(text::labelled(tr("Watch:"), lesson_.watch), width, "  ", "    ");
+  std::string list;
   for (const auto& ep : endpoints_) {
-    s += first ? " " : ", ";
-    first = false;
-    s += ep->decl->name + " (" + proto_name(ep->decl->proto);
-    if (ep->decl->role == Role::Server) s += ", " + demo::endpoint_text(demo::to_endpoint(ep->addr));
-    else s += ", " + text::format(tr("talks to %s"), ep->decl->target.c_str());
-    s += ")";
+    if (!list.empty()) list += ", ";
+    list += ep->decl->name + " (" + proto_name(ep->decl->proto);
+    if (ep->decl->role == Role::Server) list += ", " + demo::endpoint_text(demo::to_endpoint(ep->addr));
+    else list += ", " + text::format(tr("talks to %s"), ep->decl->target.c_str());
+    list += ")";
   }
+  s += "  " + text::labelled(tr("Endpoints:"), list);
   s += "\n";
   s += std::string("  ") +
        (interactive_ ? tr("Each socket call and each packet appears below as it happens; press Enter when asked.")
@@ -618,19 +617,21 @@ void Runner::ask(const Step& st, bool live) {
   if (json()) return;
   const std::string where = detail::frames_text(v.frames);
   const std::string answer = v.shown() + (where.empty() ? "" : " (" + where + ")");
-  const std::string why = st.label.empty() ? "." : ": " + st.label + ".";
-  std::string q = "\n  ? " + std::string(tr("Quiz:")) + " " + st.question + "\n";
+  // "1 (frame 2): the SYN takes one sequence number." as one translatable sentence.
+  const std::string why_answer = st.label.empty() ? text::format(tr("%1$s."), answer)
+                                                  : text::format(tr("%1$s: %2$s."), answer, st.label);
+  std::string q = "\n  ? " + text::labelled(tr("Quiz:"), st.question) + "\n";
   if (!interactive_) {
-    q += "    " + std::string(tr("answer:")) + " " + answer + why + "\n";
+    q += "    " + text::labelled(tr("answer:"), why_answer) + "\n";
     live ? show(q) : put(q);
     return;
   }
-  q += "    " + std::string(tr("your answer:")) + " ";
+  q += "    " + text::labelled(tr("your answer:"), "");
   live ? show(q) : put(q);
   char buf[256];
   if (!std::fgets(buf, sizeof buf, opts_.in)) {
     interactive_ = false;
-    const std::string t = "\n    " + std::string(tr("answer:")) + " " + answer + why + "\n";
+    const std::string t = "\n    " + text::labelled(tr("answer:"), why_answer) + "\n";
     live ? show(t) : put(t);
     return;
   }
@@ -649,11 +650,11 @@ void Runner::ask(const Step& st, bool live) {
   std::string f;
   if (right) {
     ++result_.quiz_right;
-    f = "    ✓ " + std::string(tr("Right:")) + " " + answer + why + "\n";
+    f = "    ✓ " + text::labelled(tr("Right:"), why_answer) + "\n";
   } else if (a.empty()) {
-    f = "    " + std::string(tr("The answer:")) + " " + answer + why + "\n";
+    f = "    " + text::labelled(tr("The answer:"), why_answer) + "\n";
   } else {
-    f = "    ✗ " + std::string(tr("Not quite: this run's capture shows")) + " " + answer + why + "\n";
+    f = "    ✗ " + text::labelled(tr("Not quite: this run's capture shows"), why_answer) + "\n";
   }
   live ? show(f) : put(f);
 }

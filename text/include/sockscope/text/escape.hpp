@@ -46,6 +46,10 @@ inline std::string printable(std::string_view s, std::size_t max_bytes = 200) {
 
 // Terminal columns taken by already escaped text (UTF-8): East Asian wide characters count 2.
 std::size_t display_width(std::string_view s);
+// Whether s starts / ends with a wide character (Chinese text and its punctuation): where two pieces
+// of text join, no space goes between wide characters.
+bool wide_at_start(std::string_view s);
+bool wide_at_end(std::string_view s);
 
 // Text wrapped to `width` terminal columns (display_width), each line behind `first` (the first
 // line) or `next` and ending in "\n". Lines break at spaces and between CJK characters, never inside a
