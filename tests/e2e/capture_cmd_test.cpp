@@ -199,7 +199,7 @@ TEST(CaptureCmd, WithoutPrivilegesSaysHowToGrantThem) {
   const std::string text = e2e::read_file(err);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
   EXPECT_NE(text.find("sudo"), std::string::npos) << text;
-  EXPECT_NE(text.find(std::string("setcap cap_net_raw,cap_net_admin=eip ") + SOCKSCOPE_BINARY), std::string::npos)
+  EXPECT_NE(text.find("setcap cap_net_raw,cap_net_admin=eip " + binary), std::string::npos)
       << text;
   EXPECT_EQ(e2e::read_file(out), "");
 }
