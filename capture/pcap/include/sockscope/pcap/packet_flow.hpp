@@ -15,13 +15,12 @@ class PacketFlow {
  public:
   PacketFlow(View& view, const DecoderLimits& decoder = {}, const AnnotatorLimits& annotator = {});
 
-  // Decodes a frame into packet(). The caller may look at the packet (a trace keeps only its
+  // Decodes a frame and returns the packet. The caller may look at it (a trace keeps only its
   // program's) and add what the source knows (its interface) before show().
   Packet& decode(std::uint32_t linktype, const std::uint8_t* data, std::uint32_t caplen, std::uint32_t wirelen,
                  Timestamp ts, std::uint64_t number);
-  Packet& packet() { return packet_; }
 
-  // Annotates packet() and hands both to the view; the annotation stays readable until the next call.
+  // Annotates the packet decoded last and hands both to the view; the annotation stays readable until the next call.
   const Annotation& show();
 
   // The conversations the annotator has released, to the view. Returns how many.
