@@ -182,23 +182,10 @@ std::string right(const std::string& s, std::size_t w) {
   return d >= w ? s : std::string(w - d, ' ') + s;
 }
 
+// A paragraph of the verdict, wrapped by terminal columns: Chinese lines break between characters,
+// never before '，' or '。' (text::wrap_text).
 void wrap(std::string& out, const std::string& text, std::size_t width, const char* indent) {
-  std::string line = indent;
-  const std::size_t base = text::display_width(indent);
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t sp = text.find(' ', pos);
-    if (sp == std::string::npos) sp = text.size();
-    const std::string word = text.substr(pos, sp - pos);
-    if (text::display_width(line) > base && text::display_width(line) + 1 + text::display_width(word) > width) {
-      out += line + "\n";
-      line = indent;
-    }
-    if (text::display_width(line) > base) line += ' ';
-    line += word;
-    pos = sp + 1;
-  }
-  if (text::display_width(line) > base) out += line + "\n";
+  out += text::wrap_text(text, width, indent, indent);
 }
 
 const char* kBold = "\x1b[1m";
