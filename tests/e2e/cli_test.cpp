@@ -58,6 +58,28 @@ TEST(Cli, ChineseHelpWrapsByColumnsAndKeepsCharactersWhole) {
   }
 }
 
+// A teacher's lesson file with mistakes: each diagnostic is one sentence in the chosen language, with
+// FILE:LINE in front and the hint in the language's own brackets; the words of the lesson language
+// (calls, fields) stay as they are written.
+TEST(Cli, LessonCheckDiagnosticsAreInTheLanguageOfMessages) {
+  const std::string dir = sockscope::testing::temp_dir("cli-lesson-check");
+  const std::string file = dir + "/bad.lesson";
+  e2e::write_file(file, "title T\nsummary S\ntcp server\ntcp client\nclient conect\n"
+                        "expect handshake-2.akc == 1\nserver listen 9999999\n");
+  const e2e::RunResult zh = e2e::sockscope({"--lang", "zh_CN", "lesson", "check", file});
+  EXPECT_EQ(zh.status, 2);
+  EXPECT_NE(zh.err.find(file + ":5: 未知的调用 'conect'（提示：调用行的写法是"), std::string::npos) << zh.err;
+  EXPECT_NE(zh.err.find(file + ":6: == 的左边：'akc' 不是数据包的字段（数据包的字段有：frame, seq, ack"),
+            std::string::npos)
+      << zh.err;
+  EXPECT_NE(zh.err.find(file + ":7: '9999999' 应当是 0 到 4096 之间的数字"), std::string::npos) << zh.err;
+  const e2e::RunResult en = e2e::sockscope({"--lang", "en", "lesson", "check", file});
+  EXPECT_EQ(en.status, 2);
+  EXPECT_NE(en.err.find(file + ":5: unknown call 'conect' (hint: a call line is"), std::string::npos) << en.err;
+  EXPECT_NE(en.err.find(file + ":7: '9999999' should be a number from 0 to 4096 (hint: "), std::string::npos)
+      << en.err;
+}
+
 TEST(Cli, UnknownCommandIsOneLineAndExitTwo) {
   const e2e::RunResult r = e2e::sockscope({"anotate", "x.pcap"});
   EXPECT_EQ(r.status, 2);

@@ -2,6 +2,7 @@
 // the expected output committed in tests/e2e/golden/. SOCKSCOPE_UPDATE_GOLDEN=1 rewrites the files
 // (then review the diff with git before committing it).
 #include <gtest/gtest.h>
+#include "lines.hpp"
 
 #include <cstdlib>
 #include <sstream>
@@ -19,13 +20,7 @@ struct Golden {
   std::uint32_t linktype;
 };
 
-std::vector<std::string> split_lines(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(line);
-  return out;
-}
+using sockscope::testing::lines_of;
 
 bool updating() {
   const char* v = std::getenv("SOCKSCOPE_UPDATE_GOLDEN");
@@ -58,7 +53,7 @@ TEST_P(GoldenCapture, JsonMatchesTheCommittedExpectation) {
   const std::string expected = e2e::read_file(expected_path);
   ASSERT_FALSE(expected.empty()) << expected_path
                                  << " is missing: run with SOCKSCOPE_UPDATE_GOLDEN=1 to create it";
-  const auto want = split_lines(expected), got = split_lines(r.out);
+  const auto want = lines_of(expected), got = lines_of(r.out);
   for (std::size_t i = 0; i < std::min(want.size(), got.size()); ++i)
     ASSERT_EQ(got[i], want[i]) << "first difference at line " << i + 1 << " of " << expected_path
                                << " (SOCKSCOPE_UPDATE_GOLDEN=1 rewrites it)";

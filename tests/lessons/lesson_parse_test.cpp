@@ -99,7 +99,7 @@ TEST(LessonParse, ErrorsNameTheLineAndGiveAHint) {
   expect_error(std::string(kHeader) + "client setsockopt SO_LINGRE 0\n", 5, "SO_LINGRE", "SO_LINGER 0");
   expect_error(std::string(kHeader) + "sleep forever\n", 5, "milliseconds", "sleep 200");
   expect_error(std::string(kHeader) + "> see {handshake-9.ack}\n", 5, "handshake-9", "docs/lessons.md");
-  expect_error(std::string(kHeader) + "tcp server\n", 5, "two endpoints named 'server'", "server2");
+  expect_error(std::string(kHeader) + "tcp server\n", 5, "two endpoints are named 'server'", "server2");
   expect_error(std::string(kHeader) + "tcp server server2 10.0.0.1\n", 5, "not a loopback address", "127.0.0.1");
   expect_error(std::string(kHeader) + "frobnicate\n", 5, "'frobnicate' is not a lesson line", "expect");
   expect_error("title T\nsummary S\ntcp client\nclient connect\n", 3, "no tcp server", "tcp server");

@@ -2,6 +2,7 @@
 // client calls left and server calls right, the call lines of docs/glossary.md in JSON (returned calls only),
 // failures with errno in words, and nothing a peer sent reaching the terminal raw.
 #include <gtest/gtest.h>
+#include "lines.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -61,13 +62,7 @@ CallRecord returned(CallRecord c, std::int64_t us, std::int64_t result) {
   return c;
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string l;
-  while (std::getline(in, l)) out.push_back(l);
-  return out;
-}
+using sockscope::testing::lines_of;
 
 // The line that contains needle; fails the test when there is none.
 std::string line_with(const std::string& text, const std::string& needle) {

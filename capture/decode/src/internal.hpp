@@ -11,6 +11,7 @@
 
 #include "sockscope/decode/byte_reader.hpp"
 #include "sockscope/decode/packet.hpp"
+#include "sockscope/text/i18n.hpp"
 
 namespace sockscope::decode_detail {
 
@@ -89,7 +90,7 @@ inline void note_shortfall(Packet& p, const char* layer, std::uint32_t missing, 
   p.truncated.offset = field_offset;
 }
 
-inline constexpr const char* kCutShort = "the capture stopped inside this header (snapshot length)";
+inline constexpr const char* kCutShort = SOCKSCOPE_N_("the capture stopped inside this header (snapshot length)");
 
 // Reports a failed need(): Truncated with the standard words, or Malformed with `malformed_what`.
 // Returns false so callers can write `return fail_need(...)`.

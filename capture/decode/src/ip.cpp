@@ -7,19 +7,19 @@ namespace sockscope::decode_detail {
 
 void decode_ipv4(Packet& p, const Span& s, std::uint32_t off) {
   constexpr const char* kL = "ipv4";
-  if (!fail_need(p, need(s, off, 1), s, kL, "the frame ends before the IP header", off)) return;
+  if (!fail_need(p, need(s, off, 1), s, kL, SOCKSCOPE_N_("the frame ends before the IP header"), off)) return;
   std::uint8_t vihl = 0;
   s.reader(off, 1).u8(vihl);
   if ((vihl >> 4) != 4) {
-    set_error(p, DecodeStatus::Malformed, kL, "the version field is not 4", off);
+    set_error(p, DecodeStatus::Malformed, kL, SOCKSCOPE_N_("the version field is not 4"), off);
     return;
   }
   const std::uint8_t ihl = static_cast<std::uint8_t>((vihl & 0x0f) * 4);
   if (ihl < 20) {
-    set_error(p, DecodeStatus::Malformed, kL, "the header length (ihl) is below 5", off);
+    set_error(p, DecodeStatus::Malformed, kL, SOCKSCOPE_N_("the header length (ihl) is below 5"), off);
     return;
   }
-  if (!fail_need(p, need(s, off, 20), s, kL, "the frame ends before the IP header does", off)) return;
+  if (!fail_need(p, need(s, off, 20), s, kL, SOCKSCOPE_N_("the frame ends before the IP header does"), off)) return;
 
   ByteReader r = s.reader(off + 1, 19);
   Ipv4Info& v4 = p.ip.v4;
@@ -54,7 +54,7 @@ void decode_ipv4(Packet& p, const Span& s, std::uint32_t off) {
     total = s.decl_end - off;
   }
   if (total < ihl) {
-    set_error(p, DecodeStatus::Malformed, kL, "the total length is shorter than the header", off + 2);
+    set_error(p, DecodeStatus::Malformed, kL, SOCKSCOPE_N_("the total length is shorter than the header"), off + 2);
     return;
   }
   if (off + total > s.decl_end) {
@@ -63,12 +63,12 @@ void decode_ipv4(Packet& p, const Span& s, std::uint32_t off) {
     note_shortfall(p, kL, off + total - s.decl_end, s.report_base + off + 2);
     total = s.decl_end - off;
     if (total < ihl) {
-      set_error(p, DecodeStatus::Malformed, kL, "the frame ends before the IP header does", off);
+      set_error(p, DecodeStatus::Malformed, kL, SOCKSCOPE_N_("the frame ends before the IP header does"), off);
       return;
     }
   }
   ip.payload_len = total - ihl;
-  if (!fail_need(p, need(s, off, ihl), s, kL, "the options run past the end of the frame", off + 20)) {
+  if (!fail_need(p, need(s, off, ihl), s, kL, SOCKSCOPE_N_("the options run past the end of the frame"), off + 20)) {
     v4.checksum_ok = true;  // unknown: not all of the header was captured
     return;
   }
@@ -95,12 +95,12 @@ Need walk_ipv6_ext(Packet& p, const Span& s, ExtWalk& w, bool stop_at_fragment) 
     if (w.nh == 44 && stop_at_fragment) return Need::Ok;
     if (w.nh == 0 && v6.ext_count != 0) {
       // RFC 8200 4.1: the hop-by-hop options header, when present, comes right after the IPv6 header.
-      set_error(p, DecodeStatus::Malformed, kL, "a hop-by-hop options header is not first", s.report_base + w.off);
+      set_error(p, DecodeStatus::Malformed, kL, SOCKSCOPE_N_("a hop-by-hop options header is not first"), s.report_base + w.off);
       return Need::Malformed;
     }
     Need n = need(s, w.off, 2);
     if (n != Need::Ok) {
-      fail_need(p, n, s, kL, "an extension header runs past the payload", w.off);
+      fail_need(p, n, s, kL, SOCKSCOPE_N_("an extension header runs past the payload"), w.off);
       return n;
     }
     std::uint8_t next = 0, len = 0;
@@ -110,7 +110,7 @@ Need walk_ipv6_ext(Packet& p, const Span& s, ExtWalk& w, bool stop_at_fragment) 
     const std::uint32_t size = ipv6_ext_size(w.nh, len);
     n = need(s, w.off, size);
     if (n != Need::Ok) {
-      fail_need(p, n, s, kL, "an extension header runs past the payload", w.off);
+      fail_need(p, n, s, kL, SOCKSCOPE_N_("an extension header runs past the payload"), w.off);
       return n;
     }
     if (w.nh == 43) {
@@ -141,14 +141,14 @@ Need walk_ipv6_ext(Packet& p, const Span& s, ExtWalk& w, bool stop_at_fragment) 
 
 void decode_ipv6(Packet& p, const Span& s, std::uint32_t off) {
   constexpr const char* kL = "ipv6";
-  if (!fail_need(p, need(s, off, 1), s, kL, "the frame ends before the IP header", off)) return;
+  if (!fail_need(p, need(s, off, 1), s, kL, SOCKSCOPE_N_("the frame ends before the IP header"), off)) return;
   std::uint8_t b0 = 0;
   s.reader(off, 1).u8(b0);
   if ((b0 >> 4) != 6) {
-    set_error(p, DecodeStatus::Malformed, kL, "the version field is not 6", off);
+    set_error(p, DecodeStatus::Malformed, kL, SOCKSCOPE_N_("the version field is not 6"), off);
     return;
   }
-  if (!fail_need(p, need(s, off, 40), s, kL, "the frame ends before the IP header does", off)) return;
+  if (!fail_need(p, need(s, off, 40), s, kL, SOCKSCOPE_N_("the frame ends before the IP header does"), off)) return;
   ByteReader r = s.reader(off, 40);
   std::uint32_t first = 0;
   Ipv6Info& v6 = p.ip.v6;

@@ -23,7 +23,7 @@ constexpr std::uint16_t kPppIpv6 = 0x0057;
 bool is_vlan_tpid(std::uint16_t t) { return t == kEtherVlan || t == kEtherQinQ || t == kEtherQinQOld; }
 
 void decode_arp(Packet& p, const Span& s, std::uint32_t off) {
-  if (!fail_need(p, need(s, off, 8), s, "arp", "header runs past the end of the frame", off)) return;
+  if (!fail_need(p, need(s, off, 8), s, "arp", SOCKSCOPE_N_("header runs past the end of the frame"), off)) return;
   ByteReader r = s.reader(off, 8);
   ArpInfo& a = p.arp;
   a.offset = s.report_base + off;
@@ -33,7 +33,7 @@ void decode_arp(Packet& p, const Span& s, std::uint32_t off) {
   r.u8(a.plen);
   r.be16(a.op);
   const std::uint32_t addrs = 2u * a.hlen + 2u * a.plen;
-  if (!fail_need(p, need(s, off + 8, addrs), s, "arp", "addresses run past the end of the frame", off + 8)) {
+  if (!fail_need(p, need(s, off + 8, addrs), s, "arp", SOCKSCOPE_N_("addresses run past the end of the frame"), off + 8)) {
     p.transport = Transport::Arp;  // the fixed part is known
     return;
   }
@@ -55,7 +55,7 @@ void decode_ethertype(Packet& p, const Span& frame, std::uint16_t type, std::uin
   Span s = frame;
   while (is_vlan_tpid(type)) {
     // IEEE 802.1Q tag: TCI (PCP 3 bits, DEI 1 bit, VID 12 bits), then the next EtherType.
-    if (!fail_need(p, need(s, off, 4), s, "vlan", "tag runs past the end of the frame", off)) return;
+    if (!fail_need(p, need(s, off, 4), s, "vlan", SOCKSCOPE_N_("tag runs past the end of the frame"), off)) return;
     ByteReader r = s.reader(off, 4);
     std::uint16_t tci = 0, next = 0;
     r.be16(tci);
@@ -71,7 +71,7 @@ void decode_ethertype(Packet& p, const Span& frame, std::uint16_t type, std::uin
   }
   if (type == kEtherPppoeSession) {
     // RFC 2516 section 4: ver/type 0x11, code 0, session id, length; then the PPP protocol (RFC 1661).
-    if (!fail_need(p, need(s, off, 8), s, "pppoe", "header runs past the end of the frame", off)) return;
+    if (!fail_need(p, need(s, off, 8), s, "pppoe", SOCKSCOPE_N_("header runs past the end of the frame"), off)) return;
     ByteReader r = s.reader(off, 8);
     std::uint8_t vt = 0, code = 0;
     std::uint16_t len = 0;
@@ -82,15 +82,15 @@ void decode_ethertype(Packet& p, const Span& frame, std::uint16_t type, std::uin
     r.be16(l.ppp_protocol);
     l.pppoe = true;
     if (vt != 0x11) {
-      set_error(p, DecodeStatus::Malformed, "pppoe", "version and type are not 1 and 1", off);
+      set_error(p, DecodeStatus::Malformed, "pppoe", SOCKSCOPE_N_("version and type are not 1 and 1"), off);
       return;
     }
     if (code != 0) {
-      set_error(p, DecodeStatus::Malformed, "pppoe", "session data with a nonzero code", off + 1);
+      set_error(p, DecodeStatus::Malformed, "pppoe", SOCKSCOPE_N_("session data with a nonzero code"), off + 1);
       return;
     }
     if (len < 2 || off + 6u + len > s.decl_end) {
-      set_error(p, DecodeStatus::Malformed, "pppoe", "length disagrees with the frame length", off + 4);
+      set_error(p, DecodeStatus::Malformed, "pppoe", SOCKSCOPE_N_("length disagrees with the frame length"), off + 4);
       return;
     }
     // The PPPoE length bounds what follows (Ethernet padding may come after it).
@@ -116,7 +116,7 @@ void decode_ethertype(Packet& p, const Span& frame, std::uint16_t type, std::uin
 // (AA AA 03, OUI 00 00 00, EtherType), as in RFC 1390.
 void decode_fddi(Packet& p, const Span& s) {
   p.link.kind = LinkKind::Fddi;
-  if (!fail_need(p, need(s, 0, 13), s, "fddi", "the frame is shorter than an FDDI header", 0)) return;
+  if (!fail_need(p, need(s, 0, 13), s, "fddi", SOCKSCOPE_N_("the frame is shorter than an FDDI header"), 0)) return;
   ByteReader r = s.reader(0, 13);
   r.u8(p.link.fddi_fc);
   r.bytes(p.link.dst_mac.b.data(), 6);
@@ -142,7 +142,7 @@ void decode_fddi(Packet& p, const Span& s) {
 // bytes.
 void decode_ipoib(Packet& p, const Span& s) {
   p.link.kind = LinkKind::Ipoib;
-  if (!fail_need(p, need(s, 0, 4), s, "ipoib", "the frame is shorter than the IPoIB header", 0)) return;
+  if (!fail_need(p, need(s, 0, 4), s, "ipoib", SOCKSCOPE_N_("the frame is shorter than the IPoIB header"), 0)) return;
   std::uint16_t type = 0;
   s.reader(0, 2).be16(type);
   p.link.header_len = 4;
@@ -154,7 +154,7 @@ void decode_ipoib(Packet& p, const Span& s) {
 // in practice; both are tried). Attribute 9 (NFULA_PAYLOAD) holds the IP packet.
 void decode_nflog(Packet& p, const Span& s) {
   p.link.kind = LinkKind::Nflog;
-  if (!fail_need(p, need(s, 0, 4), s, "nflog", "the frame is shorter than the NFLOG header", 0)) return;
+  if (!fail_need(p, need(s, 0, 4), s, "nflog", SOCKSCOPE_N_("the frame is shorter than the NFLOG header"), 0)) return;
   ByteReader r = s.reader(0, 4);
   std::uint8_t version = 0;
   r.u8(p.link.nflog_family);
@@ -173,7 +173,7 @@ void decode_nflog(Packet& p, const Span& s) {
       b.be16(type);
     }
     if (len < 4) {
-      set_error(p, DecodeStatus::Malformed, "nflog", "an attribute is shorter than its own header", off);
+      set_error(p, DecodeStatus::Malformed, "nflog", SOCKSCOPE_N_("an attribute is shorter than its own header"), off);
       return;
     }
     if ((type & 0x7fff) == 9) {
@@ -201,7 +201,7 @@ void decode_nflog(Packet& p, const Span& s) {
 void decode_arcnet(Packet& p, const Span& s, bool linux_header) {
   p.link.kind = LinkKind::Arcnet;
   std::uint32_t off = linux_header ? 4 : 2;
-  if (!fail_need(p, need(s, 0, off + 1), s, "arcnet", "the frame is shorter than an ARCNET header", 0)) return;
+  if (!fail_need(p, need(s, 0, off + 1), s, "arcnet", SOCKSCOPE_N_("the frame is shorter than an ARCNET header"), 0)) return;
   ByteReader r = s.reader(0, off + 1);
   r.u8(p.link.arc_src);
   r.u8(p.link.arc_dst);
@@ -219,12 +219,12 @@ void decode_arcnet(Packet& p, const Span& s, bool linux_header) {
     default: break;
   }
   if (split_header) {
-    if (!fail_need(p, need(s, off, 3), s, "arcnet", "the frame is shorter than an ARCNET header", off)) return;
+    if (!fail_need(p, need(s, off, 3), s, "arcnet", SOCKSCOPE_N_("the frame is shorter than an ARCNET header"), off)) return;
     std::uint8_t flag = 0;
     s.reader(off, 1).u8(flag);
     if (flag == 0xff) {  // an exception packet: 4 more bytes, then the flag and sequence number again
       off += 4;
-      if (!fail_need(p, need(s, off, 3), s, "arcnet", "the frame is shorter than an ARCNET header", off)) return;
+      if (!fail_need(p, need(s, off, 3), s, "arcnet", SOCKSCOPE_N_("the frame is shorter than an ARCNET header"), off)) return;
       s.reader(off, 1).u8(flag);
     }
     off += 3;
@@ -254,7 +254,7 @@ int family_version(std::uint32_t af) {
 void decode_loopback(Packet& p, const Span& s, LinkKind kind) {
   p.link.kind = kind;
   const char* name = kind == LinkKind::Null ? "null" : "loop";
-  if (!fail_need(p, need(s, 0, 4), s, name, "header runs past the end of the frame", 0)) return;
+  if (!fail_need(p, need(s, 0, 4), s, name, SOCKSCOPE_N_("header runs past the end of the frame"), 0)) return;
   // NULL stores the family in the capturing host's byte order and LOOP in network order, but files
   // move between machines and some writers get it wrong: accept both orders for both.
   ByteReader r = s.reader(0, 4);
@@ -287,7 +287,7 @@ void decode_raw(Packet& p, const Span& s, std::uint32_t linktype) {
   p.link.header_len = 0;
   if (linktype == linktype::kIpv4) return decode_ipv4(p, s, 0);
   if (linktype == linktype::kIpv6) return decode_ipv6(p, s, 0);
-  if (!fail_need(p, need(s, 0, 1), s, "ip", "the frame is empty", 0)) return;
+  if (!fail_need(p, need(s, 0, 1), s, "ip", SOCKSCOPE_N_("the frame is empty"), 0)) return;
   std::uint8_t b = 0;
   s.reader(0, 1).u8(b);
   if ((b >> 4) == 4)
@@ -295,7 +295,7 @@ void decode_raw(Packet& p, const Span& s, std::uint32_t linktype) {
   else if ((b >> 4) == 6)
     decode_ipv6(p, s, 0);
   else
-    set_error(p, DecodeStatus::Malformed, "ip", "the version is neither 4 nor 6", 0);
+    set_error(p, DecodeStatus::Malformed, "ip", SOCKSCOPE_N_("the version is neither 4 nor 6"), 0);
 }
 
 }  // namespace
@@ -445,7 +445,7 @@ void decode_frame(std::uint32_t linktype, const std::uint8_t* data, std::uint32_
   switch (linktype) {
     case linktype::kEthernet: {
       out.link.kind = LinkKind::Ethernet;
-      if (!fail_need(out, need(s, 0, 14), s, "ethernet", "the frame is shorter than an Ethernet header", 0))
+      if (!fail_need(out, need(s, 0, 14), s, "ethernet", SOCKSCOPE_N_("the frame is shorter than an Ethernet header"), 0))
         return;
       ByteReader r = s.reader(0, 14);
       std::uint16_t type = 0;
@@ -468,7 +468,7 @@ void decode_frame(std::uint32_t linktype, const std::uint8_t* data, std::uint32_
     case linktype::kLinuxSll: {
       // Linux cooked capture v1: packet type, ARPHRD type, address length, 8 address bytes, protocol.
       out.link.kind = LinkKind::Sll;
-      if (!fail_need(out, need(s, 0, 16), s, "sll", "the frame is shorter than the cooked header", 0))
+      if (!fail_need(out, need(s, 0, 16), s, "sll", SOCKSCOPE_N_("the frame is shorter than the cooked header"), 0))
         return;
       ByteReader r = s.reader(0, 16);
       std::uint16_t halen = 0, proto = 0;
@@ -492,7 +492,7 @@ void decode_frame(std::uint32_t linktype, const std::uint8_t* data, std::uint32_
     case linktype::kLinuxSll2: {
       // Linux cooked capture v2: protocol, reserved, ifindex, ARPHRD type, packet type, address.
       out.link.kind = LinkKind::Sll2;
-      if (!fail_need(out, need(s, 0, 20), s, "sll2", "the frame is shorter than the cooked header", 0))
+      if (!fail_need(out, need(s, 0, 20), s, "sll2", SOCKSCOPE_N_("the frame is shorter than the cooked header"), 0))
         return;
       ByteReader r = s.reader(0, 20);
       std::uint16_t proto = 0, reserved = 0;

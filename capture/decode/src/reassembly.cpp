@@ -162,13 +162,13 @@ void Decoder::Impl::add_fragment(Packet& out, const std::uint8_t* data) {
   if (len == 0) return;
   if (more && len % 8 != 0) {
     // RFC 791 and RFC 8200 4.5: every fragment but the last carries a multiple of 8 bytes.
-    malformed(out, "a fragment that is not the last is not a multiple of 8 bytes long");
+    malformed(out, SOCKSCOPE_N_("a fragment that is not the last is not a multiple of 8 bytes long"));
     return;
   }
   const std::uint32_t fend = frag_off + len;
   const std::uint32_t limit = out.ip.version == 4 ? kMaxDatagram - out.ip.header_len : kMaxDatagram;
   if (fend > limit) {
-    malformed(out, "the fragment ends past the largest possible datagram");
+    malformed(out, SOCKSCOPE_N_("the fragment ends past the largest possible datagram"));
     return;
   }
 
@@ -185,24 +185,24 @@ void Decoder::Impl::add_fragment(Packet& out, const std::uint8_t* data) {
         std::memcmp(s.buf.data() + frag_off, data + start, len) == 0)
       return;  // the same fragment again (a duplicate on the wire): nothing new
     release(s);
-    malformed(out, "the fragment overlaps an earlier fragment of the same datagram");
+    malformed(out, SOCKSCOPE_N_("the fragment overlaps an earlier fragment of the same datagram"));
     return;
   }
   if (!more) {
     if ((s.have_last && s.total != fend) || std::any_of(s.ranges.begin(), s.ranges.begin() + s.count,
                                                         [&](const Range& r) { return r.end > fend; })) {
       release(s);
-      malformed(out, "the last fragment disagrees with the other fragments about the length");
+      malformed(out, SOCKSCOPE_N_("the last fragment disagrees with the other fragments about the length"));
       return;
     }
   } else if (s.have_last && fend > s.total) {
     release(s);
-    malformed(out, "a fragment lies beyond the end the last fragment gave");
+    malformed(out, SOCKSCOPE_N_("a fragment lies beyond the end the last fragment gave"));
     return;
   }
   if (s.count == kMaxFragments) {
     release(s);
-    malformed(out, "the datagram has too many fragments");
+    malformed(out, SOCKSCOPE_N_("the datagram has too many fragments"));
     return;
   }
   // Memory bound: drop the oldest other datagrams until this fragment fits.

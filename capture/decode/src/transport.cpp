@@ -48,7 +48,7 @@ bool decode_tcp_options(Packet& p, const Span& s, std::uint32_t off, std::uint32
   std::uint32_t o = off;
   while (o < end) {
     std::uint8_t kind = 0;
-    if (!fail_need(p, need(s, o, 1), s, kL, "an option runs past the end of the header", o)) return false;
+    if (!fail_need(p, need(s, o, 1), s, kL, SOCKSCOPE_N_("an option runs past the end of the header"), o)) return false;
     s.reader(o, 1).u8(kind);
     if (kind == 0) break;  // end of option list: the rest is padding
     if (kind == 1) {       // no-operation
@@ -57,24 +57,24 @@ bool decode_tcp_options(Packet& p, const Span& s, std::uint32_t off, std::uint32
       continue;
     }
     if (o + 1 >= end) {
-      set_error(p, DecodeStatus::Malformed, kL, "an option length runs past the end of the header", s.report_base + o);
+      set_error(p, DecodeStatus::Malformed, kL, SOCKSCOPE_N_("an option length runs past the end of the header"), s.report_base + o);
       return false;
     }
     if (!fail_need(p, need(s, o + 1, 1), s, kL, "", o + 1)) return false;
     std::uint8_t len = 0;
     s.reader(o + 1, 1).u8(len);
     if (len < 2) {
-      set_error(p, DecodeStatus::Malformed, kL, "an option length is below 2", s.report_base + o + 1);
+      set_error(p, DecodeStatus::Malformed, kL, SOCKSCOPE_N_("an option length is below 2"), s.report_base + o + 1);
       return false;
     }
     if (o + len > end) {
-      set_error(p, DecodeStatus::Malformed, kL, "an option length runs past the end of the header", s.report_base + o + 1);
+      set_error(p, DecodeStatus::Malformed, kL, SOCKSCOPE_N_("an option length runs past the end of the header"), s.report_base + o + 1);
       return false;
     }
     if (!fail_need(p, need(s, o, len), s, kL, "", o)) return false;
     ByteReader r = s.reader(o + 2, len - 2u);
     auto wrong_len = [&] {
-      set_error(p, DecodeStatus::Malformed, kL, "an option has the wrong length for its kind", s.report_base + o + 1);
+      set_error(p, DecodeStatus::Malformed, kL, SOCKSCOPE_N_("an option has the wrong length for its kind"), s.report_base + o + 1);
       return false;
     };
     switch (kind) {
@@ -128,7 +128,7 @@ void decode_tcp(Packet& p, const Span& s, std::uint32_t off, const Pseudo& ph, b
   }
   // Cut by the snapshot length after the window field: what the analysis needs is there.
   const bool cut = n == Need::Truncated && need(s, off, h::kAnalysedLen) == Need::Ok;
-  if (!cut && !fail_need(p, n, s, kL, "the header is longer than the IP payload", off)) return;
+  if (!cut && !fail_need(p, n, s, kL, SOCKSCOPE_N_("the header is longer than the IP payload"), off)) return;
   TcpInfo& t = p.tcp;
   std::uint16_t off_flags = 0;
   read_be(s, off, h::kSrcPort, t.sport);
@@ -147,12 +147,12 @@ void decode_tcp(Packet& p, const Span& s, std::uint32_t off, const Pseudo& ph, b
   p.transport_offset = s.report_base + off;
   p.transport_header_len = t.header_len;
   if (t.header_len < 20) {
-    set_error(p, DecodeStatus::Malformed, kL, "the data offset is below 5", s.report_base + off + h::kOffsetAndFlags.at);
+    set_error(p, DecodeStatus::Malformed, kL, SOCKSCOPE_N_("the data offset is below 5"), s.report_base + off + h::kOffsetAndFlags.at);
     return;
   }
   const std::uint32_t hend = off + t.header_len;
   if (hend > s.decl_end && !fragment) {
-    set_error(p, DecodeStatus::Malformed, kL, "the data offset points past the end of the segment",
+    set_error(p, DecodeStatus::Malformed, kL, SOCKSCOPE_N_("the data offset points past the end of the segment"),
               s.report_base + off + h::kOffsetAndFlags.at);
     return;
   }
@@ -184,7 +184,7 @@ void decode_udp(Packet& p, const Span& s, std::uint32_t off, const Pseudo& ph, b
     p.transport = Transport::Other;
     return;
   }
-  if (!fail_need(p, n, s, kL, "the header is longer than the IP payload", off)) return;
+  if (!fail_need(p, n, s, kL, SOCKSCOPE_N_("the header is longer than the IP payload"), off)) return;
   UdpInfo& u = p.udp;
   read_be(s, off, h::kSrcPort, u.sport);
   read_be(s, off, h::kDstPort, u.dport);
@@ -195,7 +195,7 @@ void decode_udp(Packet& p, const Span& s, std::uint32_t off, const Pseudo& ph, b
   p.transport_header_len = h::kLen;
   // RFC 768: length counts the header and the data, so it is at least 8.
   if (u.length < h::kLen) {
-    set_error(p, DecodeStatus::Malformed, kL, "the length field is below 8", s.report_base + off + h::kLength.at);
+    set_error(p, DecodeStatus::Malformed, kL, SOCKSCOPE_N_("the length field is below 8"), s.report_base + off + h::kLength.at);
     return;
   }
   if (fragment) {
@@ -233,7 +233,7 @@ void decode_quote(Packet& p, const Span& s, std::uint32_t off) {
   auto have = [&](std::uint32_t at, std::uint32_t n) {
     const Need k = need(s, at, n);
     if (k == Need::Truncated)
-      set_error(p, DecodeStatus::Truncated, kL, "the capture stopped inside the quoted datagram", s.report_base + at);
+      set_error(p, DecodeStatus::Truncated, kL, SOCKSCOPE_N_("the capture stopped inside the quoted datagram"), s.report_base + at);
     return k == Need::Ok;
   };
   if (!have(off, 1)) return;
@@ -311,7 +311,7 @@ void decode_icmp(Packet& p, const Span& s, std::uint32_t off, const Pseudo& ph, 
     p.transport = Transport::Other;
     return;
   }
-  if (!fail_need(p, n, s, kL, "the message is shorter than the ICMP header", off)) return;
+  if (!fail_need(p, n, s, kL, SOCKSCOPE_N_("the message is shorter than the ICMP header"), off)) return;
   ByteReader r = s.reader(off, 8);
   IcmpInfo& ic = p.icmp;
   std::uint16_t w1 = 0, w2 = 0;

@@ -56,7 +56,7 @@ void undecoded(Packet& p, const Span& s, std::uint32_t off) {
 // The Ethernet frame a tunnel carries (VXLAN, Geneve, GRE bridging, ERSPAN), with at most one VLAN tag.
 void inner_ethernet(Packet& p, const Span& s, Tunnel& t, std::uint32_t off) {
   constexpr const char* kL = "ethernet";
-  if (!fail_need(p, need(s, off, 14), s, kL, "the inner frame is shorter than an Ethernet header", off)) return;
+  if (!fail_need(p, need(s, off, 14), s, kL, SOCKSCOPE_N_("the inner frame is shorter than an Ethernet header"), off)) return;
   ByteReader r = s.reader(off, 14);
   std::uint16_t type = 0;
   r.bytes(t.inner_dst.b.data(), 6);
@@ -66,7 +66,7 @@ void inner_ethernet(Packet& p, const Span& s, Tunnel& t, std::uint32_t off) {
   t.inner_eth_offset = s.report_base + off;
   off += 14;
   if (type == 0x8100 || type == 0x88A8) {
-    if (!fail_need(p, need(s, off, 4), s, "vlan", "tag runs past the end of the frame", off)) return;
+    if (!fail_need(p, need(s, off, 4), s, "vlan", SOCKSCOPE_N_("tag runs past the end of the frame"), off)) return;
     ByteReader v = s.reader(off, 4);
     std::uint16_t tci = 0;
     v.be16(tci);
@@ -85,7 +85,7 @@ void decode_erspan(Packet& p, const Span& s, Tunnel& t, std::uint32_t off, std::
   constexpr const char* kL = "erspan";
   const bool three = t.kind == TunnelKind::Erspan3;
   std::uint32_t len = three ? 12 : 8;
-  if (!fail_need(p, need(s, off, len), s, kL, "the header runs past the end of the packet", off)) return;
+  if (!fail_need(p, need(s, off, len), s, kL, SOCKSCOPE_N_("the header runs past the end of the packet"), off)) return;
   ByteReader r = s.reader(off, len);
   std::uint16_t w1 = 0, w2 = 0;
   r.be16(w1);
@@ -94,7 +94,7 @@ void decode_erspan(Packet& p, const Span& s, Tunnel& t, std::uint32_t off, std::
   t.session = static_cast<std::uint16_t>(w2 & 0x03ff);
   const unsigned version = w1 >> 12;
   if (version != (three ? 2u : 1u)) {
-    set_error(p, DecodeStatus::Malformed, kL, "the version does not match the GRE protocol type", s.report_base + off);
+    set_error(p, DecodeStatus::Malformed, kL, SOCKSCOPE_N_("the version does not match the GRE protocol type"), s.report_base + off);
     return;
   }
   bool ethernet = true;
@@ -106,7 +106,7 @@ void decode_erspan(Packet& p, const Span& s, Tunnel& t, std::uint32_t off, std::
     r.be16(w5);
     if (w5 & 1) len += 8;  // O bit: a platform-specific subheader follows
     ethernet = ((w5 >> 10) & 0x1f) == 0;  // frame type 0: Ethernet
-    if (!fail_need(p, need(s, off, len), s, kL, "the header runs past the end of the packet", off)) return;
+    if (!fail_need(p, need(s, off, len), s, kL, SOCKSCOPE_N_("the header runs past the end of the packet"), off)) return;
   }
   t.length = gre_len + len;
   if (!ethernet) return undecoded(p, s, off + len);
@@ -117,7 +117,7 @@ void decode_erspan(Packet& p, const Span& s, Tunnel& t, std::uint32_t off, std::
 
 void decode_gre(Packet& p, const Span& s, std::uint32_t off) {
   constexpr const char* kL = "gre";
-  if (!fail_need(p, need(s, off, 4), s, kL, "the header is longer than the IP payload", off)) return;
+  if (!fail_need(p, need(s, off, 4), s, kL, SOCKSCOPE_N_("the header is longer than the IP payload"), off)) return;
   std::uint16_t flags = 0, proto = 0;
   ByteReader r = s.reader(off, 4);
   r.be16(flags);
@@ -128,7 +128,7 @@ void decode_gre(Packet& p, const Span& s, std::uint32_t off) {
   // RFC 1701 source routing (deprecated) has a variable list after the header: not decoded.
   if (routing || version > 1) return undecoded(p, s, off);
   const std::uint32_t hlen = gre_header_len(flags);
-  if (!fail_need(p, need(s, off, hlen), s, kL, "the header is longer than the IP payload", off)) return;
+  if (!fail_need(p, need(s, off, hlen), s, kL, SOCKSCOPE_N_("the header is longer than the IP payload"), off)) return;
   Tunnel* t = push(p, TunnelKind::Gre, s, off);
   if (t == nullptr) return undecoded(p, s, off);
   t->flags = flags;
@@ -218,10 +218,10 @@ void decode_mpls(Packet& p, const Span& s, std::uint32_t off) {
   const std::uint32_t start = off;
   for (unsigned i = 0;; ++i) {
     if (i == kMaxLabels) {
-      set_error(p, DecodeStatus::Malformed, kL, "the label stack has no bottom", s.report_base + start);
+      set_error(p, DecodeStatus::Malformed, kL, SOCKSCOPE_N_("the label stack has no bottom"), s.report_base + start);
       return;
     }
-    if (!fail_need(p, need(s, off, 4), s, kL, "the label stack runs past the end of the frame", off)) return;
+    if (!fail_need(p, need(s, off, 4), s, kL, SOCKSCOPE_N_("the label stack runs past the end of the frame"), off)) return;
     std::uint32_t v = 0;
     s.reader(off, 4).be32(v);
     MplsLabel l;
@@ -238,7 +238,7 @@ void decode_mpls(Packet& p, const Span& s, std::uint32_t off) {
   // RFC 3032 leaves the payload's protocol to the label; in practice the first nibble tells IPv4 and
   // IPv6 apart (as Wireshark and tcpdump do). A pseudowire (first nibble 0) is not decoded.
   std::uint8_t b = 0;
-  if (!fail_need(p, need(s, off, 1), s, kL, "nothing follows the label stack", off)) return;
+  if (!fail_need(p, need(s, off, 1), s, kL, SOCKSCOPE_N_("nothing follows the label stack"), off)) return;
   s.reader(off, 1).u8(b);
   if ((b >> 4) == 4) return decode_ipv4(p, s, off);
   if ((b >> 4) == 6) return decode_ipv6(p, s, off);

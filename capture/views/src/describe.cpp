@@ -42,9 +42,10 @@ void frame_list(const Annotation& a, char* buf, std::size_t size) {
 class Sentence {
  public:
   explicit Sentence(std::string& out) : out_(out) { out_.clear(); }
-  // Starts the next fragment; fragments join with "; ".
+  // Starts the next fragment; fragments join with "; " (the language's own separator: "；" in Chinese).
   std::string& next() {
-    if (!out_.empty()) out_ += "; ";
+    // TRANSLATORS: joins two explanations of one packet, each a whole clause ("data: bytes 1..6; retransmission").
+    if (!out_.empty()) out_ += tr("; ");
     return out_;
   }
 
@@ -239,7 +240,7 @@ void describe_errors(const Packet& p, const Annotation& a, Sentence& s) {
     // Decoder strings are static, but they are escaped anyway: this text reaches terminals.
     std::string layer, what;
     text::escape_text(layer, p.error.layer ? p.error.layer : "?");
-    text::escape_text(what, p.error.what ? p.error.what : "?");
+    text::escape_text(what, p.error.what && *p.error.what ? tr(p.error.what) : "?");
     if (p.error.status == DecodeStatus::Truncated)
       appendf_tr(s.next(), tr("malformed: %1$s: %2$s (byte %3$u): the capture kept only %4$u of %5$u bytes"),
                  layer.c_str(), what.c_str(), p.error.offset, p.caplen, p.wirelen);
@@ -260,7 +261,8 @@ void describe_errors(const Packet& p, const Annotation& a, Sentence& s) {
                         : p.transport == Transport::Udp ? "UDP"
                         : p.transport == Transport::Icmp ? (p.icmp.v6 ? "ICMPv6" : "ICMP")
                                                          : "IP";
-    if (p.ip.version == 4 && !p.ip.v4.checksum_ok) which = "IPv4 header";
+    // TRANSLATORS: fills "the %s checksum is wrong" in place of "TCP" or "UDP".
+    if (p.ip.version == 4 && !p.ip.v4.checksum_ok) which = tr("IPv4 header");
     if (a.checksum_offload_likely)
       appendf_tr(s.next(),
                  tr("checksum-bad: the %s checksum is wrong (likely checksum offload: the sender is this host)"),

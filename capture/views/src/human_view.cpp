@@ -176,12 +176,12 @@ class HumanView final : public View {
         appendf(line_, "%s type %u code %u", p.icmp.v6 ? "ICMPv6" : "ICMP", static_cast<unsigned>(p.icmp.type),
                 static_cast<unsigned>(p.icmp.code));
         break;
-      case Transport::Arp: line_ += p.arp.op == 1 ? "ARP request" : p.arp.op == 2 ? "ARP reply" : "ARP"; break;
+      case Transport::Arp: line_ += p.arp.op == 1 ? tr("ARP request") : p.arp.op == 2 ? tr("ARP reply") : "ARP"; break;
       default:
         if (p.ip.version != 0)
           appendf(line_, "IPv%u proto %u", static_cast<unsigned>(p.ip.version), static_cast<unsigned>(p.ip.proto));
         else if (p.tunnel_count > 0)
-          line_ += "tunnel payload";
+          line_ += tr("tunnel payload");
         else if (p.link.kind == LinkKind::Unknown || p.link.ethertype == 0) {
           // No EtherType to show (a link type not decoded, FDDI's other LLC traffic, ARCNET parts).
           if (const char* name = linktype_name(p.link.linktype))

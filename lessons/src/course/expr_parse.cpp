@@ -43,7 +43,8 @@ bool split_index(std::string& s, int& index, std::string& error) {
   if (hash == std::string::npos) return true;
   std::int64_t n = 0;
   if (!parse_int(std::string_view(s).substr(hash + 1), n) || n == 0 || n > 100000 || n < -100000) {
-    error = "'" + s.substr(hash) + "' is not a position: write #1 for the first, #2 for the second, #-1 for the last";
+    error = text::format(tr("'%1$s' is not a position: write #1 for the first, #2 for the second, #-1 for the last"),
+                         s.substr(hash));
     return false;
   }
   index = static_cast<int>(n);
@@ -66,7 +67,7 @@ bool parse_packet_selector(const std::string& text, PacketSelector& out, std::st
     } else if (side == "server") {
       out.side = Direction::S2C;
     } else {
-      error = "'@" + side + "': a packet is sent by @client or @server";
+      error = text::format(tr("'@%1$s': a packet is sent by @client or @server"), side);
       return false;
     }
     s.resize(at);
@@ -82,7 +83,9 @@ bool parse_packet_selector(const std::string& text, PacketSelector& out, std::st
   }
   auto e = event_from_name(s);
   if (!e) {
-    error = "unknown event word '" + s + "' (the words are in docs/reading-output.md; 'packet' means any packet)";
+    error = text::format(tr("'%1$s' is not an event word (the words are in docs/reading-output.md; 'packet' means any "
+                             "packet)"),
+                         s);
     return false;
   }
   out.word = *e;
@@ -94,7 +97,7 @@ bool parse_call_selector(const std::string& text, const Lesson& lesson, CallSele
   out.text = text;
   const auto dot = text.find('.');
   if (dot == std::string::npos) {
-    error = "'" + text + "' is not a call: write ENDPOINT.CALL, e.g. client.connect";
+    error = text::format(tr("'%1$s' is not a call: write ENDPOINT.CALL, e.g. client.connect"), text);
     return false;
   }
   out.endpoint = text.substr(0, dot);
@@ -102,12 +105,11 @@ bool parse_call_selector(const std::string& text, const Lesson& lesson, CallSele
   if (!split_index(call, out.index, error)) return false;
   out.call = call;
   if (!lesson.endpoint(out.endpoint)) {
-    error = "no endpoint named '" + out.endpoint + "' (declare it first, e.g. 'tcp client')";
+    error = text::format(tr("no endpoint is named '%1$s' (declare it first, e.g. 'tcp client')"), out.endpoint);
     return false;
   }
   if (!is_call_name(out.call)) {
-    error = "'" + out.call + "' is not a socket call (socket, bind, listen, accept, connect, send, recv, sendto, "
-            "recvfrom, shutdown, close, setsockopt)";
+    error = text::format(tr("'%1$s' is not a socket call (%2$s)"), out.call, lesson_call_names());
     return false;
   }
   return true;
@@ -132,7 +134,7 @@ bool parse_expr(const std::string& text, const Lesson& lesson, Expr& out, std::s
     }
   }
   if (toks.empty()) {
-    error = "an expression is missing";
+    error = tr("an expression is missing");
     return false;
   }
   int sign = 1;
@@ -145,7 +147,7 @@ bool parse_expr(const std::string& text, const Lesson& lesson, Expr& out, std::s
         want_term = true;
         continue;
       }
-      error = "expected + or - before '" + t + "' (put spaces around + and -)";
+      error = text::format(tr("expected + or - before '%1$s' (put spaces around + and -)"), t);
       return false;
     }
     Term term;
@@ -154,7 +156,7 @@ bool parse_expr(const std::string& text, const Lesson& lesson, Expr& out, std::s
     std::int64_t n = 0;
     if (t == "count") {
       if (i + 1 >= toks.size()) {
-        error = "count of what? e.g. count datagram, count data@client, count client.recv";
+        error = tr("count of what? e.g. count datagram, count data@client, count client.recv");
         return false;
       }
       const std::string sel = toks[++i];
@@ -183,18 +185,14 @@ bool parse_expr(const std::string& text, const Lesson& lesson, Expr& out, std::s
         term.kind = Term::Kind::CallField;
         if (!parse_call_selector(sel, lesson, term.call, error)) return false;
         if (!is_call_field(term.field)) {
-          error = "'" + term.field + "' is not a field of a call (result, errno, bytes, state, after-frame, "
-                  "duration-ms, duration-us, data)";
+          error = text::format(tr("'%1$s' is not a field of a call (%2$s)"), term.field, call_field_names());
           return false;
         }
       } else {
         term.kind = Term::Kind::PacketField;
         if (!parse_packet_selector(sel, term.packet, error)) return false;
         if (!is_packet_field(term.field)) {
-          error = "'" + term.field + "' is not a field of a packet (frame, seq, ack, raw-seq, raw-ack, len, win, "
-                  "raw-win, sport, dport, mss, wscale, ttl, ip-header, transport-header, link-header, wire-len, "
-                  "udp-length, ip-proto, ip-version, time-us, time-ms, quotes, flags, ip-id, frag-offset, "
-                  "raw-frag-offset, mf, df, src-mac, dst-mac, arp-op)";
+          error = text::format(tr("'%1$s' is not a field of a packet (%2$s)"), term.field, packet_field_names());
           return false;
         }
       }
@@ -206,15 +204,16 @@ bool parse_expr(const std::string& text, const Lesson& lesson, Expr& out, std::s
       term.kind = Term::Kind::Text;
       term.text = t;
     } else {
-      error = "'" + t + "' is not a number, a field (handshake-2.ack, client.recv.result), a count (count datagram) "
-              "or a word in capitals (TIME-WAIT, ECONNREFUSED)";
+      error = text::format(tr("'%1$s' is not a number, a field (handshake-2.ack, client.recv.result), a count "
+                              "(count datagram) or a word in capitals (TIME-WAIT, ECONNREFUSED)"),
+                           t);
       return false;
     }
     out.terms.push_back(std::move(term));
     want_term = false;
   }
   if (want_term) {
-    error = "the expression ends with + or -";
+    error = tr("the expression ends with + or -");
     return false;
   }
   const bool has_text = std::any_of(out.terms.begin(), out.terms.end(), [](const Term& t) {
@@ -224,7 +223,7 @@ bool parse_expr(const std::string& text, const Lesson& lesson, Expr& out, std::s
             (t.field == "flags" || t.field == "src-mac" || t.field == "dst-mac"));
   });
   if (has_text && out.terms.size() > 1) {
-    error = "words (errno, state, data, flags, TIME-WAIT) cannot be added: compare them alone";
+    error = tr("words (errno, state, data, flags, TIME-WAIT) cannot be added: compare them alone");
     return false;
   }
   return true;

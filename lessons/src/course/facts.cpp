@@ -388,6 +388,18 @@ Value count_calls(const Facts& f, const Term& t) {
 bool is_packet_field(std::string_view f) { return find_packet_field(f) != nullptr; }
 bool is_call_field(std::string_view f) { return find_call_field(f) != nullptr; }
 
+std::string packet_field_names() {
+  std::string out;
+  for (const PacketFieldRow& r : kPacketFields) out += (out.empty() ? "" : ", ") + std::string(r.name);
+  return out;
+}
+
+std::string call_field_names() {
+  std::string out;
+  for (const CallFieldRow& r : kCallFields) out += (out.empty() ? "" : ", ") + std::string(r.name);
+  return out;
+}
+
 Value eval(const Expr& e, const Facts& facts) {
   Value total;
   total.ok = true;

@@ -9,6 +9,7 @@
 
 #include "sockscope/lessons/lesson_run.hpp"
 #include "sockscope/text/install_dirs.hpp"
+#include "sockscope/text/format.hpp"
 #include "sockscope/text/i18n.hpp"
 
 #ifndef SOCKSCOPE_LESSONS_SOURCE_DIR
@@ -111,7 +112,7 @@ std::vector<std::string> lesson_files(const std::vector<std::string>& dirs) {
 std::string find_lesson(const std::string& name, const std::vector<std::string>& dirs, std::string& error) {
   if (name.find('/') != std::string::npos || has_suffix(name, ".lesson")) {
     if (is_file(name)) return localized_lesson(name);
-    error = "no lesson file '" + name + "'";
+    error = text::format(tr("there is no lesson file '%1$s'"), name);
     return {};
   }
   const auto files = lesson_files(dirs);
@@ -127,9 +128,9 @@ std::string find_lesson(const std::string& name, const std::vector<std::string>&
         return localized_lesson(f);
     }
   }
-  error = files.empty() ? "no lessons found (looked in $SOCKSCOPE_LESSONS, --lessons folders and the lessons "
-                          "installed with the binary)"
-                        : "no lesson named '" + name + "'";
+  error = files.empty() ? std::string(tr("no lessons were found (looked in $SOCKSCOPE_LESSONS, in --lessons folders "
+                                     "and in the lessons installed with the binary)"))
+                        : text::format(tr("no lesson is named '%1$s'"), name);
   return {};
 }
 

@@ -21,6 +21,9 @@ bool parse_int(std::string_view s, std::int64_t& out);  // a decimal integer, op
 bool is_packet_field(std::string_view f);  // a row of facts.cpp's packet field table
 bool is_call_field(std::string_view f);    // a row of facts.cpp's call field table
 bool is_call_name(std::string_view c);     // a call a lesson may name (annotate's call table)
+std::string packet_field_names();          // "frame, seq, ack, ...": the packet field table's names
+std::string call_field_names();            // "result, errno, ...": the call field table's names
+std::string lesson_call_names();           // "socket, bind, ...": the calls a lesson may name
 bool parse_packet_selector(const std::string& text, PacketSelector& out, std::string& error);
 bool parse_call_selector(const std::string& text, const Lesson& lesson, CallSelector& out, std::string& error);
 bool parse_expr(const std::string& text, const Lesson& lesson, Expr& out, std::string& error);

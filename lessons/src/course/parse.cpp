@@ -28,11 +28,12 @@ const EndpointDecl* Lesson::endpoint(std::string_view n) const {
 }
 
 std::string format_diagnostic(const Diagnostic& d) {
-  std::string s = d.file;
-  if (d.line > 0) s += ":" + std::to_string(d.line);
-  s += ": " + d.message;
-  if (!d.hint.empty()) s += " (hint: " + d.hint + ")";
-  return s;
+  std::string place = d.file;
+  if (d.line > 0) place += ":" + std::to_string(d.line);
+  // TRANSLATORS: %1$s is FILE:LINE (keep the ASCII colon after it, as compilers do), %2$s what is
+  // wrong, %3$s what to write instead.
+  if (!d.hint.empty()) return text::format(tr("%1$s: %2$s (hint: %3$s)"), place, d.message, d.hint);
+  return text::format(tr("%1$s: %2$s"), place, d.message);
 }
 
 int errno_from_name(std::string_view name) {
@@ -68,6 +69,13 @@ std::string trim(std::string_view s) {
 bool is_call_name(std::string_view c) {
   const CallName* name = find_call_name(c);
   return name != nullptr && name->in_lessons;
+}
+
+std::string lesson_call_names() {
+  std::string out;
+  for (const CallName& c : call_names())
+    if (c.in_lessons) out += (out.empty() ? "" : ", ") + std::string(c.name);
+  return out;
 }
 
 namespace {
@@ -107,7 +115,7 @@ bool tokenize(std::string_view s, std::vector<Token>& out, std::string& error) {
             case 'x': {
               if (i + 2 > s.size() || !std::isxdigit(static_cast<unsigned char>(s[i])) ||
                   !std::isxdigit(static_cast<unsigned char>(s[i + 1]))) {
-                error = "\\x takes two hex digits, e.g. \\x00";
+                error = tr("\\x takes two hex digits, e.g. \\x00");
                 return false;
               }
               t.text += static_cast<char>(std::stoi(std::string(s.substr(i, 2)), nullptr, 16));
@@ -115,7 +123,7 @@ bool tokenize(std::string_view s, std::vector<Token>& out, std::string& error) {
               break;
             }
             default:
-              error = std::string("unknown escape \\") + e + " (use \\n, \\r, \\t, \\\\, \\\", \\xNN)";
+              error = text::format(tr("unknown escape \\%1$c (use \\n, \\r, \\t, \\\\, \\\", \\xNN)"), e);
               return false;
           }
           continue;
@@ -123,7 +131,7 @@ bool tokenize(std::string_view s, std::vector<Token>& out, std::string& error) {
         t.text += c;
       }
       if (!closed) {
-        error = "the quoted text has no closing \"";
+        error = tr("the quoted text has no closing \"");
         return false;
       }
     } else {
@@ -158,10 +166,11 @@ bool reserved_word(const std::string& n) {
          event_from_name(n).has_value();
 }
 
-const char* kCallHint =
+const char* const kCallHint = SOCKSCOPE_N_(
     "a call line is ENDPOINT CALL [ARGS] [-> RESULT]: socket, bind, listen [N], accept, connect [SERVER], "
     "send \"TEXT\" | send N bytes, recv N, sendto \"TEXT\" [to SERVER], recvfrom N, shutdown wr|rd|rdwr, "
-    "close [listener], setsockopt OPTION VALUE, sleep MS";
+    "close [listener], setsockopt OPTION VALUE, sleep MS");
+const char* const kFieldHint = SOCKSCOPE_N_("see the field list in docs/lessons.md");
 
 class Parser {
  public:
@@ -173,7 +182,7 @@ class Parser {
     std::string s = trim(raw);
     for (unsigned char c : s)
       if ((c < 0x20 && c != '\t') || c == 0x7f) {
-        error("a control character in the line", "lessons are plain text; write \\n or \\xNN inside quoted text");
+        error(tr("the line has a control character"), tr("lessons are plain text; write \\n or \\xNN inside quoted text"));
         return;
       }
     // UTF-8 only (RFC 3629): a stray byte would reach the terminal and the JSON output as it is.
@@ -208,10 +217,10 @@ class Parser {
     } else if (word == "lab") {
       lab(rest);
     } else if (word == "pause") {
-      if (!rest.empty()) error("'pause' takes nothing after it", "write the text to show before it as a > line");
+      if (!rest.empty()) error(tr("'pause' takes nothing after it"), tr("write the text to show before it as a > line"));
       add(Step::Kind::Pause, s);
     } else if (word == "wait") {
-      if (!rest.empty()) error("'wait' takes nothing after it", "it waits until every endpoint's calls have returned");
+      if (!rest.empty()) error(tr("'wait' takes nothing after it"), tr("it waits until every endpoint's calls have returned"));
       add(Step::Kind::Wait, s);
     } else if (word == "sleep") {
       Step& st = add(Step::Kind::Sleep, s);
@@ -223,20 +232,20 @@ class Parser {
     } else if (lesson_.endpoint(word)) {
       call(s, word, rest);
     } else if (word == "server" || word == "client") {
-      error("no endpoint named '" + word + "' yet", "declare it first: 'tcp " + word + "' or 'udp " + word + "'");
+      error(text::format(tr("no endpoint is named '%1$s' yet"), word), text::format(tr("declare it first: 'tcp %1$s' or 'udp %1$s'"), word));
     } else {
-      error("'" + word + "' is not a lesson line",
-            "lines start with title, summary, topic, watch, explain, tcp, udp, an endpoint's name, >, pause, sleep, "
-            "wait, expect, quiz, or # for a comment");
+      error(text::format(tr("'%1$s' is not a lesson line"), word),
+            tr("lines start with title, summary, topic, watch, explain, tcp, udp, an endpoint's name, >, pause, sleep, "
+            "wait, expect, quiz, or # for a comment"));
     }
   }
 
   void done() {
     end_narration();
     line_ = 0;
-    if (lesson_.title.empty()) error("the lesson has no title", "add a line: title The three-way handshake");
-    if (lesson_.summary.empty()) error("the lesson has no summary", "add a line: summary One sentence for lesson list");
-    if (lesson_.endpoints.empty()) error("the lesson declares no endpoint", "add e.g. 'tcp server' and 'tcp client'");
+    if (lesson_.title.empty()) error(tr("the lesson has no title"), tr("add a line: title The three-way handshake"));
+    if (lesson_.summary.empty()) error(tr("the lesson has no summary"), tr("add a line: summary One sentence for lesson list"));
+    if (lesson_.endpoints.empty()) error(tr("the lesson declares no endpoint"), tr("add e.g. 'tcp server' and 'tcp client'"));
     // Clients talk to a server of their protocol: the one named with 'to', else the first declared.
     for (auto& e : lesson_.endpoints) {
       if (e.role != Role::Client) continue;
@@ -248,14 +257,14 @@ class Parser {
             break;
           }
         if (e.target.empty())
-          error("client '" + e.name + "' has no " + proto_name(e.proto) + " server to talk to",
-                std::string("declare one, even one that never listens: '") + proto_name(e.proto) + " server'");
+          error(text::format(tr("client '%1$s' has no %2$s server to talk to"), e.name, proto_name(e.proto)),
+                text::format(tr("declare one, even one that never listens: '%1$s server'"), proto_name(e.proto)));
       } else {
         const EndpointDecl* t = lesson_.endpoint(e.target);
         if (!t || t->role != Role::Server || t->proto != e.proto)
-          error("client '" + e.name + "' talks to '" + e.target + "', which is not a " + proto_name(e.proto) +
-                    " server of this lesson",
-                "name a server declared in the lesson");
+          error(text::format(tr("client '%1$s' talks to '%2$s', which is not a %3$s server of this lesson"), e.name, e.target,
+                  proto_name(e.proto)),
+                tr("name a server declared in the lesson"));
       }
     }
     for (const auto& st : lesson_.steps) {
@@ -264,13 +273,13 @@ class Parser {
       const EndpointDecl* t = lesson_.endpoint(st.to);
       const EndpointDecl* self = lesson_.endpoint(st.endpoint);
       if (!t || t->role != Role::Server || (self && t->proto != self->proto))
-        error("'" + st.to + "' is not a server of this lesson with the same protocol", "name a declared server");
+        error(text::format(tr("'%1$s' is not a server of this lesson with the same protocol"), st.to), tr("name a declared server"));
     }
     line_ = 0;
     const bool any_action = std::any_of(lesson_.steps.begin(), lesson_.steps.end(),
                                         [](const Step& st) { return st.kind == Step::Kind::Call; });
     if (!any_action && errors_.empty())
-      error("the lesson makes no socket call", "add calls, e.g. 'server listen' and 'client connect'");
+      error(tr("the lesson makes no socket call"), tr("add calls, e.g. 'server listen' and 'client connect'"));
   }
 
  private:
@@ -317,19 +326,20 @@ class Parser {
     while ((i = text.find('{', i)) != std::string::npos) {
       const auto j = text.find('}', i);
       if (j == std::string::npos) {
-        error("a { without its }", "placeholders look like {handshake-2.ack}");
+        error(tr("a { without its }"), tr("placeholders look like {handshake-2.ack}"));
         return;
       }
       Expr e;
       std::string why;
-      if (!parse_expr(text.substr(i + 1, j - i - 1), lesson_, e, why)) error("in {" + text.substr(i + 1, j - i - 1) + "}: " + why, "see the field list in docs/lessons.md");
+      if (!parse_expr(text.substr(i + 1, j - i - 1), lesson_, e, why))
+        error(text::format(tr("in {%1$s}: %2$s"), text.substr(i + 1, j - i - 1), why), tr(kFieldHint));
       i = j + 1;
     }
   }
 
   void header(const std::string& word, const std::string& rest) {
     if (rest.empty()) {
-      error("'" + word + "' needs text after it", "e.g. " + word + " ...");
+      error(text::format(tr("'%1$s' needs text after it"), word), text::format(tr("e.g. %1$s ..."), word));
       return;
     }
     if (word == "explain") {
@@ -339,7 +349,7 @@ class Parser {
     std::string& slot = word == "title" ? lesson_.title : word == "summary" ? lesson_.summary
                                         : word == "topic" ? lesson_.topic : lesson_.watch;
     if (!slot.empty()) {
-      error("a second '" + word + "' line", "a lesson has one " + word);
+      error(text::format(tr("a second '%1$s' line"), word), text::format(tr("a lesson has one '%1$s' line"), word));
       return;
     }
     slot = rest;
@@ -347,12 +357,12 @@ class Parser {
 
   // lab [mtu N] [loss PCT] [drop-syn N]
   void lab(const std::string& rest) {
-    const char* hint = "write: lab [mtu 68..65535] [loss 0..100] [drop-syn 0..10] [sack 0|1]";
+    const char* hint = tr("write: lab [mtu 68..65535] [loss 0..100] [drop-syn 0..10] [sack 0|1]");
     if (lesson_.lab.on) {
-      error("a second 'lab' line", "one lab a lesson: put every option on one line");
+      error(tr("a second 'lab' line"), tr("one lab a lesson: put every option on one line"));
       return;
     }
-    if (!lesson_.endpoints.empty()) error("'lab' comes before the endpoints", "move the lab line above 'tcp'/'udp' lines");
+    if (!lesson_.endpoints.empty()) error(tr("'lab' comes before the endpoints"), tr("move the lab line above the 'tcp' and 'udp' lines"));
     lesson_.lab.on = true;
     lesson_.lab.line = line_;
     std::istringstream is(rest);
@@ -360,14 +370,14 @@ class Parser {
     while (is >> k) {
       std::int64_t n = 0;
       if (!(is >> v) || !parse_int(v, n)) {
-        error("'" + k + "' in the lab line needs a number", hint);
+        error(text::format(tr("'%1$s' in the lab line needs a number"), k), hint);
         return;
       }
       if (k == "mtu" && n >= 68 && n <= 65535) lesson_.lab.mtu = static_cast<int>(n);
       else if (k == "loss" && n >= 0 && n <= 100) lesson_.lab.loss_pct = static_cast<int>(n);
       else if (k == "drop-syn" && n >= 0 && n <= 10) lesson_.lab.drop_syn = static_cast<int>(n);
       else if (k == "sack" && (n == 0 || n == 1)) lesson_.lab.sack = n == 1;
-      else error("'" + k + " " + v + "' in the lab line", hint);
+      else error(text::format(tr("'%1$s %2$s' is not a lab option"), k, v), hint);
     }
   }
 
@@ -384,8 +394,8 @@ class Parser {
     } else if (role == "client") {
       e.role = Role::Client;
     } else {
-      error(std::string("'") + p + "' declares a server or a client, not '" + role + "'",
-            std::string("e.g. '") + p + " server' or '" + p + " client'");
+      error(text::format(tr("'%1$s' declares a server or a client, not '%2$s'"), p, role),
+            text::format(tr("e.g. '%1$s server' or '%1$s client'"), p));
       return;
     }
     e.name = role;
@@ -398,36 +408,37 @@ class Parser {
         is >> v;
         std::int64_t n = 0;
         if (e.role != Role::Server) {
-          error("a client's port is chosen by the kernel", "give the port to the server");
+          error(tr("a client's port is chosen by the kernel"), tr("give the port to the server"));
         } else if (v == "auto") {
           e.port_auto = true;
         } else if (parse_int(v, n) && n >= 1 && n <= 65535) {
           e.port_auto = false;
           e.port = static_cast<std::uint16_t>(n);
         } else {
-          error("'port " + v + "': a port is auto or a number from 1 to 65535",
-                "'port auto' finds a free port, so two runs never collide");
+          error(text::format(tr("'port %1$s': a port is auto or a number from 1 to 65535"), v),
+                tr("'port auto' finds a free port, so two runs never collide"));
         }
       } else if (t == "to") {
         is >> e.target;
-        if (e.role != Role::Client) error("'to' names the server a client talks to", "remove it from the server");
+        if (e.role != Role::Client) error(tr("'to' names the server a client talks to"), tr("remove it from the server"));
       } else if (t.find(':') != std::string::npos || (!t.empty() && std::isdigit(static_cast<unsigned char>(t[0])))) {
         unsigned char buf[16];
         if (inet_pton(AF_INET, t.c_str(), buf) != 1 && inet_pton(AF_INET6, t.c_str(), buf) != 1) {
-          error("'" + t + "' is not an IPv4 or IPv6 address", "lessons run on loopback: 127.0.0.1 or ::1");
+          error(text::format(tr("'%1$s' is not an IPv4 or IPv6 address"), t), tr("lessons run on loopback: 127.0.0.1 or ::1"));
         } else if (lesson_.lab.on && t != lab::kServerIPv4 && t != lab::kServerIPv6) {
-          error("'" + t + "' is not the lab's server host",
-                std::string("in a lab lesson a server has ") + lab::kServerIPv4 + " (the default) or " + lab::kServerIPv6);
+          error(text::format(tr("'%1$s' is not the lab's server host"), t),
+                text::format(tr("in a lab lesson a server has %1$s (the default) or %2$s"), lab::kServerIPv4, lab::kServerIPv6));
         } else if (lesson_.lab.on && t == lab::kServerIPv6 && !lab::has_ipv6(lesson_.lab.mtu)) {
-          error("'" + t + "': a lab with mtu " + std::to_string(lesson_.lab.mtu) + " has no IPv6",
-                "IPv6 needs an MTU of at least " + std::to_string(lab::kIPv6MinMtu) +
-                    " bytes (RFC 8200), and Linux removes it from a smaller link: use " + lab::kServerIPv4 +
-                    " or a larger mtu");
+          error(text::format(tr("'%1$s': a lab with mtu %2$d has no IPv6"), t, lesson_.lab.mtu),
+                text::format(tr("IPv6 needs an MTU of at least %1$d bytes (RFC 8200), and Linux removes it from a smaller "
+                     "link: use %2$s or a larger mtu"),
+                  lab::kIPv6MinMtu, lab::kServerIPv4));
         } else if (!lesson_.lab.on && t != "127.0.0.1" && t != "::1" && t.rfind("127.", 0) != 0) {
-          error("'" + t + "' is not a loopback address",
-                "lessons run on loopback: 127.0.0.1 or ::1 (a 'lab' line before the endpoints puts them on two hosts)");
+          error(text::format(tr("'%1$s' is not a loopback address"), t),
+                tr("lessons run on loopback: 127.0.0.1 or ::1 (a 'lab' line before the endpoints puts them on two "
+                   "hosts)"));
         } else if (e.role != Role::Server) {
-          error("a client's address follows its server's", "give the address to the server");
+          error(tr("a client's address follows its server's"), tr("give the address to the server"));
         } else {
           e.address = t;
         }
@@ -435,14 +446,14 @@ class Parser {
         e.name = t;
         named = true;
       } else {
-        error("'" + t + "' in an endpoint line",
-              std::string("write ") + p + " server|client [NAME] [ADDRESS] [port auto|N] [to SERVER]; names are "
-              "lower case and not a keyword or event word");
+        error(text::format(tr("'%1$s' does not belong in an endpoint line"), t),
+              text::format(tr("write %1$s server|client [NAME] [ADDRESS] [port auto|N] [to SERVER]; names are lower case and "
+                   "not a keyword or event word"),
+                p));
       }
     }
     if (lesson_.endpoint(e.name)) {
-      error("two endpoints named '" + e.name + "'",
-            std::string("name the second one, e.g. '") + p + " " + role + " " + role + "2'");
+      error(text::format(tr("two endpoints are named '%1$s'"), e.name), text::format(tr("name the second one, e.g. '%1$s %2$s %2$s2'"), p, role));
       return;
     }
     lesson_.endpoints.push_back(std::move(e));
@@ -451,7 +462,7 @@ class Parser {
   int sleep_ms(const std::string& v) {
     std::int64_t n = 0;
     if (!parse_int(v, n) || n < 0 || n > 10000) {
-      error("'sleep " + v + "': sleep takes milliseconds from 0 to 10000", "e.g. sleep 200");
+      error(text::format(tr("'sleep %1$s': sleep takes milliseconds from 0 to 10000"), v), tr("e.g. sleep 200"));
       return 0;
     }
     return static_cast<int>(n);
@@ -461,7 +472,7 @@ class Parser {
     Step& st = add(Step::Kind::Expect, source);
     st.label = split_label(rest);
     if (rest.empty()) {
-      error("'expect' of what?", "e.g. expect handshake-1 handshake-2 handshake-3, or expect count datagram == 2");
+      error(tr("'expect' of what?"), tr("e.g. expect handshake-1 handshake-2 handshake-3, or expect count datagram == 2"));
       return;
     }
     static const char* const kOps[] = {"==", "!=", "<=", ">=", "<", ">"};
@@ -473,7 +484,7 @@ class Parser {
         continue;
       }
       if (t == "=") {
-        error("'=' in an expectation", "compare with == (or !=, <, <=, >, >=)");
+        error(tr("an expectation compares with ==, not '='"), tr("compare with == (or !=, <, <=, >, >=)"));
         return;
       }
       std::string& side = op.empty() ? lhs : rhs;
@@ -484,13 +495,13 @@ class Parser {
     if (op.empty()) {
       st.expect_kind = Step::ExpectKind::InOrder;
       if (!parse_event_words(rest, st.words, why))
-        error(why, "expect EVENT EVENT ... lists event words in the order they must appear; a comparison needs ==");
+        error(why, tr("expect EVENT EVENT ... lists event words in the order they must appear; a comparison needs =="));
       return;
     }
     st.expect_kind = Step::ExpectKind::Relation;
     st.op = op;
-    if (!parse_expr(lhs, lesson_, st.lhs, why)) error("left of " + op + ": " + why, "see the field list in docs/lessons.md");
-    if (!parse_expr(rhs, lesson_, st.rhs, why)) error("right of " + op + ": " + why, "see the field list in docs/lessons.md");
+    if (!parse_expr(lhs, lesson_, st.lhs, why)) error(text::format(tr("left of %1$s: %2$s"), op, why), tr(kFieldHint));
+    if (!parse_expr(rhs, lesson_, st.rhs, why)) error(text::format(tr("right of %1$s: %2$s"), op, why), tr(kFieldHint));
   }
 
   void quiz(const std::string& source, std::string rest) {
@@ -498,15 +509,15 @@ class Parser {
     st.label = split_label(rest);
     const auto eq = rest.rfind(" = ");
     if (eq == std::string::npos) {
-      error("a quiz needs its answer after ' = '",
-            "e.g. quiz What relative ack number does the SYN-ACK carry? = handshake-2.ack");
+      error(tr("a quiz needs its answer after ' = '"),
+            tr("e.g. quiz What relative ack number does the SYN-ACK carry? = handshake-2.ack"));
       return;
     }
     st.question = trim(std::string_view(rest).substr(0, eq));
-    if (st.question.empty()) error("the quiz has no question", "write the question before ' = '");
+    if (st.question.empty()) error(tr("the quiz has no question"), tr("write the question before ' = '"));
     std::string why;
     if (!parse_expr(rest.substr(eq + 3), lesson_, st.answer, why))
-      error("the quiz answer: " + why, "the answer is computed from the capture, e.g. = handshake-2.ack");
+      error(text::format(tr("the quiz answer: %1$s"), why), tr("the answer is computed from the capture, e.g. = handshake-2.ack"));
   }
 
   // ENDPOINT CALL [ARGS] [-> RESULT]
@@ -518,20 +529,20 @@ class Parser {
     std::vector<Token> toks;
     std::string why;
     if (!tokenize(rest, toks, why)) {
-      error(why, kCallHint);
+      error(why, tr(kCallHint));
       return;
     }
     if (!take_expected_result(toks, st.expect)) return;
     int times = 1;
     if (!take_times(toks, times)) return;
     if (toks.empty()) {
-      error("which call does " + name + " make?", kCallHint);
+      error(text::format(tr("which call does %1$s make?"), name), tr(kCallHint));
       return;
     }
     st.call = toks[0].text;
     call_arguments(st, ep, std::vector<Token>(toks.begin() + 1, toks.end()));
     if (st.call == "sleep" && st.expect.kind != CallExpect::Kind::Default)
-      error("sleep has no result", "remove the -> part");
+      error(tr("sleep has no result"), tr("remove the -> part"));
     if (times > 1) repeat(times);
   }
 
@@ -540,7 +551,7 @@ class Parser {
     for (std::size_t i = 0; i < toks.size(); ++i) {
       if (toks[i].quoted || toks[i].text != "->") continue;
       if (i + 2 != toks.size()) {
-        error("'->' is followed by one result", "e.g. -> ECONNREFUSED, -> 5, -> 0, -> ok, -> any");
+        error(tr("'->' is followed by one result"), tr("e.g. -> ECONNREFUSED, -> 5, -> 0, -> ok, -> any"));
         return false;
       }
       const std::string& r = toks[i + 1].text;
@@ -557,7 +568,7 @@ class Parser {
         x.kind = CallExpect::Kind::Errno;
         x.err = e;
       } else {
-        error("'-> " + r + "': a result is a number, ok, any, or an errno name", "e.g. -> ECONNREFUSED, -> 5, -> ok");
+        error(text::format(tr("'-> %1$s': a result is a number, ok, any, or an errno name"), r), tr("e.g. -> ECONNREFUSED, -> 5, -> ok"));
       }
       toks.resize(i);
       break;
@@ -570,7 +581,8 @@ class Parser {
     if (toks.size() < 3 || toks[toks.size() - 2].quoted || toks[toks.size() - 2].text != "times") return true;
     std::int64_t n = 0;
     if (!parse_int(toks.back().text, n) || n < 1 || n > 1000) {
-      error("'times " + toks.back().text + "': from 1 to 1000", "e.g. client sendto \"message {n}\" times 20");
+      error(text::format(tr("'times %1$s': a call repeats from 1 to 1000 times"), toks.back().text),
+            tr("e.g. client sendto \"message {n}\" times 20"));
       return false;
     }
     times = static_cast<int>(n);
@@ -584,26 +596,26 @@ class Parser {
     const std::string& c = st.call;
     if (c == "socket" || c == "accept" || c == "bind") {
       nothing_after(st, args);
-      if (c == "accept" && !(tcp && server)) error("only a TCP server accepts", "accept is for 'tcp server'");
+      if (c == "accept" && !(tcp && server)) error(tr("only a TCP server accepts"), tr("accept is for 'tcp server'"));
     } else if (c == "listen") {
-      if (!(tcp && server)) error("only a TCP server listens", "UDP servers just bind");
+      if (!(tcp && server)) error(tr("only a TCP server listens"), tr("UDP servers just bind"));
       std::int64_t n = 16;
       if (args.size() == 1 && number(args[0], 0, 4096, n)) st.backlog = static_cast<int>(n);
       if (args.size() > 1) nothing_after(st, args);
     } else if (c == "connect") {
-      if (server) error("a server does not connect", "connect is for a client");
+      if (server) error(tr("a server does not connect"), tr("connect is for a client"));
       if (args.size() == 1 && !args[0].quoted) st.to = args[0].text;
       else if (!args.empty()) nothing_after(st, args);
     } else if (c == "send") {
       for (std::size_t k = payload(st, args); k < args.size(); ++k) {
         if (args[k].text == "nowait") st.nowait = true;
-        else error("'" + args[k].text + "' after send", "send \"TEXT\" [nowait] or send N bytes [nowait]");
+        else error(text::format(tr("'%1$s' does not belong after send"), args[k].text), tr("send \"TEXT\" [nowait] or send N bytes [nowait]"));
       }
     } else if (c == "sendto") {
-      if (tcp) error("sendto is for UDP", "a TCP endpoint uses send");
+      if (tcp) error(tr("sendto is for UDP"), tr("a TCP endpoint uses send"));
       for (std::size_t k = payload(st, args); k < args.size(); ++k) {
         if (args[k].text == "to" && k + 1 < args.size()) st.to = args[++k].text;
-        else error("'" + args[k].text + "' after sendto", "sendto \"TEXT\" [to SERVER]");
+        else error(text::format(tr("'%1$s' does not belong after sendto"), args[k].text), tr("sendto \"TEXT\" [to SERVER]"));
       }
     } else if (c == "recv" || c == "recvfrom") {
       receive_arguments(st, tcp, args);
@@ -612,7 +624,7 @@ class Parser {
     } else if (c == "close") {
       if (args.size() == 1 && args[0].text == "listener") {
         st.listener = true;
-        if (!(tcp && server)) error("only a TCP server has a listener", "write just 'close'");
+        if (!(tcp && server)) error(tr("only a TCP server has a listener"), tr("write just 'close'"));
       } else if (!args.empty()) {
         nothing_after(st, args);
       }
@@ -620,19 +632,21 @@ class Parser {
       setsockopt_args(st, ep, args);
     } else if (c == "sleep") {
       st.ms = args.size() == 1 ? sleep_ms(args[0].text) : 0;
-      if (args.size() != 1) error("sleep takes milliseconds", "e.g. " + st.endpoint + " sleep 300");
+      if (args.size() != 1) error(tr("sleep takes milliseconds"), text::format(tr("e.g. %1$s sleep 300"), st.endpoint));
     } else {
-      error("unknown call '" + c + "'", kCallHint);
+      error(text::format(tr("unknown call '%1$s'"), c), tr(kCallHint));
     }
   }
 
   void nothing_after(const Step& st, const std::vector<Token>& args) {
-    if (!args.empty()) error("'" + st.call + "' takes nothing after it here", kCallHint);
+    if (!args.empty()) error(text::format(tr("'%1$s' takes nothing after it here"), st.call), tr(kCallHint));
   }
 
   bool number(const Token& t, std::int64_t lo, std::int64_t hi, std::int64_t& out) {
     if (t.quoted || !parse_int(t.text, out) || out < lo || out > hi) {
-      error("'" + t.text + "' should be a number from " + std::to_string(lo) + " to " + std::to_string(hi), kCallHint);
+      error(text::format(tr("'%1$s' should be a number from %2$lld to %3$lld"), t.text, static_cast<long long>(lo),
+              static_cast<long long>(hi)),
+            tr(kCallHint));
       return false;
     }
     return true;
@@ -641,52 +655,54 @@ class Parser {
   // "TEXT" or N bytes, the data a send or sendto carries. Returns how many arguments it used.
   std::size_t payload(Step& st, const std::vector<Token>& args) {
     if (args.empty()) {
-      error("'" + st.call + "' of what?", "send \"hello\" (quoted text) or send 100 bytes");
+      error(text::format(tr("'%1$s' of what?"), st.call), tr("send \"hello\" (quoted text) or send 100 bytes"));
       return 0;
     }
     std::int64_t n = 0;
     if (args[0].quoted) {
       st.data = args[0].text;
-      if (st.data.empty()) error("empty text", "send at least one byte");
+      if (st.data.empty()) error(tr("the text is empty"), tr("send at least one byte"));
       return 1;
     }
     if (args.size() >= 2 && !args[1].quoted && args[1].text == "bytes" && parse_int(args[0].text, n)) {
       if (n < 1 || n > 4 * 1024 * 1024) {
-        error("'" + args[0].text + " bytes': from 1 to 4194304 bytes", "e.g. send 100 bytes");
+        error(text::format(tr("'%1$s bytes': send from 1 to 4194304 bytes"), args[0].text), tr("e.g. send 100 bytes"));
         return 0;
       }
       st.data.resize(static_cast<std::size_t>(n));
       for (std::size_t k = 0; k < st.data.size(); ++k) st.data[k] = static_cast<char>('a' + k % 26);
       return 2;
     }
-    error("'" + args[0].text + "': send quoted text or N bytes", "send \"hello\" or send 100 bytes");
+    error(text::format(tr("'%1$s': send quoted text or N bytes"), args[0].text), tr("send \"hello\" or send 100 bytes"));
     return 0;
   }
 
   // recv N [all] [nowait], recvfrom N [nowait].
   void receive_arguments(Step& st, bool tcp, const std::vector<Token>& args) {
-    if (st.call == "recvfrom" && tcp) error("recvfrom is for UDP", "a TCP endpoint uses recv");
+    if (st.call == "recvfrom" && tcp) error(tr("recvfrom is for UDP"), tr("a TCP endpoint uses recv"));
     std::int64_t n = 0;
     if (args.empty()) {
-      error(st.call + " needs its buffer size", "e.g. " + st.call + " 1024");
+      error(text::format(tr("%1$s needs its buffer size"), st.call), text::format(tr("e.g. %1$s 1024"), st.call));
     } else if (number(args[0], 1, 4 * 1024 * 1024, n)) {
       st.size = static_cast<std::size_t>(n);
     }
     for (std::size_t k = 1; k < args.size(); ++k) {
       if (args[k].text == "nowait") st.nowait = true;
       else if (args[k].text == "all" && st.call == "recv") st.all = true;
-      else error("'" + args[k].text + "' after " + st.call, st.call + " N [nowait]" + (tcp ? " or recv N all" : ""));
+      else
+        error(text::format(tr("'%1$s' does not belong after %2$s"), args[k].text, st.call),
+              tcp ? text::format(tr("%1$s N [nowait] or recv N all"), st.call) : text::format(tr("%1$s N [nowait]"), st.call));
     }
-    if (st.all && st.nowait) error("recv: 'all' waits, 'nowait' does not", "choose one");
+    if (st.all && st.nowait) error(tr("recv: 'all' waits, 'nowait' does not"), tr("choose one of them"));
   }
 
   void shutdown_arguments(Step& st, bool tcp, const std::vector<Token>& args) {
-    if (!tcp) error("shutdown is for TCP", "a UDP socket has no connection to shut down");
+    if (!tcp) error(tr("shutdown is for TCP"), tr("a UDP socket has no connection to shut down"));
     const std::string how = args.empty() ? "" : args[0].text;
     if (how == "wr" || how == "SHUT_WR") st.how = SHUT_WR;
     else if (how == "rd" || how == "SHUT_RD") st.how = SHUT_RD;
     else if (how == "rdwr" || how == "SHUT_RDWR") st.how = SHUT_RDWR;
-    else error("shutdown takes wr, rd or rdwr", "shutdown wr sends a FIN and keeps reading (a half-close)");
+    else error(tr("shutdown takes wr, rd or rdwr"), tr("shutdown wr sends a FIN and keeps reading (a half-close)"));
     if (args.size() > 1) nothing_after(st, args);
   }
 
@@ -711,31 +727,31 @@ class Parser {
   }
 
   void setsockopt_args(Step& st, const EndpointDecl& ep, const std::vector<Token>& args) {
-    const std::string hint = "setsockopt SO_LINGER 0 | SO_LINGER off | TCP_NODELAY 1 | SO_RCVBUF 2048 | "
-                             "SO_SNDBUF 4096 | SO_REUSEADDR 1";
+    const std::string hint = tr("setsockopt SO_LINGER 0 | SO_LINGER off | TCP_NODELAY 1 | SO_RCVBUF 2048 | "
+                                "SO_SNDBUF 4096 | SO_REUSEADDR 1");
     if (args.empty()) {
-      error("setsockopt needs an option", hint);
+      error(tr("setsockopt needs an option"), hint);
       return;
     }
     st.option = args[0].text;
     const std::string v = args.size() > 1 ? args[1].text : "";
     std::int64_t n = 0;
     if (args.size() != 2) {
-      error("setsockopt takes an option and one value", hint);
+      error(tr("setsockopt takes an option and one value"), hint);
     } else if (st.option == "SO_LINGER") {
-      if (ep.proto != Proto::Tcp) error("SO_LINGER is about closing a TCP connection", hint);
+      if (ep.proto != Proto::Tcp) error(tr("SO_LINGER is about closing a TCP connection"), hint);
       if (v == "off") st.values = {-1};
       else if (parse_int(v, n) && n >= 0 && n <= 60) st.values = {static_cast<int>(n)};
-      else error("SO_LINGER takes seconds (0 to 60) or off", "SO_LINGER 0: close() sends RST instead of FIN");
+      else error(tr("SO_LINGER takes seconds (0 to 60) or off"), tr("SO_LINGER 0: close() sends RST instead of FIN"));
     } else if (st.option == "TCP_NODELAY" || st.option == "SO_REUSEADDR") {
-      if (st.option == "TCP_NODELAY" && ep.proto != Proto::Tcp) error("TCP_NODELAY is a TCP option", hint);
+      if (st.option == "TCP_NODELAY" && ep.proto != Proto::Tcp) error(tr("TCP_NODELAY is a TCP option"), hint);
       if (v == "0" || v == "1") st.values = {v == "1" ? 1 : 0};
-      else error(st.option + " takes 0 or 1", hint);
+      else error(text::format(tr("%1$s takes 0 or 1"), st.option), hint);
     } else if (st.option == "SO_RCVBUF" || st.option == "SO_SNDBUF") {
       if (parse_int(v, n) && n >= 1 && n <= 16 * 1024 * 1024) st.values = {static_cast<int>(n)};
-      else error(st.option + " takes bytes (1 to 16777216)", "Linux doubles it and keeps a minimum (socket(7))");
+      else error(text::format(tr("%1$s takes bytes (1 to 16777216)"), st.option), tr("Linux doubles it and keeps a minimum (socket(7))"));
     } else {
-      error("unknown option '" + st.option + "'", hint);
+      error(text::format(tr("unknown option '%1$s'"), st.option), hint);
     }
   }
 
@@ -773,15 +789,15 @@ bool parse_lesson(std::string_view text, const std::string& path, Lesson& out, s
 bool load_lesson(const std::string& path, Lesson& out, std::vector<Diagnostic>& errors) {
   std::ifstream f(path, std::ios::binary);
   if (!f) {
-    errors.push_back(Diagnostic{path, 0, std::string("cannot read the lesson: ") + std::strerror(errno),
-                                "check the path, or give a lesson's name (sockscope lesson list)"});
+    errors.push_back(Diagnostic{path, 0, text::format(tr("cannot read the lesson: %1$s"), std::strerror(errno)),
+                                tr("check the path, or give a lesson's name (sockscope lesson list)")});
     return false;
   }
   std::ostringstream ss;
   ss << f.rdbuf();
   const std::string text = ss.str();
   if (text.size() > 1024 * 1024) {
-    errors.push_back(Diagnostic{path, 0, "the file is larger than 1 MiB", "a lesson is a short text file"});
+    errors.push_back(Diagnostic{path, 0, tr("the file is larger than 1 MiB"), tr("a lesson is a short text file")});
     return false;
   }
   return parse_lesson(text, path, out, errors);

@@ -299,7 +299,7 @@ bool Runner::prepare(std::string& error) {
       } else if (d.port_auto) {
         port = demo::free_port(ep->addr, type, error);
         if (port == 0) {
-          error = "could not find a free port on " + d.address + ": " + error;
+          error = text::format(tr("could not find a free port on %1$s: %2$s"), d.address, error);
           return false;
         }
       }
@@ -815,7 +815,8 @@ void Runner::report() {
 // The lab: built before anything else (and removed by lab_'s watchdog however the run ends).
 bool Runner::start_lab(std::string& error) {
   if (::geteuid() != 0) {
-    error = "this lesson builds a two-host lab (network namespaces and nftables), which needs root: run it with sudo";
+    error = tr("this lesson builds a two-host lab (network namespaces and nftables), which needs root: run it with "
+               "sudo");
     return false;
   }
   lab::LabOptions lo;
@@ -825,7 +826,7 @@ bool Runner::start_lab(std::string& error) {
   lo.sack = lesson_.lab.sack;
   std::string why;
   if (lab_.up(lo, why) != lab::UpResult::Ok) {
-    error = "could not build the lab: " + why;
+    error = text::format(tr("could not build the lab: %1$s"), why);
     return false;
   }
   return true;
@@ -839,7 +840,8 @@ bool Runner::open_session(const LiveSessionOptions& so, std::string& error) {
     home = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (home < 0 || !lab::enter(lab::kClientNs, error)) {
       if (home >= 0) ::close(home);
-      if (error.empty()) error = std::string("cannot open this thread's network namespace: ") + std::strerror(errno);
+      if (error.empty())
+        error = text::format(tr("cannot open this thread's network namespace: %1$s"), std::strerror(errno));
       return false;
     }
   }
@@ -1007,7 +1009,8 @@ RunResult Runner::run() {
       return result_;
     }
   } else if (!have_capture_privileges()) {
-    result_.error = "a lesson watches the packets on the loopback interface. " + privilege_hint("sockscope");
+    result_.error = text::format(tr("A lesson watches the packets on the loopback interface. %1$s"),
+                                  privilege_hint("sockscope"));
     return result_;
   }
   if (!prepare(error)) {

@@ -166,26 +166,26 @@ std::vector<std::string> find_leftovers(bool& client_if, bool& server_if, bool& 
   const bool root = geteuid() == 0;
   const std::string ip = find_tool("ip");
   for (const char* ns : {kClientNs, kServerNs})
-    if (netns_exists(ns)) left.push_back(std::string("namespace ") + ns);
+    if (netns_exists(ns)) left.push_back(text::format(tr("namespace %s"), ns));
   if (root && !ip.empty()) {
     if (netns_exists(kClientNs) && run({ip, "link", "show", "dev", kClientIf}, kClientNs).ok()) {
       client_if = true;
-      left.push_back(text::format("interface %s in %s", kClientIf, kClientNs));
+      left.push_back(text::format(tr("interface %1$s in %2$s"), kClientIf, kClientNs));
     }
     if (netns_exists(kServerNs) && run({ip, "link", "show", "dev", kServerIf}, kServerNs).ok()) {
       server_if = true;
-      left.push_back(text::format("interface %s in %s", kServerIf, kServerNs));
+      left.push_back(text::format(tr("interface %1$s in %2$s"), kServerIf, kServerNs));
     }
   }
   if (root && netns_exists(kServerNs)) {
     const std::string nft = find_tool("nft");
     if (!nft.empty() && run({nft, "list", "table", "inet", kNftTable}, kServerNs).ok()) {
       table = true;
-      left.push_back(text::format("nftables table inet %s in %s", kNftTable, kServerNs));
+      left.push_back(text::format(tr("nftables table inet %1$s in %2$s"), kNftTable, kServerNs));
     }
   }
   for (const char* ifname : {kClientIf, kServerIf})
-    if (iface_here(ifname)) left.push_back(text::format("interface %s in the root namespace", ifname));
+    if (iface_here(ifname)) left.push_back(text::format(tr("interface %s in the root namespace"), ifname));
   return left;
 }
 
@@ -275,13 +275,13 @@ bool wait_ready(const std::string& ip, bool ipv6, std::string& error) {
       const Output link = run({ip, "-j", "link", "show", "dev", s.ifname}, s.ns);
       const std::optional<text::Json> links = text::json_parse(link.out);
       if (!links || !links->is_array() || links->empty() || string_at(links->front(), "operstate") != "UP") {
-        missing = text::format("%s is not up yet", s.ifname);
+        missing = text::format(tr("%s is not up yet"), s.ifname);
         break;
       }
       if (!ipv6) continue;
       const Output groups = run({ip, "-6", "maddr", "show", "dev", s.ifname}, s.ns);
       if (groups.out.find(" " + solicited_node(s.v6) + "\n") == std::string::npos) {
-        missing = text::format("%s has not joined the group of %s yet", s.ifname, s.v6);
+        missing = text::format(tr("%1$s has not joined the group of %2$s yet"), s.ifname, s.v6);
         break;
       }
     }

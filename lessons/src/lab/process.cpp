@@ -81,14 +81,14 @@ void move_fd(int from, int to) {
 Output run(const std::vector<std::string>& argv, const char* ns, const std::string& input, int timeout_ms) {
   Output r;
   if (argv.empty() || argv[0].empty()) {
-    r.err = "no such program";
+    r.err = tr("no program was named");
     return r;
   }
   int ns_fd = -1;
   if (ns != nullptr) {
     ns_fd = open((std::string("/run/netns/") + ns).c_str(), O_RDONLY | O_CLOEXEC);
     if (ns_fd < 0) {
-      r.err = text::format("cannot open /run/netns/%s: %s", ns, std::strerror(errno));
+      r.err = text::format(tr("cannot open /run/netns/%1$s: %2$s"), ns, std::strerror(errno));
       return r;
     }
   }
@@ -106,12 +106,12 @@ Output run(const std::vector<std::string>& argv, const char* ns, const std::stri
     ns_fd = -1;
   };
   if (input.size() > 60000) {
-    r.err = "input too long for a pipe";
+    r.err = tr("the input is too long for a pipe");
     if (ns_fd >= 0) close(ns_fd);
     return r;
   }
   if (pipe2(in_p, O_CLOEXEC) != 0 || pipe2(out_p, O_CLOEXEC) != 0 || pipe2(err_p, O_CLOEXEC) != 0) {
-    r.err = text::format("cannot make a pipe: %s", std::strerror(errno));
+    r.err = text::format(tr("cannot make a pipe: %s"), std::strerror(errno));
     close_all();
     return r;
   }
@@ -136,7 +136,7 @@ Output run(const std::vector<std::string>& argv, const char* ns, const std::stri
 
   const pid_t pid = fork();
   if (pid < 0) {
-    r.err = text::format("cannot start %s: %s", argv[0].c_str(), std::strerror(errno));
+    r.err = text::format(tr("cannot start %1$s: %2$s"), argv[0].c_str(), std::strerror(errno));
     close_all();
     return r;
   }
@@ -196,14 +196,14 @@ Output run(const std::vector<std::string>& argv, const char* ns, const std::stri
   }
   close_all();
   if (timed_out) {
-    r.err = text::format("did not finish within %d s and was stopped", timeout_ms / 1000);
+    r.err = text::format(tr("did not finish within %d s and was stopped"), timeout_ms / 1000);
   } else if (WIFEXITED(st)) {
     r.status = WEXITSTATUS(st);
     r.ran = r.status != 126 && r.status != 127;
-    if (r.status == 126 && r.err.empty()) r.err = text::format("cannot enter the network namespace %s", ns ? ns : "");
-    if (r.status == 127 && r.err.empty()) r.err = text::format("cannot run %s", argv[0].c_str());
+    if (r.status == 126 && r.err.empty()) r.err = text::format(tr("cannot enter the network namespace %s"), ns ? ns : "");
+    if (r.status == 127 && r.err.empty()) r.err = text::format(tr("cannot run %s"), argv[0].c_str());
   } else if (WIFSIGNALED(st)) {
-    r.err = text::format("ended by signal %d", WTERMSIG(st));
+    r.err = text::format(tr("ended by signal %d"), WTERMSIG(st));
   }
   return r;
 }
@@ -215,7 +215,7 @@ std::string shown(const std::vector<std::string>& argv, const char* ns) {
     if (i) s += ' ';
     s += i == 0 ? argv[0].substr(argv[0].find_last_of('/') + 1) : argv[i];
   }
-  if (ns != nullptr) s += text::format(" (in %s)", ns);
+  if (ns != nullptr) s += text::format(tr(" (in %s)"), ns);
   return s;
 }
 
@@ -226,7 +226,7 @@ bool step(const std::vector<std::string>& argv, std::string& error, const char* 
   if (o.ok()) return true;
   std::string why = first_line(o.err);
   if (why.empty()) why = first_line(o.out);
-  if (why.empty()) why = text::format("exit status %d", o.status);
+  if (why.empty()) why = text::format(tr("exit status %d"), o.status);
   error = text::format(tr("`%1$s` failed: %2$s"), shown(argv, ns).c_str(), why.c_str());
   return false;
 }

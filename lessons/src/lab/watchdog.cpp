@@ -44,7 +44,7 @@ constexpr const char* kLockPath = "/run/sockscope-lab.lock";
 int lock_lab(int wait_ms, std::string& error) {
   int fd = open(kLockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
-    error = text::format("cannot open %s: %s", kLockPath, std::strerror(errno));
+    error = text::format(tr("cannot open %1$s: %2$s"), kLockPath, std::strerror(errno));
     return -1;
   }
   if (fd < 3) {  // keep 0..2 free for the watchdog's standard streams
@@ -52,14 +52,14 @@ int lock_lab(int wait_ms, std::string& error) {
     close(fd);
     fd = high;
     if (fd < 0) {
-      error = text::format("cannot open %s: %s", kLockPath, std::strerror(errno));
+      error = text::format(tr("cannot open %1$s: %2$s"), kLockPath, std::strerror(errno));
       return -1;
     }
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR) {
-      error = text::format("cannot lock %s: %s", kLockPath, std::strerror(errno));
+      error = text::format(tr("cannot lock %1$s: %2$s"), kLockPath, std::strerror(errno));
       close(fd);
       return -1;
     }
@@ -130,14 +130,14 @@ UpResult Guard::up(const LabOptions& opts, std::string& error) {
   // O_CLOEXEC on both ends: programs this process runs later (tools, endpoints) do not keep the
   // write end, or the watchdog would wait for them too.
   if (pipe2(p, O_CLOEXEC) != 0) {
-    error = text::format("cannot make a pipe: %s", std::strerror(errno));
+    error = text::format(tr("cannot make a pipe: %s"), std::strerror(errno));
     close(lock);
     return UpResult::Failed;
   }
   const int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   const pid_t pid = fork();
   if (pid < 0) {
-    error = text::format("cannot start the lab's watchdog: %s", std::strerror(errno));
+    error = text::format(tr("cannot start the lab's watchdog: %s"), std::strerror(errno));
     close(p[0]);
     close(p[1]);
     close(lock);
