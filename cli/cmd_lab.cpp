@@ -5,6 +5,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <initializer_list>
 #include <sstream>
 
 #include "sockscope/text/escape.hpp"
@@ -64,11 +66,39 @@ void print_json(const lab::LabStatus& s) {
 
 std::string or_unknown(const std::string& s) { return s.empty() ? std::string("?") : printable(s); }
 
-void print_host(const char* role, const lab::HostInfo& h, bool ipv6) {
-  std::printf(tr("  %1$-12s namespace %2$s, interface %3$s\n"), role, printable(h.ns).c_str(), printable(h.interface).c_str());
+// The label column of lab status ("client host", "the cable", "loss" ...): as wide as the widest
+// label in the language of messages (at least 12 columns), padded by terminal columns.
+struct LabelColumn {
+  std::size_t width = 12;
+  explicit LabelColumn(std::initializer_list<const char*> labels) {
+    for (const char* l : labels) width = std::max(width, text::display_width(l));
+  }
+  std::string operator()(const char* label) const { return text::pad_right(label, width); }
+  std::string blank() const { return std::string(width, ' '); }
+};
+
+void print_host(const LabelColumn& col, const char* role, const lab::HostInfo& h, bool ipv6) {
+  std::printf(tr("  %1$s namespace %2$s, interface %3$s\n"), col(role).c_str(), printable(h.ns).c_str(),
+              printable(h.interface).c_str());
   const std::string v6 = ipv6 || !h.ipv6.empty() ? or_unknown(h.ipv6) : std::string(tr("none"));
-  std::printf(tr("  %1$-12s MAC %2$s, IPv4 %3$s, IPv6 %4$s%5$s\n"), "", or_unknown(h.mac).c_str(), or_unknown(h.ipv4).c_str(),
-              v6.c_str(), h.up ? "" : tr(" (interface down)"));
+  std::printf(tr("  %1$s MAC %2$s, IPv4 %3$s, IPv6 %4$s%5$s\n"), col.blank().c_str(), or_unknown(h.mac).c_str(),
+              or_unknown(h.ipv4).c_str(), v6.c_str(), h.up ? "" : tr(" (interface down)"));
+}
+
+// The two hosts and the cable between them (the names and addresses are fixed: lab.hpp); the
+// headings and the cable's name are padded by terminal columns, so they stay over their hosts.
+void print_picture(bool ipv6) {
+  constexpr std::size_t kHostColumn = 37, kCableWidth = 24;
+  std::printf("    %s%s\n", text::pad_right(tr("client host"), kHostColumn).c_str(), tr("server host"));
+  std::printf("    %s%s\n", text::pad_right(lab::kClientNs, kHostColumn).c_str(), lab::kServerNs);
+  // Below IPv6's minimum MTU the hosts have IPv4 only (lab.hpp): no IPv6 address is shown.
+  std::printf("    %-10s %-26s%-10s %s\n", lab::kClientIPv4, ipv6 ? lab::kClientIPv6 : "", lab::kServerIPv4,
+              ipv6 ? lab::kServerIPv6 : "");
+  // TRANSLATORS: the name written on the cable in the picture of the lab, between two veth interfaces.
+  const std::string name = std::string(" ") + tr("the cable") + " ";
+  const std::size_t w = text::display_width(name), fill = w < kCableWidth ? kCableWidth - w : 2;
+  std::printf("    [%s]%s%s%s[%s]\n\n", lab::kClientIf, std::string((fill + 1) / 2, '=').c_str(), name.c_str(),
+              std::string(fill / 2, '=').c_str(), lab::kServerIf);
 }
 
 void print_human(const lab::LabStatus& s, bool just_built) {
@@ -85,49 +115,50 @@ void print_human(const lab::LabStatus& s, bool just_built) {
   }
   std::printf("%s\n\n", just_built ? tr("The lab is up: two hosts joined by one cable.")
                                    : tr("A lab is up: two hosts joined by one cable."));
-  // A picture of the two hosts and the cable (the names and addresses are fixed: lab.hpp).
-  std::printf("    %-37s%s\n", tr("client host"), tr("server host"));
-  std::printf("    %-37s%s\n", lab::kClientNs, lab::kServerNs);
-  // Below IPv6's minimum MTU the hosts have IPv4 only (lab.hpp): no IPv6 address is shown.
   const bool ipv6 = lab::has_ipv6(s.options.mtu);
-  std::printf("    %-10s %-26s%-10s %s\n", lab::kClientIPv4, ipv6 ? lab::kClientIPv6 : "", lab::kServerIPv4,
-              ipv6 ? lab::kServerIPv6 : "");
-  std::printf("    [%s]======= the cable ======[%s]\n\n", lab::kClientIf, lab::kServerIf);
+  print_picture(ipv6);
   if (geteuid() != 0) {
     std::printf("%s\n", tr("(Run as root to see the addresses, MACs and rule counters: sudo sockscope lab status)"));
     return;
   }
-  print_host(tr("client host"), s.client, ipv6);
-  print_host(tr("server host"), s.server, ipv6);
-  std::printf(tr("  %1$-12s a veth pair, MTU %2$d bytes on both ends (the largest IP packet that crosses it whole)\n"),
-              tr("the cable"), s.options.mtu);
+  const LabelColumn col{tr("client host"), tr("server host"), tr("the cable"), "IPv6",       tr("loss"),
+                        tr("lost SYNs"),   tr("delay"),       tr("dropped")};
+  print_host(col, tr("client host"), s.client, ipv6);
+  print_host(col, tr("server host"), s.server, ipv6);
+  std::printf(tr("  %1$s a veth pair, MTU %2$d bytes on both ends (the largest IP packet that crosses it whole)\n"),
+              col(tr("the cable")).c_str(), s.options.mtu);
   if (!ipv6)
-    std::printf(tr("  %-12s none: IPv6 needs an MTU of at least %d bytes (RFC 8200), and Linux removes IPv6 from a "
+    std::printf(tr("  %1$s none: IPv6 needs an MTU of at least %2$d bytes (RFC 8200), and Linux removes IPv6 from a "
                    "link with a smaller one\n"),
-                "IPv6", lab::kIPv6MinMtu);
+                col("IPv6").c_str(), lab::kIPv6MinMtu);
   if (s.options.loss_pct >= 100)
-    std::printf(tr("  %1$-12s every TCP and UDP packet of the client is dropped where it reaches the server\n"
-                   "  %2$-12s (an nftables rule in %3$s): a capture at the client still sees them leave\n"),
-                tr("loss"), "", lab::kServerNs);
+    std::printf(tr("  %1$s every TCP and UDP packet of the client is dropped where it reaches the server\n"
+                   "  %2$s (an nftables rule in %3$s): a capture at the client still sees them leave\n"),
+                col(tr("loss")).c_str(), col.blank().c_str(), lab::kServerNs);
   else if (s.options.loss_pct > 0)
-    std::printf(tr("  %1$-12s %2$d%% of the client's TCP and UDP packets are dropped at random where they reach the "
-                   "server\n  %3$-12s (an nftables rule in %4$s): a capture at the client still sees them leave\n"),
-                tr("loss"), s.options.loss_pct, "", lab::kServerNs);
+    std::printf(tr("  %1$s %2$d%% of the client's TCP and UDP packets are dropped at random where they reach the "
+                   "server\n  %3$s (an nftables rule in %4$s): a capture at the client still sees them leave\n"),
+                col(tr("loss")).c_str(), s.options.loss_pct, col.blank().c_str(), lab::kServerNs);
   else
-    std::printf(tr("  %-12s none\n"), tr("loss"));
+    std::printf(tr("  %1$s none\n"), col(tr("loss")).c_str());
   if (s.options.drop_syn > 0)
-    std::printf(trn("  %1$-12s the client's first SYN (connection attempt) is dropped; later ones pass\n",
-                    "  %1$-12s the client's first %2$d SYNs (connection attempts) are dropped; later ones pass\n",
+    std::printf(trn("  %1$s the client's first SYN (connection attempt) is dropped; later ones pass\n",
+                    "  %1$s the client's first %2$d SYNs (connection attempts) are dropped; later ones pass\n",
                     static_cast<unsigned long>(s.options.drop_syn)),
-                tr("lost SYNs"), s.options.drop_syn);
-  if (s.options.delay_ms > 0)
-    std::printf(tr("  %1$-12s %2$d ms each way\n"), tr("delay"), s.options.delay_ms);
+                col(tr("lost SYNs")).c_str(), s.options.drop_syn);
+  if (s.options.delay_ms > 0) std::printf(tr("  %1$s %2$d ms each way\n"), col(tr("delay")).c_str(), s.options.delay_ms);
   if (s.options.loss_pct > 0 || s.options.drop_syn > 0)
-    std::printf(trn("  %1$-12s %2$llu packet so far\n", "  %1$-12s %2$llu packets so far\n", s.dropped_packets), tr("dropped"), static_cast<unsigned long long>(s.dropped_packets));
+    std::printf(trn("  %1$s %2$llu packet so far\n", "  %1$s %2$llu packets so far\n", s.dropped_packets),
+                col(tr("dropped")).c_str(), static_cast<unsigned long long>(s.dropped_packets));
   std::printf("\n");
-  std::printf(tr("Run a command inside a host:  sudo ip netns exec %1$s ping -c 1 %2$s\n"), lab::kClientNs, lab::kServerIPv4);
-  std::printf(tr("Watch the cable:              sudo ip netns exec %1$s sockscope capture -i %2$s\n"), lab::kClientNs,
-              lab::kClientIf);
+  // Two commands under each other, after labels padded to the wider one.
+  const char* run_label = tr("Run a command inside a host:");
+  const char* watch_label = tr("Watch the cable:");
+  const std::size_t w = std::max(text::display_width(run_label), text::display_width(watch_label)) + 2;
+  std::printf("%ssudo ip netns exec %s ping -c 1 %s\n", text::pad_right(run_label, w).c_str(), lab::kClientNs,
+              lab::kServerIPv4);
+  std::printf("%ssudo ip netns exec %s sockscope capture -i %s\n", text::pad_right(watch_label, w).c_str(),
+              lab::kClientNs, lab::kClientIf);
   std::printf("%s\n", tr("The lab stays up until: sudo sockscope lab down (lessons build and remove their own lab)."));
 }
 

@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "../e2e/e2e_support.hpp"
+#include "lines.hpp"
+#include "sockscope/text/escape.hpp"
 #include "sockscope/lessons/lab.hpp"
 
 namespace {
@@ -469,6 +471,54 @@ TEST_F(LabCli, LossOutOfRangeIsAUsageError) {
   }
 }
 
+// Terminal column where `needle` starts in the first line of `text` that holds it.
+std::size_t column_of(const std::string& text, const std::string& needle) {
+  for (const std::string& l : sockscope::testing::lines_of(text)) {
+    const auto at = l.find(needle);
+    if (at != std::string::npos) return sockscope::text::display_width(std::string_view(l).substr(0, at));
+  }
+  ADD_FAILURE() << "no [" << needle << "] in:\n" << text;
+  return 0;
+}
+
+// lab status as a reader sees it, whatever the language: in the picture the server's heading stands
+// over its namespace and the cable ends under it; each host's, the cable's and the loss's values start
+// in one column, their second lines too; the two commands at the end start in one column.
+void expect_status_columns(const std::string& out) {
+  const std::vector<std::string> lines = sockscope::testing::lines_of(out);
+  std::size_t ns = 0;
+  while (ns < lines.size() && lines[ns].find("    sockscope-client") != 0) ++ns;
+  ASSERT_GT(ns, 0u) << out;
+  ASSERT_LT(ns + 2, lines.size()) << out;
+  const std::string& heading = lines[ns - 1];
+  const std::size_t server_col = column_of(out, "sockscope-server");
+  const std::size_t heading_server = sockscope::text::display_width(
+      std::string_view(heading).substr(0, heading.find_first_not_of(' ', heading.find("  ", 4))));
+  EXPECT_EQ(heading_server, server_col) << heading << "\n" << lines[ns];
+  EXPECT_EQ(column_of(out, "[veth-server]"), server_col) << out;
+  // The block of labelled lines: from the first line after the picture's blank line to the next blank.
+  std::size_t first = ns + 3;
+  while (first < lines.size() && lines[first].empty()) ++first;
+  const std::size_t value = column_of(out, "MAC ");  // a host's second line: its label column is blank
+  ASSERT_GT(value, 4u) << out;
+  int checked = 0;
+  for (std::size_t i = first; i < lines.size() && !lines[i].empty(); ++i, ++checked) {
+    const std::string& l = lines[i];
+    // "  LABEL  VALUE" (labels may hold one space: "client host"), or "  <blank label> VALUE".
+    std::size_t v = l.find_first_not_of(' ');
+    if (v == 2) {
+      const std::size_t gap = l.find("  ", 2);
+      ASSERT_NE(gap, std::string::npos) << l;
+      v = l.find_first_not_of(' ', gap);
+    }
+    ASSERT_NE(v, std::string::npos) << l;
+    EXPECT_EQ(sockscope::text::display_width(std::string_view(l).substr(0, v)), value) << l;
+  }
+  EXPECT_GE(checked, 7) << out;  // two hosts of two lines, the cable, the loss of two lines, dropped
+  const std::size_t run = column_of(out, "sudo ip netns exec sockscope-client ping");
+  EXPECT_EQ(column_of(out, "sudo ip netns exec sockscope-client sockscope capture"), run) << out;
+}
+
 TEST_F(LabCli, UpStatusJsonDown) {
   REQUIRE_ROOT();
   const e2e::RunResult up = e2e::sockscope({"lab", "up", "--loss", "20", "--mtu", "1500"});
@@ -492,6 +542,13 @@ TEST_F(LabCli, UpStatusJsonDown) {
   EXPECT_EQ(j["mtu"].i64(), 1500);
   EXPECT_EQ(j["loss_pct"].i64(), 20);
   EXPECT_EQ(j["dropped_packets"].i64(), 0);
+
+  // The human status in English and in Chinese: labels of any width, values in one column.
+  for (const char* lang : {"en", "zh_CN"}) {
+    const e2e::RunResult h = e2e::sockscope({"--lang", lang, "lab", "status"});
+    ASSERT_EQ(h.status, 0) << h.err;
+    expect_status_columns(h.out);
+  }
 
   const e2e::RunResult down = e2e::sockscope({"lab", "down"});
   EXPECT_EQ(down.status, 0) << down.err;

@@ -172,14 +172,7 @@ std::string fit(std::string s, std::size_t w) {
       if ((c & 0xC0) == 0xC0) s.pop_back();
     }
   }
-  const std::size_t d = text::display_width(s);
-  if (d < w) s.append(w - d, ' ');
-  return s;
-}
-
-std::string right(const std::string& s, std::size_t w) {
-  const std::size_t d = text::display_width(s);
-  return d >= w ? s : std::string(w - d, ' ') + s;
+  return text::pad_right(s, w);
 }
 
 // A paragraph of the verdict, wrapped by terminal columns: Chinese lines break between characters,
@@ -231,13 +224,13 @@ std::string render_text(const Options& opts, const Result& r, int width, bool co
              true, kBold, color);
   o += "\n\n";
   constexpr std::size_t kGroup = 10, kLabel = 32, kValue = 12;
-  o += paint(fit("", kGroup + kLabel) + right("TCP", kValue) + right("UDP", kValue), true, kBold, color) + "\n";
+  o += paint(fit("", kGroup + kLabel) + text::pad_left("TCP", kValue) + text::pad_left("UDP", kValue), true, kBold, color) + "\n";
   for (const Row& row : table_rows(r)) {
     o += fit(row.group ? row.group : "", kGroup) + fit(row.label, kLabel);
-    o += row.tcp_bad ? paint(right(row.tcp, kValue), true, kRed, color)
-                     : paint(right(row.tcp, kValue), row.tcp_warn, kYellow, color);
-    o += row.udp_bad ? paint(right(row.udp, kValue), true, kRed, color)
-                     : paint(right(row.udp, kValue), row.udp_warn, kYellow, color);
+    o += row.tcp_bad ? paint(text::pad_left(row.tcp, kValue), true, kRed, color)
+                     : paint(text::pad_left(row.tcp, kValue), row.tcp_warn, kYellow, color);
+    o += row.udp_bad ? paint(text::pad_left(row.udp, kValue), true, kRed, color)
+                     : paint(text::pad_left(row.udp, kValue), row.udp_warn, kYellow, color);
     o += "\n";
   }
 

@@ -49,6 +49,17 @@ std::size_t display_width(std::string_view s);
 // Whether s starts / ends with a wide character (Chinese text and its punctuation): where two pieces
 // of text join, no space goes between wide characters.
 bool wide_at_start(std::string_view s);
+// s followed (pad_right) or preceded (pad_left) by spaces up to w terminal columns: printf's "%-12s"
+// and "%12s" count bytes, so a Chinese word (3 bytes, 2 columns a character) would end short.
+// Text already w columns wide or wider is returned as it is.
+inline std::string pad_right(std::string_view s, std::size_t w) {
+  const std::size_t d = display_width(s);
+  return std::string(s) + std::string(d < w ? w - d : 0, ' ');
+}
+inline std::string pad_left(std::string_view s, std::size_t w) {
+  const std::size_t d = display_width(s);
+  return std::string(d < w ? w - d : 0, ' ') + std::string(s);
+}
 bool wide_at_end(std::string_view s);
 
 // Text wrapped to `width` terminal columns (display_width), each line behind `first` (the first
