@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <boost/program_options.hpp>
 #include <clocale>
 #include <cstdio>
@@ -223,10 +225,15 @@ int cmd_exchange(const std::vector<std::string>& args) {
   }
   std::printf(tr("exchange on %1$s: TCP server port %2$u, UDP server port %3$u\n"), opts.host.c_str(),
               static_cast<unsigned>(r.tcp_port), static_cast<unsigned>(r.udp_port));
-  std::printf("  %-10s  %-6s  %s\n", tr("time(ms)"), tr("who"), tr("call"));
+  // Columns padded by terminal columns: "服务器" is 9 bytes but 6 columns wide.
+  const std::size_t who_width = std::max({std::size_t{6}, sockscope::text::display_width(tr("who")),
+                                          sockscope::text::display_width(tr("server")),
+                                          sockscope::text::display_width(tr("client"))});
+  std::printf("  %s  %s  %s\n", sockscope::text::pad_right(tr("time(ms)"), 10).c_str(),
+              sockscope::text::pad_right(tr("who"), who_width).c_str(), tr("call"));
   for (const auto& s : r.steps)
-    std::printf("  %10.3f  %-6s  %s\n", static_cast<double>(s.t_ns) / 1e6,
-                s.server ? tr("server") : tr("client"), s.text.c_str());
+    std::printf("  %10.3f  %s  %s\n", static_cast<double>(s.t_ns) / 1e6,
+                sockscope::text::pad_right(s.server ? tr("server") : tr("client"), who_width).c_str(), s.text.c_str());
   std::fflush(stdout);
   if (!r.ok) {
     std::fprintf(stderr, "sockscope: exchange: %s. %s\n", r.error.c_str(),

@@ -126,6 +126,17 @@ TEST(ChineseLayout, CompareTableNumbersEndUnderTheirProtocol) {
   }
 }
 
+TEST(ChineseLayout, ExchangeHeadingsStandOverTheirColumns) {
+  const auto r = e2e::sockscope({"--lang", "zh_CN", "exchange"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string head = line_with(r.out, {"时间(ms)", "角色", "调用"});
+  const std::string server = line_with(r.out, {"服务器  socket("});
+  const std::string client = line_with(r.out, {"客户端  socket("});
+  EXPECT_EQ(column(head, "角色"), column(server, "服务器")) << head << "\n" << server;
+  EXPECT_EQ(column(head, "调用"), column(server, "socket(")) << head << "\n" << server;
+  EXPECT_EQ(column(client, "socket("), column(server, "socket(")) << client << "\n" << server;
+}
+
 TEST(ChineseLayout, LessonListTitlesAndSummariesShareAColumn) {
   const auto r = e2e::sockscope({"--lang", "zh_CN", "lesson", "list"});
   ASSERT_EQ(r.status, 0) << r.err;
