@@ -1,6 +1,7 @@
 #include "cmd_chat.hpp"
 
 #include "cmd_demo.hpp"
+#include "sockscope/text/escape.hpp"
 #include "sockscope/text/format.hpp"
 
 #include <signal.h>
@@ -40,7 +41,8 @@ void CallPrinter::on_call(const CallRecord& call) {
   std::string line;
   describe_call(call, line, true);
   std::lock_guard<std::mutex> lock(m_);
-  std::fprintf(f_, "%-7s %s\n", call_role_name(call.endpoint), line.c_str());
+  const std::string who = text::pad_right(call.endpoint == CallRole::Server ? tr("server") : tr("client"), 7);
+  std::fprintf(f_, "%s %s\n", who.c_str(), line.c_str());
   std::fflush(f_);
 }
 
