@@ -845,6 +845,11 @@ TraceResult Tracer::run(const std::string& path) {
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGQUIT, SIG_DFL);
     ::signal(SIGPIPE, SIG_DFL);
+    if (opts_.stdin_fd >= 0) ::dup2(opts_.stdin_fd, STDIN_FILENO);
+    if (opts_.stdout_fd >= 0) {
+      ::dup2(opts_.stdout_fd, STDOUT_FILENO);
+      ::dup2(opts_.stdout_fd, STDERR_FILENO);
+    }
     int code = 0;
     if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) {
       code = errno;
@@ -882,6 +887,7 @@ TraceResult Tracer::run(const std::string& path) {
     ::close(pipefd[0]);
     return res;
   }
+  if (opts_.pid) opts_.pid->store(child);
   Thread& root = thread(child);
   root.tgid = child;
   root.started = true;
@@ -892,7 +898,9 @@ TraceResult Tracer::run(const std::string& path) {
   int root_status = 0;
   bool root_done = false;
   for (;;) {
-    const pid_t tid = waitpid(-1, &st, __WALL);
+    // __WNOTHREAD: only this thread's tracees. A lesson traces two programs from two threads of one
+    // process, and other threads run tools (ip, nft) whose exit is theirs to collect.
+    const pid_t tid = waitpid(-1, &st, __WALL | __WNOTHREAD);
     if (tid < 0) {
       if (errno == EINTR) continue;
       break;  // ECHILD: every traced process has ended

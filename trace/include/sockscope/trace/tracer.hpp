@@ -10,6 +10,7 @@
 // "recvfrom", "write"), the pid and the program's name, the bytes sent or received (bounded), and the
 // socket's local and peer address as the kernel reports them when the call returns.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -66,6 +67,13 @@ struct TraceOptions {
   std::vector<std::string> argv;    // the program and its arguments; argv[0] is looked up on PATH
   std::size_t data_bytes = 256;     // at most this many bytes of each send or receive are copied
   SocketSet* sockets = nullptr;     // where the sockets' addresses go (may be null)
+  // The program's standard input and output (stdout and stderr both), when not the terminal's: a lesson
+  // types into a pipe and reads what the program prints from another. -1: inherited.
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  // Set to the program's process id once it runs (before its first call), for a caller that must be
+  // able to stop it from another thread; may be null.
+  std::atomic<int>* pid = nullptr;
 };
 
 struct TraceResult {
