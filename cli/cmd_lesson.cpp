@@ -210,6 +210,7 @@ int cmd_lesson(const std::vector<std::string>& args) {
   const auto& names = vm["lesson"].as<std::vector<std::string>>();
   if (names.size() != 1) return usage_error("lesson run", tr("one lesson at a time"), hint);
   lesson::RunOptions opts;
+  opts.examples_dir = lesson::shipped_examples_dir(self_path());
   if (const int rc = view_from(vm, "lesson run", hint, opts.view, opts.view_options); rc != kExitOk) return rc;
   if (vm.count("write")) opts.write_path = vm["write"].as<std::string>();
   if (vm.count("svg")) {

@@ -51,6 +51,11 @@ if sockscope --help | grep -q -- --lang; then
   cmp -s "$tmp/list" "$tmp/list-zh" && fail "--lang zh_CN lesson list is the English one"
 fi
 sockscope lesson check handshake >/dev/null || fail "sockscope lesson check handshake"
+# The example programs are installed, and the lesson that runs them finds them there ({examples}).
+[ -f /usr/share/sockscope/examples/tcp_server.py ] || fail "no /usr/share/sockscope/examples/tcp_server.py"
+sockscope lesson run your-own-program --auto --color never </dev/null >"$tmp/own" 2>&1 ||
+  { cat "$tmp/own"; fail "sockscope lesson run your-own-program (installed)"; }
+grep -q "runs python3 tcp_server.py" "$tmp/own" || { cat "$tmp/own"; fail "the lesson does not run the installed example"; }
 [ "$(man -w sockscope)" = /usr/share/man/man1/sockscope.1.gz ] || fail "man -w sockscope: $(man -w sockscope 2>&1)"
 man sockscope 2>/dev/null | grep -q "sockscope lesson" || fail "man sockscope does not render"
 comp=/usr/share/bash-completion/completions/sockscope

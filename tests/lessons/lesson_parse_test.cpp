@@ -157,3 +157,65 @@ TEST(LessonParse, EveryShippedLessonParses) {
 
 }  // namespace
 }  // namespace sockscope::lesson
+
+namespace sockscope::lesson {
+namespace {
+
+// Endpoints that run programs: the command after 'run' (quoted words kept whole), the steps such an
+// endpoint takes, and the calls the lesson may name (any the trace shows).
+TEST(LessonParse, ProgramEndpoints) {
+  const std::string text =
+      "title T\nsummary S\n"
+      "tcp server 127.0.0.1 port auto run python3 {examples}/tcp_server.py {address} {port}\n"
+      "tcp client run sh -c \"exec python3 {dir}/c.py {address} {port}\"\n"
+      "server start\n"
+      "server await listen\n"
+      "client start\n"
+      "server await recvfrom 2\n"
+      "client type \"hello\"\n"
+      "client end -> 0\n"
+      "server end -> any\n"
+      "expect server.accept4.after-frame >= handshake-3.frame\n"
+      "expect count client.sendto ok == 1\n";
+  Lesson l;
+  std::vector<Diagnostic> errors;
+  ASSERT_TRUE(parse_lesson(text, "p.lesson", l, errors)) << (errors.empty() ? "" : format_diagnostic(errors[0]));
+  ASSERT_EQ(l.endpoints.size(), 2u);
+  EXPECT_EQ(l.endpoints[0].command,
+            (std::vector<std::string>{"python3", "{examples}/tcp_server.py", "{address}", "{port}"}));
+  EXPECT_EQ(l.endpoints[0].address, "127.0.0.1");
+  EXPECT_EQ(l.endpoints[1].command,
+            (std::vector<std::string>{"sh", "-c", "exec python3 {dir}/c.py {address} {port}"}));
+  EXPECT_EQ(l.endpoints[1].target, "server");
+  EXPECT_TRUE(l.endpoints[1].program());
+  std::vector<const Step*> calls;
+  for (const Step& st : l.steps)
+    if (st.kind == Step::Kind::Call) calls.push_back(&st);
+  ASSERT_EQ(calls.size(), 7u);
+  EXPECT_EQ(calls[1]->awaited, "listen");
+  EXPECT_EQ(calls[1]->count, 1);
+  EXPECT_EQ(calls[3]->awaited, "recvfrom");
+  EXPECT_EQ(calls[3]->count, 2);
+  EXPECT_EQ(calls[4]->data, "hello");
+  EXPECT_EQ(calls[5]->expect.kind, CallExpect::Kind::Result);
+}
+
+TEST(LessonParse, ProgramEndpointMistakes) {
+  const std::string head = "title T\nsummary S\n";
+  const std::string prog = head + "tcp server run python3 s.py {port}\ntcp client\n";
+  expect_error(prog + "server listen\n", 5, "runs a program", "start, type");
+  expect_error(prog + "client start\n", 5, "'start' is for an endpoint that runs a program", "run COMMAND");
+  expect_error(prog + "server type hello\n", 5, "one quoted line", "type \"TEXT\"");
+  expect_error(prog + "server await\n", 5, "the call to wait for", "await CALL");
+  expect_error(prog + "server await lisen\n", 5, "'lisen' is not a system call that a trace shows", "await CALL");
+  expect_error(prog + "server start -> 0\n", 5, "'start' has no result", "->");
+  expect_error(prog + "expect server.recv#1.result == 5\n", 5, "Python's accept(), send() and recv() are accept4(), sendto() and recvfrom()",
+               "docs/lessons.md");
+  expect_error(head + "tcp server run\n", 3, "'run' needs the program", "{examples}");
+  expect_error(head + "tcp server run python3 s.py {prot}\ntcp client\nserver start\n", 3,
+               "'{prot}' is not a placeholder", "{address} and {port}");
+  expect_error(head + "tcp server run sh -c \"exit 0\ntcp client\nserver start\n", 3, "no closing", "{examples}");
+}
+
+}  // namespace
+}  // namespace sockscope::lesson

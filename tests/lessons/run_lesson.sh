@@ -4,10 +4,7 @@
 set -u
 bin=$1
 lesson=$2
-if [ "$(id -u)" != 0 ]; then
-  if [ "${CI:-}" = true ]; then echo "not root: lessons need a live capture (CI=true, so this fails)"; exit 1; fi
-  echo "skipped: not root, and a lesson needs a live capture"; exit 77
-fi
+. "$(dirname "$0")/needs_capture.sh"
 # Some phenomena depend on the kernel's timers (Linux delays an ACK by 40 ms or more, which makes
 # Nagle's wait): on a machine busy with other tests a lesson can miss the window. Such a run is tried
 # once more, and says so; a lesson that fails twice fails the test. (A lesson must not check what a

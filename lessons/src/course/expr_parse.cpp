@@ -13,6 +13,7 @@
 #include "sockscope/lessons/lesson.hpp"
 #include "sockscope/text/format.hpp"
 #include "sockscope/text/i18n.hpp"
+#include "sockscope/trace/tracer.hpp"
 
 namespace sockscope::lesson::detail {
 
@@ -53,6 +54,11 @@ bool split_index(std::string& s, int& index, std::string& error) {
 }
 
 }  // namespace
+
+bool traced_call_name(std::string_view c) {
+  static const std::vector<const char*> names = trace::shown_call_names();
+  return std::any_of(names.begin(), names.end(), [&](const char* n) { return c == n; });
+}
 
 bool parse_packet_selector(const std::string& text, PacketSelector& out, std::string& error) {
   out = PacketSelector{};
@@ -104,11 +110,20 @@ bool parse_call_selector(const std::string& text, const Lesson& lesson, CallSele
   std::string call = text.substr(dot + 1);
   if (!split_index(call, out.index, error)) return false;
   out.call = call;
-  if (!lesson.endpoint(out.endpoint)) {
+  const EndpointDecl* ep = lesson.endpoint(out.endpoint);
+  if (!ep) {
     error = text::format(tr("no endpoint is named '%1$s' (declare it first, e.g. 'tcp client')"), out.endpoint);
     return false;
   }
-  if (!is_call_name(out.call)) {
+  // A program's calls are the system calls it made (accept4, sendto, recvfrom, write ...): any name a
+  // trace shows; sockscope's own endpoints make the calls a lesson names.
+  if (ep->program() && !traced_call_name(out.call)) {
+    error = text::format(tr("'%1$s' is not a system call that a trace shows: Python's accept(), send() and recv() "
+                            "are accept4(), sendto() and recvfrom()"),
+                         out.call);
+    return false;
+  }
+  if (!ep->program() && !is_call_name(out.call)) {
     error = text::format(tr("'%1$s' is not a socket call (%2$s)"), out.call, lesson_call_names());
     return false;
   }

@@ -88,6 +88,13 @@ std::string shipped_lessons_dir(const std::string& exe_path) {
   return {};
 }
 
+std::string shipped_examples_dir(const std::string& exe_path) {
+  const std::string data = data_dir(exe_path);
+  if (!data.empty() && is_dir(data + "/examples")) return data + "/examples";
+  if (*SOCKSCOPE_EXAMPLES_SOURCE_DIR && is_dir(SOCKSCOPE_EXAMPLES_SOURCE_DIR)) return SOCKSCOPE_EXAMPLES_SOURCE_DIR;
+  return {};
+}
+
 std::vector<std::string> lesson_dirs(const std::string& exe_path, const std::vector<std::string>& extra) {
   std::vector<std::string> dirs = teacher_dirs(std::getenv("SOCKSCOPE_LESSONS"), extra);
   if (std::string shipped = shipped_lessons_dir(exe_path); !shipped.empty()) dirs.push_back(std::move(shipped));

@@ -24,6 +24,7 @@ bool is_call_name(std::string_view c);     // a call a lesson may name (annotate
 std::string packet_field_names();          // "frame, seq, ack, ...": the packet field table's names
 std::string call_field_names();            // "result, errno, ...": the call field table's names
 std::string lesson_call_names();           // "socket, bind, ...": the calls a lesson may name
+bool traced_call_name(std::string_view c);  // a system call `sockscope trace` shows (a program's calls)
 bool parse_packet_selector(const std::string& text, PacketSelector& out, std::string& error);
 bool parse_call_selector(const std::string& text, const Lesson& lesson, CallSelector& out, std::string& error);
 bool parse_expr(const std::string& text, const Lesson& lesson, Expr& out, std::string& error);

@@ -161,7 +161,7 @@ bool valid_name(const std::string& n) {
 bool reserved_word(const std::string& n) {
   static const char* const kWords[] = {"title", "summary", "topic", "watch", "explain", "tcp",   "udp",
                                        "pause", "sleep",   "wait",  "expect", "quiz",   "count", "packet",
-                                       "lab",   "arp"};
+                                       "lab",   "arp",     "run"};
   return std::any_of(std::begin(kWords), std::end(kWords), [&](const char* k) { return n == k; }) ||
          event_from_name(n).has_value();
 }
@@ -171,6 +171,9 @@ const char* const kCallHint = SOCKSCOPE_N_(
     "send \"TEXT\" | send N bytes, recv N, sendto \"TEXT\" [to SERVER], recvfrom N, shutdown wr|rd|rdwr, "
     "close [listener], setsockopt OPTION VALUE, sleep MS");
 const char* const kFieldHint = SOCKSCOPE_N_("see the field list in docs/lessons.md");
+const char* const kProgramHint = SOCKSCOPE_N_(
+    "an endpoint that runs a program has these steps: start, type \"TEXT\", await CALL [N], end [-> STATUS], "
+    "sleep MS");
 
 class Parser {
  public:
@@ -381,7 +384,16 @@ class Parser {
     }
   }
 
-  void declare(Proto proto, const std::string& rest) {
+  void declare(Proto proto, const std::string& line_rest) {
+    // "... run COMMAND ARGS": everything after the word run is the program this endpoint is.
+    std::string rest = line_rest;
+    std::vector<std::string> command;
+    if (const auto at = (" " + rest + " ").find(" run "); at != std::string::npos) {
+      const std::string cmd = at + 4 <= rest.size() ? trim(std::string_view(rest).substr(at + 3)) : std::string();
+      rest = rest.substr(0, at);
+      // A command with a mistake still makes a program endpoint: its steps are checked as such.
+      if (!program_command(cmd, command)) command.assign(1, std::string());
+    }
     std::istringstream is(rest);
     std::string role;
     is >> role;
@@ -452,11 +464,39 @@ class Parser {
                 p));
       }
     }
+    e.command = std::move(command);
     if (lesson_.endpoint(e.name)) {
       error(text::format(tr("two endpoints are named '%1$s'"), e.name), text::format(tr("name the second one, e.g. '%1$s %2$s %2$s2'"), p, role));
       return;
     }
     lesson_.endpoints.push_back(std::move(e));
+  }
+
+  // The command of "run COMMAND ARGS": words, "quoted words", and the placeholders a run fills in.
+  bool program_command(const std::string& text, std::vector<std::string>& out) {
+    std::vector<Token> toks;
+    std::string why;
+    if (text.empty()) {
+      error(tr("'run' needs the program to run"), tr("e.g. tcp server run python3 {examples}/tcp_server.py {address} {port}"));
+      return false;
+    }
+    if (!tokenize(text, toks, why)) {
+      error(why, tr("e.g. tcp server run python3 {examples}/tcp_server.py {address} {port}"));
+      return false;
+    }
+    for (const Token& t : toks) {
+      for (std::size_t i = t.text.find('{'); i != std::string::npos; i = t.text.find('{', i + 1)) {
+        const auto j = t.text.find('}', i);
+        const std::string name = j == std::string::npos ? std::string() : t.text.substr(i + 1, j - i - 1);
+        if (name != "address" && name != "port" && name != "examples" && name != "dir") {
+          error(text::format(tr("'%1$s' is not a placeholder of a program's command"), t.text),
+                tr("a command may use {address} and {port} (of the server), {examples} and {dir}"));
+          return false;
+        }
+      }
+      out.push_back(t.text);
+    }
+    return true;
   }
 
   int sleep_ms(const std::string& v) {
@@ -594,6 +634,22 @@ class Parser {
   void call_arguments(Step& st, const EndpointDecl& ep, const std::vector<Token>& args) {
     const bool tcp = ep.proto == Proto::Tcp, server = ep.role == Role::Server;
     const std::string& c = st.call;
+    const bool program_step = c == "start" || c == "type" || c == "await" || c == "end";
+    if (ep.program() && !program_step && c != "sleep") {
+      error(text::format(tr("'%1$s' runs a program: the program makes its own calls, not '%2$s'"), ep.name, c),
+            tr(kProgramHint));
+      return;
+    }
+    if (!ep.program() && program_step) {
+      error(text::format(tr("'%1$s' is for an endpoint that runs a program"), c),
+            text::format(tr("declare it with run: '%1$s %2$s run COMMAND'"), proto_name(ep.proto),
+                         server ? "server" : "client"));
+      return;
+    }
+    if (program_step) {
+      program_arguments(st, args);
+      return;
+    }
     if (c == "socket" || c == "accept" || c == "bind") {
       nothing_after(st, args);
       if (c == "accept" && !(tcp && server)) error(tr("only a TCP server accepts"), tr("accept is for 'tcp server'"));
@@ -636,6 +692,36 @@ class Parser {
     } else {
       error(text::format(tr("unknown call '%1$s'"), c), tr(kCallHint));
     }
+  }
+
+  // start | type "TEXT" | await CALL [N] | end: the steps of an endpoint that runs a program.
+  void program_arguments(Step& st, const std::vector<Token>& args) {
+    if (st.call == "start" || st.call == "end") {
+      nothing_after(st, args);
+    } else if (st.call == "type") {
+      if (args.size() != 1 || !args[0].quoted) {
+        error(tr("'type' takes one quoted line of text"), tr(kProgramHint));
+        return;
+      }
+      st.data = args[0].text;
+      if (st.data.find('\n') != std::string::npos)
+        error(tr("'type' types one line: the Enter at its end is added"), tr("write one 'type' line per line typed"));
+    } else {  // await
+      std::int64_t n = 1;
+      if (args.empty() || args.size() > 2 || args[0].quoted) {
+        error(tr("'await' needs the call to wait for"), tr(kProgramHint));
+        return;
+      }
+      st.awaited = args[0].text;
+      if (!traced_call_name(st.awaited))
+        error(text::format(tr("'%1$s' is not a system call that a trace shows: Python's accept(), send() and recv() "
+                              "are accept4(), sendto() and recvfrom()"),
+                           st.awaited),
+              tr(kProgramHint));
+      if (args.size() == 2 && number(args[1], 1, 1000, n)) st.count = static_cast<int>(n);
+    }
+    if (st.call != "end" && st.expect.kind != CallExpect::Kind::Default)
+      error(text::format(tr("'%1$s' has no result"), st.call), tr("remove the -> part"));
   }
 
   void nothing_after(const Step& st, const std::vector<Token>& args) {

@@ -38,6 +38,7 @@
 #include "sockscope/demo/socket_calls.hpp"
 #include "sockscope/views/svg.hpp"
 #include "lesson_internal.hpp"
+#include "program.hpp"
 
 namespace sockscope::lesson {
 
@@ -64,6 +65,10 @@ constexpr int kLabCallTimeoutMs = 10000;
 constexpr std::uint16_t kLabFirstPort = 7000;
 // After the last step: time for the last packets (the final ACK, a delayed ACK) to be captured.
 constexpr int kSettleMs = 150;
+// How long a lesson waits for a program endpoint: for a call it awaits, and for it to end once its
+// input is closed. Starting an interpreter under trace takes a moment; a program that needs longer is
+// not a lesson's.
+constexpr int kProgramWaitMs = 10000;
 
 Timestamp realtime_now() {
   timespec ts{};
@@ -169,6 +174,24 @@ class RecordingSink final : public CallSink {
   CallSink& next_;
 };
 
+// A program endpoint's calls: on its side of the timeline (the trace reports every call as a client's),
+// and only those of internet sockets: the AF_UNIX calls a runtime makes by itself (a name lookup
+// through nscd) are not the learner's and make no packets.
+class ProgramSink final : public CallSink {
+ public:
+  ProgramSink(CallRole role, CallSink& next) : role_(role), next_(next) {}
+  void on_call(const CallRecord& c) override {
+    if (c.proto != Proto::Tcp && c.proto != Proto::Udp) return;
+    CallRecord r = c;
+    r.endpoint = role_;
+    next_.on_call(r);
+  }
+
+ private:
+  CallRole role_;
+  CallSink& next_;
+};
+
 struct LessonEndpoint {
   const EndpointDecl* decl = nullptr;
   demo::SockAddr addr;        // server: where it binds; client: its server
@@ -182,6 +205,9 @@ struct LessonEndpoint {
   bool have_peer = false;
   bool failed = false;        // an unexpected failure: its later calls are skipped
   int failed_line = 0;
+  // An endpoint that runs a program (decl->program()): the program, and the sink its calls go to.
+  std::unique_ptr<ProgramSink> program_sink;
+  std::unique_ptr<detail::ProgramRun> program;
 
   std::thread thread;
   std::mutex mu;
@@ -200,7 +226,8 @@ class Runner {
  private:
   bool prepare(std::string& error);
   void intro();
-  void show(std::string text);
+  void show(std::string text);  // a note on the timeline, now; returns once it is shown
+  int note(std::string text);    // the same without waiting for it to be shown (from any thread)
   void sync() { show(std::string()); }
   void do_step(const Step& st, bool live);
   void dispatch(LessonEndpoint& ep, const Step& st);
@@ -230,6 +257,15 @@ class Runner {
   void close_one(LessonEndpoint& ep, const Step& st, Outcome& out);
   void set_option(LessonEndpoint& ep, const Step& st, Outcome& out);
   void check_call(LessonEndpoint& ep, const Step& st, std::int64_t result, int err);
+  // A program endpoint's steps: start (in the endpoint's thread, in its host), type, await and end
+  // (in the lesson's own thread: the lesson waits for them).
+  std::vector<std::string> program_command(const LessonEndpoint& ep) const;
+  void start_program(LessonEndpoint& ep, const Step& st);
+  void program_step(LessonEndpoint& ep, const Step& st);
+  void end_program(LessonEndpoint& ep, const Step* st);
+  void fail_step(const Step& st, std::string message) {
+    add_check(Check{st.line, st.source, "", false, std::move(message), {}});
+  }
   void ask(const Step& st, bool live);
   void add_check(Check c) {
     std::lock_guard<std::mutex> lock(checks_mu_);
@@ -327,6 +363,16 @@ void Runner::intro() {
     list += ep->decl->name + " (" + proto_name(ep->decl->proto);
     if (ep->decl->role == Role::Server) list += ", " + demo::endpoint_text(demo::to_endpoint(ep->addr));
     else list += ", " + text::format(tr("talks to %s"), ep->decl->target.c_str());
+    if (ep->decl->program()) {
+      // The program as a learner would type it: file names without their folders.
+      std::string cmd;
+      for (const std::string& w : program_command(*ep)) {
+        if (!cmd.empty()) cmd += ' ';
+        const auto slash = w.find(' ') == std::string::npos ? w.find_last_of('/') : std::string::npos;
+        cmd += slash == std::string::npos ? w : w.substr(slash + 1);
+      }
+      list += ", " + text::format(tr("runs %s"), text::printable(cmd, 120).c_str());
+    }
     list += ")";
   }
   s += "  " + text::labelled(tr("Endpoints:"), list);
@@ -338,7 +384,9 @@ void Runner::intro() {
   put(s);
 }
 
-void Runner::show(std::string text) {
+void Runner::show(std::string text) { view_->wait_shown(note(std::move(text))); }
+
+int Runner::note(std::string text) {
   const int id = view_->add_note(std::move(text));
   CallRecord m;
   m.call = kMarker;
@@ -346,7 +394,7 @@ void Runner::show(std::string text) {
   m.ts = m.ts_return = realtime_now();
   m.returned = true;
   session_->on_call(m);
-  view_->wait_shown(id);
+  return id;
 }
 
 void Runner::dispatch(LessonEndpoint& ep, const Step& st) {
@@ -517,6 +565,10 @@ void Runner::execute(LessonEndpoint& ep, const Step& st) {
     std::this_thread::sleep_for(std::chrono::milliseconds(st.ms));
     return;
   }
+  if (c == "start") {
+    start_program(ep, st);
+    return;
+  }
   if (c == "socket") {
     if (ep.sock >= 0) ep.old_fds.push_back(ep.sock);
     ep.sock = -1;
@@ -592,6 +644,119 @@ void Runner::check_call(LessonEndpoint& ep, const Step& st, std::int64_t result,
     ep.failed = true;
     ep.failed_line = st.line;
   }
+}
+
+// A program's command with its placeholders filled: {address} and {port} of its server (its own, or the
+// one its client talks to), {examples} and {dir}.
+std::vector<std::string> Runner::program_command(const LessonEndpoint& ep) const {
+  const EndpointDecl& server = ep.decl->role == Role::Server ? *ep.decl : *lesson_.endpoint(ep.decl->target);
+  const std::string port = std::to_string(demo::to_endpoint(ep.addr).port);
+  const auto slash = lesson_.path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? std::string(".") : lesson_.path.substr(0, slash);
+  std::vector<std::string> argv;
+  for (std::string word : ep.decl->command) {
+    for (const auto& [key, value] : {std::pair<std::string, std::string>{"{address}", server.address},
+                                     {"{port}", port}, {"{examples}", opts_.examples_dir}, {"{dir}", dir}})
+      for (auto at = word.find(key); at != std::string::npos; at = word.find(key, at + value.size()))
+        word.replace(at, key.size(), value);
+    argv.push_back(std::move(word));
+  }
+  return argv;
+}
+
+// Starts the program in the endpoint's thread (the lab's host it is in), traced: its calls join the
+// timeline on its side, what it prints appears where it prints it.
+void Runner::start_program(LessonEndpoint& ep, const Step& st) {
+  if (ep.program) {
+    fail_step(st, text::format(tr("%1$s was started already"), ep.decl->name));
+    return;
+  }
+  const std::vector<std::string> argv = program_command(ep);
+  if (argv.empty() || argv[0].empty() || (ep.decl->command.front().find("{examples}") != std::string::npos &&
+                                          opts_.examples_dir.empty())) {
+    fail_step(st, tr("the example programs that come with sockscope were not found"));
+    ep.failed = true;
+    return;
+  }
+  ep.program = std::make_unique<detail::ProgramRun>();
+  const std::string name = ep.decl->name;
+  std::string error;
+  const bool ok = ep.program->start(argv, *ep.program_sink, [this, name](const std::string& line) {
+    if (json()) return;
+    // Where it was read: a line printed while the capture is busy does not wait for it.
+    note(text::format(tr("  %1$s printed: %2$s\n"), name, text::printable(line, 300)));
+  }, error);
+  if (!ok) {
+    fail_step(st, error);
+    ep.failed = true;
+  }
+}
+
+void Runner::program_step(LessonEndpoint& ep, const Step& st) {
+  if (!ep.program) {
+    fail_step(st, text::format(tr("%1$s has not been started: write '%1$s start' before this line"), ep.decl->name));
+    return;
+  }
+  if (st.call == "type") {
+    if (!json()) show(text::format(tr("  (typed into %1$s: %2$s)\n"), ep.decl->name, text::printable(st.data, 300)));
+    if (!ep.program->type(st.data))
+      fail_step(st, text::format(tr("%1$s no longer reads its input: it has ended"), ep.decl->name));
+  } else if (st.call == "await") {
+    // Until the program's call has returned N times: the facts gain each returned call as it comes.
+    const auto deadline = Clock::now() + std::chrono::milliseconds(kProgramWaitMs);
+    const auto seen = [&] {
+      std::lock_guard<std::mutex> lock(facts_.mu);
+      return std::count_if(facts_.calls.begin(), facts_.calls.end(), [&](const detail::CallFact& c) {
+        return c.endpoint == ep.decl->name && c.call == st.awaited;
+      });
+    };
+    // A program that has ended makes no more calls: no use waiting for the rest of the time.
+    bool ended = false;
+    while (seen() < st.count && Clock::now() < deadline && !(ended = ep.program->ended()))
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (seen() < st.count && ended) {
+      std::string why = ep.program->error();
+      fail_step(st, text::format(tr("%1$s ended without the %2$s() call the lesson waited for%3$s"), ep.decl->name,
+                                 st.awaited, why.empty() ? std::string() : " (" + why + ")"));
+    } else if (seen() < st.count) {
+      std::string why = ep.program->error();
+      fail_step(st, text::format(trn("%1$s made no %2$s() call within %3$d seconds%4$s",
+                                     "%1$s made fewer than %5$d %2$s() calls within %3$d seconds%4$s",
+                                     static_cast<unsigned long>(st.count)),
+                                 ep.decl->name, st.awaited, kProgramWaitMs / 1000,
+                                 why.empty() ? std::string() : " (" + why + ")", st.count));
+    }
+  } else if (st.call == "end") {
+    end_program(ep, &st);
+  }
+}
+
+// Closes the program's input and waits for it to end (bounded); its exit status is checked against the
+// lesson's "end -> STATUS" (0 when the line says nothing). At the end of a lesson (st null) a program
+// still running is ended the same way, and only a forced stop is reported.
+void Runner::end_program(LessonEndpoint& ep, const Step* st) {
+  bool in_time = true;
+  const int status = ep.program->end(kProgramWaitMs, in_time);
+  const std::string error = ep.program->error();
+  ep.program.reset();
+  const int line = st ? st->line : ep.decl->line;
+  const std::string source = st ? st->source : ep.decl->name + " end";
+  if (!in_time) {
+    add_check(Check{line, source, "", false,
+                    text::format(tr("%1$s did not end within %2$d seconds of its input being closed, and was stopped"),
+                                 ep.decl->name, kProgramWaitMs / 1000),
+                    {}});
+    return;
+  }
+  if (!st) return;
+  const CallExpect& x = st->expect;
+  const bool ok = x.kind == CallExpect::Kind::Any || x.kind == CallExpect::Kind::Errno ||
+                  status == (x.kind == CallExpect::Kind::Result ? x.result : 0);
+  std::string message = ok ? text::format(tr("%1$s ended with status %2$d"), ep.decl->name, status)
+                           : text::format(tr("%1$s ended with status %2$d; the lesson expected %3$lld"), ep.decl->name,
+                                          status, static_cast<long long>(x.kind == CallExpect::Kind::Result ? x.result : 0));
+  if (!ok && !error.empty()) message += " (" + error + ")";
+  if (x.kind == CallExpect::Kind::Result || !ok) add_check(Check{line, source, "", ok, message, {}});
 }
 
 // A quiz: the answer comes from the capture so far; interactive runs read and grade the learner's.
@@ -687,9 +852,17 @@ void Runner::do_step(const Step& st, bool live) {
     case Step::Kind::Wait:
       if (live) wait_all(call_timeout_ms_ + 1000);
       return;
-    case Step::Kind::Call:
-      if (live) dispatch(*endpoint(st.endpoint), st);
+    case Step::Kind::Call: {
+      if (!live) return;
+      LessonEndpoint& ep = *endpoint(st.endpoint);
+      if (ep.decl->program() && st.call != "start" && st.call != "sleep") {
+        wait_all(call_timeout_ms_ + 1000);  // after what its endpoint thread still has to do (start)
+        program_step(ep, st);
+      } else {
+        dispatch(ep, st);
+      }
       return;
+    }
     case Step::Kind::Expect: return;  // checked at the end, against the whole capture
     case Step::Kind::Quiz: ask(st, live); return;
   }
@@ -929,6 +1102,7 @@ bool Runner::start_endpoints(std::string& error) {
 
 void Runner::stop_endpoints() {
   for (auto& ep : endpoints_) {
+    ep->program.reset();  // a program still running (the lesson failed to start) is stopped
     {
       std::lock_guard<std::mutex> lock(ep->mu);
       ep->quit = true;
@@ -948,6 +1122,9 @@ void Runner::attach_reporters() {
     ep->hooks.out = nullptr;
     ep->rep = std::make_unique<demo::Reporter>(ep->hooks, ep->decl->role == Role::Server ? CallRole::Server : CallRole::Client,
                                                ep->decl->proto);
+    if (ep->decl->program())
+      ep->program_sink = std::make_unique<ProgramSink>(
+          ep->decl->role == Role::Server ? CallRole::Server : CallRole::Client, *ep->sink);
   }
 }
 
@@ -1034,6 +1211,8 @@ RunResult Runner::run() {
   const std::size_t live_end = live_steps_end();
   for (std::size_t i = 0; i < live_end; ++i) do_step(lesson_.steps[i], true);
   wait_all(call_timeout_ms_ + 1000);
+  for (auto& ep : endpoints_)
+    if (ep->program && ep->program->started()) end_program(*ep, nullptr);
   std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs));
   stop.store(true);
   capture.join();

@@ -65,7 +65,14 @@ struct EndpointDecl {
   bool port_auto = true;     // server: a free port is found when the lesson starts
   std::uint16_t port = 0;
   std::string target;        // client: the server it talks to (by name)
+  // "tcp server ... run python3 {examples}/tcp_server.py {address} {port}": a program of the learner's
+  // (or any program) is this endpoint, run under trace; its own socket calls are the endpoint's calls.
+  // Empty: sockscope makes the calls the lesson writes. Placeholders are filled when it starts:
+  // {address} and {port} of the server (its own, or its client's server), {examples} (the example
+  // programs that come with sockscope), {dir} (the lesson file's folder).
+  std::vector<std::string> command;
   int line = 0;
+  bool program() const { return !command.empty(); }
 };
 
 // What a call should give: nothing said (must not fail), ok, any, a number, or an errno name.
@@ -102,6 +109,11 @@ struct Step {
   int backlog = 16;          // listen
   std::string option;        // setsockopt: SO_LINGER, TCP_NODELAY, SO_RCVBUF, SO_SNDBUF, SO_REUSEADDR
   std::vector<int> values;   // setsockopt values (SO_LINGER: seconds; -1 = off)
+  // A program endpoint's steps: "start", "type" (data: the line typed into its standard input),
+  // "await CALL [N]" (the lesson waits until the program's CALL has returned N times), "end" (its
+  // input is closed and the lesson waits for it to exit; expect: its exit status).
+  std::string awaited;
+  int count = 1;
   CallExpect expect;
 
   // Expect

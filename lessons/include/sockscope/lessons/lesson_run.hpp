@@ -25,6 +25,9 @@ struct RunOptions {
   std::FILE* in = stdin;
   // Under sudo, continue as the invoking user once the capture is open (as tcpdump -Z does).
   bool drop_privileges = true;
+  // What {examples} means in a program endpoint's command: the example programs that come with
+  // sockscope (shipped_examples_dir()).
+  std::string examples_dir;
 };
 
 struct Check {
@@ -52,6 +55,9 @@ std::vector<std::string> teacher_dirs(const char* env, const std::vector<std::st
 // The lessons that come with sockscope: P/share/sockscope/lessons for the binary's prefix P when it
 // exists (installed), else the source tree's lessons/ (the binary in the build tree); empty if neither.
 std::string shipped_lessons_dir(const std::string& exe_path);
+// The example programs that come with sockscope (demo/python: a TCP and a UDP chat in plain Python):
+// P/share/sockscope/examples when installed, else the source tree's demo/python; empty if neither.
+std::string shipped_examples_dir(const std::string& exe_path);
 // Folders searched for lessons, in order: teacher_dirs($SOCKSCOPE_LESSONS, extra), then the shipped ones.
 std::vector<std::string> lesson_dirs(const std::string& exe_path, const std::vector<std::string>& extra = {});
 // The *.lesson files of every folder, each folder's sorted by name (their number prefix). A lesson name

@@ -1,0 +1,55 @@
+#!/bin/sh
+# Lesson endpoints that run programs ("tcp server ... run COMMAND"), where they go wrong: a program that
+# exits with another status than the lesson expects, a program that does not exist, a call it never
+# makes. Each is a failed check naming the line, and the lesson still ends (exit status 1).
+set -u
+bin=$1
+. "$(dirname "$0")/needs_capture.sh"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $1"; cat "$dir/out"; exit 1; }
+
+# A UDP "server" that is a shell command: it prints its port and exits 3. The lesson expects 0.
+cat > "$dir/status.lesson" <<'LESSON'
+title A program that fails
+summary A program endpoint whose exit status is not what the lesson expects.
+udp server 127.0.0.1 port auto run sh -c "echo port {port} from {dir}; exit 3"
+udp client
+server start
+server end
+client sendto "hi" -> any
+LESSON
+"$bin" lesson run "$dir/status.lesson" --auto --color never </dev/null > "$dir/out" 2>&1
+rc=$?
+[ "$rc" = 1 ] || fail "exit status $rc, expected 1"
+grep -q "server printed: port [0-9]* from $dir" "$dir/out" || fail "the program's output with its placeholders filled"
+grep -q "✗ line 6: server end" "$dir/out" || fail "no failed line 6"
+grep -q "server ended with status 3; the lesson expected 0" "$dir/out" || fail "no status message"
+grep -q "runs sh -c echo port {port}\|runs sh -c echo port [0-9]* from" "$dir/out" || fail "the endpoint list names the program"
+
+# "end -> 3" states the status: then it is a check that holds.
+sed 's/^server end$/server end -> 3/' "$dir/status.lesson" > "$dir/status3.lesson"
+"$bin" lesson run "$dir/status3.lesson" --auto --color never </dev/null > "$dir/out" 2>&1
+rc=$?
+[ "$rc" = 0 ] || fail "end -> 3: exit status $rc, expected 0"
+grep -q "✓ server end -> 3" "$dir/out" || fail "no held check for end -> 3"
+
+# A program that is not there, and a call that a program never makes (it ends at once: no wait).
+cat > "$dir/missing.lesson" <<'LESSON'
+title A program that is not there
+summary The lesson says which program is missing and goes on.
+tcp server 127.0.0.1 port auto run sockscope-no-such-program {port}
+tcp client run sh -c "exit 0"
+server start
+client start
+client await connect
+client end
+server end
+LESSON
+"$bin" lesson run "$dir/missing.lesson" --auto --color never </dev/null > "$dir/out" 2>&1
+rc=$?
+[ "$rc" = 1 ] || fail "missing program: exit status $rc, expected 1"
+grep -q "sockscope-no-such-program: no such program" "$dir/out" || fail "no 'no such program'"
+grep -q "server ended with status 127" "$dir/out" || fail "a missing program ends with 127, as in a shell"
+grep -q "client ended without the connect() call the lesson waited for" "$dir/out" || fail "no message for a call never made"
+echo "ok"
