@@ -254,6 +254,30 @@ TEST(Trace, NonBlockingConnect) {
   EXPECT_NE(j.find("\"args\":\"SOL_SOCKET, SO_ERROR, 0\""), std::string::npos) << j;
 }
 
+// A connect refused at once: the socket is CLOSED when connect() returns, yet the SYN
+// it sent and the RST that refused it are the program's packets, on the timeline with the call. The
+// port is one of the test's own, bound and not listening, on loopback.
+TEST(Trace, RefusedConnectShowsItsSynAndTheRst) {
+  if (!root()) GTEST_SKIP() << "needs root for the capture";
+  const std::string dir = temp_dir("trace_refused");
+  spit(dir + "/prog.py",
+       "import socket\n"
+       "for family, host in ((socket.AF_INET, '127.0.0.1'), (socket.AF_INET6, '::1')):\n"
+       "    closed = socket.socket(family); closed.bind((host, 0))\n"
+       "    c = socket.socket(family)\n"
+       "    print(c.connect_ex(closed.getsockname()[:2]))\n");
+  ASSERT_EQ(run(bin() + " trace --json -o " + dir + "/t.json -- python3 " + dir + "/prog.py > /dev/null 2>&1"), 0);
+  const std::string j = slurp(dir + "/t.json");
+  EXPECT_TRUE(std::regex_search(j, std::regex("\"call\":\"connect\",\"result\":-1,\"errno\":\"ECONNREFUSED\"")))
+      << j;
+  EXPECT_TRUE(std::regex_search(j, std::regex("\"type\":\"packet\".*\"flags\":\"S\".*\"events\":\\[\"handshake-1\"")))
+      << j;
+  // Both refusals, on IPv4 and on IPv6.
+  const std::regex refused("\"type\":\"packet\"[^\n]*\"events\":\\[\"rst\",\"refused\"\\]");
+  EXPECT_EQ(std::distance(std::sregex_iterator(j.begin(), j.end(), refused), std::sregex_iterator()), 2) << j;
+  EXPECT_NE(j.find("\"src\":\"[::1]:"), std::string::npos) << j;
+}
+
 // A statically linked C client: no libc to interpose, the system calls are still seen.
 TEST(Trace, StaticallyLinkedCProgram) {
   const std::string dir = temp_dir("trace_static");
