@@ -55,16 +55,27 @@ po::options_description trace_cmd_options() {
       ("output,o", po::value<std::string>()->value_name("FILE"),
        tr("write the trace to FILE (or another terminal, e.g. /dev/pts/3) so the program's own output stays "
           "readable"))
+      ("interface,i", po::value<std::string>()->value_name("IFACE")->default_value("lo"),
+       tr("where to capture the program's packets: lo (its talk with programs on this machine), an interface "
+          "such as eth0 (with other hosts), or any (every interface)"))
       ("user", po::value<std::string>()->value_name("USER"),
        tr("under sudo: the user the program runs as (default: the user who ran sudo)"))
       ("help,h", tr("show this help"));
   return d;
 }
 
-// Options that take a value: their value is not the program's name.
+// Options that take a value ("-i any", "--output FILE"): their value is not the program's name. Read
+// from the options themselves, so a new option cannot be forgotten here.
 bool takes_value(const std::string& a) {
-  return a == "--color" || a == "--write" || a == "-w" || a == "--svg" || a == "--output" || a == "-o" ||
-         a == "--user";
+  static const po::options_description d = trace_cmd_options();
+  for (const auto& o : d.options()) {
+    if (o->semantic()->max_tokens() == 0) continue;
+    // format_name(): "--output" or "-o [ --output ]".
+    const std::string names = o->format_name();
+    if (a == "--" + o->long_name() || (names.size() > 2 && names[0] == '-' && names[1] != '-' && a == names.substr(0, 2)))
+      return true;
+  }
+  return false;
 }
 
 // Calls straight to the view, in the tracer's thread (no capture: no packets to merge them with).
@@ -284,9 +295,9 @@ int cmd_trace(const std::vector<std::string>& args) {
   }
   if (have_capture_privileges()) {
     LiveSessionOptions so;
-    so.capture.interface = "lo";
-    // Every TCP and UDP packet on loopback and the ICMP errors about them; the session keeps those of
-    // the program's sockets (their addresses become known while the program runs).
+    so.capture.interface = vm["interface"].as<std::string>();
+    // Every TCP and UDP packet of the interface (loopback by default) and the ICMP errors about them;
+    // the session keeps those of the program's sockets (their addresses become known while it runs).
     so.capture.filter = "tcp or udp or icmp or icmp6";
     so.keep = [&sockets](const Packet& p) { return sockets.matches(p); };
     // A socket's address is known when the call that gave it one returns (connect, the first

@@ -278,6 +278,25 @@ TEST(Trace, RefusedConnectShowsItsSynAndTheRst) {
   EXPECT_NE(j.find("\"src\":\"[::1]:"), std::string::npos) << j;
 }
 
+// -i chooses where the packets are captured: "any" (every interface, Linux's cooked link layer)
+// still gives the program's packets, once each, and its value is not taken for the program's name.
+TEST(Trace, InterfaceAnyCapturesTheSamePacketsOnce) {
+  if (!root()) GTEST_SKIP() << "needs root for the capture";
+  const std::string dir = temp_dir("trace_any");
+  spit(dir + "/prog.py",
+       "import socket\n"
+       "closed = socket.socket(); closed.bind(('127.0.0.1', 0))\n"
+       "print(socket.socket().connect_ex(closed.getsockname()))\n");
+  ASSERT_EQ(run(bin() + " trace -i any --json -o " + dir + "/t.json -- python3 " + dir + "/prog.py > /dev/null 2>&1"),
+            0);
+  const std::string j = slurp(dir + "/t.json");
+  const std::regex packet("\"type\":\"packet\"");
+  EXPECT_EQ(std::distance(std::sregex_iterator(j.begin(), j.end(), packet), std::sregex_iterator()), 2) << j;
+  EXPECT_NE(j.find("\"name\":\"sll"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"refused\""), std::string::npos) << j;
+  EXPECT_EQ(run(bin() + " trace -i sockscope-none0 -- true > /dev/null 2>&1"), 1);
+}
+
 // A statically linked C client: no libc to interpose, the system calls are still seen.
 TEST(Trace, StaticallyLinkedCProgram) {
   const std::string dir = temp_dir("trace_static");
