@@ -52,4 +52,20 @@ rc=$?
 grep -q "sockscope-no-such-program: no such program" "$dir/out" || fail "no 'no such program'"
 grep -q "server ended with status 127" "$dir/out" || fail "a missing program ends with 127, as in a shell"
 grep -q "client ended without the connect() call the lesson waited for" "$dir/out" || fail "no message for a call never made"
+# A program that does not end when its input closes, with a child of its own: after 10 s it is
+# stopped, child and all (its own process group), and that is a failed check.
+cat > "$dir/hang.lesson" <<'LESSON'
+title A program that does not end
+summary Its child keeps running too; ending it stops both.
+tcp server 127.0.0.1 port auto run sh -c "sleep 1007 & sleep 1007"
+tcp client
+server start
+server end
+LESSON
+"$bin" lesson run "$dir/hang.lesson" --auto --color never </dev/null > "$dir/out" 2>&1
+rc=$?
+[ "$rc" = 1 ] || fail "a program that does not end: exit status $rc, expected 1"
+grep -q "server did not end within 10 seconds of its input being closed, and was stopped" "$dir/out" ||
+  fail "no message for a program that does not end"
+if pgrep -f "sleep 1007" >/dev/null; then pkill -f "sleep 1007"; fail "the program's child was left running"; fi
 echo "ok"

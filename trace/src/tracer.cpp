@@ -845,6 +845,7 @@ TraceResult Tracer::run(const std::string& path) {
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGQUIT, SIG_DFL);
     ::signal(SIGPIPE, SIG_DFL);
+    if (opts_.own_process_group) ::setpgid(0, 0);
     if (opts_.stdin_fd >= 0) ::dup2(opts_.stdin_fd, STDIN_FILENO);
     if (opts_.stdout_fd >= 0) {
       ::dup2(opts_.stdout_fd, STDOUT_FILENO);

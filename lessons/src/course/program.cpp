@@ -48,6 +48,7 @@ bool ProgramRun::start(const std::vector<std::string>& argv, CallSink& calls,
     opts.stdin_fd = in_r;
     opts.stdout_fd = out_w;
     opts.pid = &pid_;
+    opts.own_process_group = true;  // stopping it stops what it started too
     trace::TraceResult r;
     std::string path;
     if (const int code = trace::find_program(argv[0], path); code != 0) {
@@ -137,9 +138,10 @@ int ProgramRun::end(int timeout_ms, bool& in_time) {
   close_fd(in_w_);
   if (!wait_exit(timeout_ms)) {
     in_time = false;
-    if (const int pid = pid_.load(); pid > 0) ::kill(pid, SIGTERM);
+    // The whole process group: the tracer waits for every process of the program, children included.
+    if (const int pid = pid_.load(); pid > 0) ::kill(-pid, SIGTERM);
     if (!wait_exit(1000))
-      if (const int pid = pid_.load(); pid > 0) ::kill(pid, SIGKILL);
+      if (const int pid = pid_.load(); pid > 0) ::kill(-pid, SIGKILL);
     wait_exit(5000);
   }
   if (tracer_.joinable()) tracer_.join();

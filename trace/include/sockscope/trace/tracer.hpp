@@ -74,6 +74,9 @@ struct TraceOptions {
   // Set to the program's process id once it runs (before its first call), for a caller that must be
   // able to stop it from another thread; may be null.
   std::atomic<int>* pid = nullptr;
+  // The program leads a process group of its own (its pid is the group's id), so a caller can stop it
+  // and every process it started at once: kill(-pid, sig). Not for a program that reads the terminal.
+  bool own_process_group = false;
 };
 
 struct TraceResult {
