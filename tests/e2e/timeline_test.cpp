@@ -290,6 +290,15 @@ TEST(Timeline, UdpDemoOneDatagramPerSendto) {
   EXPECT_EQ(matched, 3u) << t.dump();
   ASSERT_EQ(t.conns.size(), 1u);
   EXPECT_EQ((*t.conns[0].j)["datagrams"]["c2s"].i64(), 3);
+  // Every sendto() and recvfrom() carries the conversation of its datagram, the first sendto() too
+  // (it comes before the datagram that opens the conversation).
+  const std::int64_t conn = (*t.conns[0].j)["conn"].i64();
+  for (const std::string who : {"client", "server"})
+    for (const char* call : {"sendto", "recvfrom"})
+      for (const Line& c : t.calls_of(who, call)) {
+        if ((*c.j)["result"].i64() < 0) continue;
+        EXPECT_EQ((*c.j)["conn"].i64(), conn) << who << " " << call << "\n" << t.dump();
+      }
 }
 
 TEST(Timeline, HumanDemoTellsTheWholeStory) {

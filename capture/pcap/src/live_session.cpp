@@ -105,13 +105,32 @@ struct LiveSession::Impl {
     }
   }
 
-  void show_packet(Slot& s) {
+  // The packet at the front of the ring, decoded and annotated but not yet shown (prepare_front()):
+  // null when none is, or when the session does not keep it.
+  bool front_prepared = false;
+  const Packet* front_packet = nullptr;
+  const Annotation* front_annotation = nullptr;
+
+  void prepare_front() {
+    Slot& s = ring.front();
+    front_prepared = true;
+    front_packet = nullptr;
     Packet& packet = flow->decode(linktype, s.bytes.data(), s.caplen, s.wirelen, s.ts, s.number);
     if (opts.keep) {
       if (!opts.keep(packet)) return;
       packet.frame = s.number = ++kept;
     }
-    const Annotation& a = flow->show();
+    front_annotation = &flow->annotate();
+    front_packet = &packet;
+  }
+
+  void show_packet(Slot& s) {
+    if (!front_prepared) prepare_front();
+    front_prepared = false;
+    if (!front_packet) return;
+    const Packet& packet = *front_packet;
+    const Annotation& a = *front_annotation;
+    flow->present();
     ++result.packets;
     if (writer && result.ok) {
       // Every frame is saved, decodable or not; its comment is the annotation the learner saw.
@@ -170,6 +189,13 @@ struct LiveSession::Impl {
       const std::int64_t t = take_call ? calls[next_call].timeline_ts().ns() : ring.front().ts.ns();
       if (!final && t > cutoff_ns) break;
       if (take_call) {
+        // A call that sends (a UDP sendto that opens a conversation) comes before the packet it
+        // causes, whose conversation does not exist yet: that packet is annotated first, so the call
+        // carries its conversation; the view still sees the call first.
+        const CallRecord& c = calls[next_call];
+        if (have_packet && !front_prepared && c.returned && !c.blocking && c.has_local && c.has_peer &&
+            call_kind(c.call) == CallKind::Send && flow->annotator().conversation_of(c.proto, c.local, c.peer) == 0)
+          prepare_front();
         show_call(calls[next_call++]);
       } else {
         show_packet(ring.front());

@@ -15,10 +15,17 @@ Packet& PacketFlow::decode(std::uint32_t linktype, const std::uint8_t* data, std
 }
 
 const Annotation& PacketFlow::show() {
-  annotation_ = annotator_.annotate(packet_);
-  view_.packet(packet_, annotation_);
+  annotate();
+  present();
   return annotation_;
 }
+
+const Annotation& PacketFlow::annotate() {
+  annotation_ = annotator_.annotate(packet_);
+  return annotation_;
+}
+
+void PacketFlow::present() { view_.packet(packet_, annotation_); }
 
 std::uint64_t PacketFlow::show_summaries() {
   for (const ConnSummary& s : summaries_) view_.conversation(s);

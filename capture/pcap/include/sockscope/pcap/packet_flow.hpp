@@ -22,6 +22,10 @@ class PacketFlow {
 
   // Annotates the packet decoded last and hands both to the view; the annotation stays readable until the next call.
   const Annotation& show();
+  // show() in its two steps, for a caller that must know the packet's conversation before the view
+  // sees the packet (a live session shows the call that caused it first, with that conversation).
+  const Annotation& annotate();
+  void present();
 
   // The conversations the annotator has released, to the view. Returns how many.
   std::uint64_t show_finished();
