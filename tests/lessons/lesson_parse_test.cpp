@@ -209,6 +209,7 @@ TEST(LessonParse, ProgramEndpointMistakes) {
   expect_error(prog + "server await\n", 5, "the call to wait for", "await CALL");
   expect_error(prog + "server await lisen\n", 5, "'lisen' is not a system call that a trace shows", "await CALL");
   expect_error(prog + "server start -> 0\n", 5, "'start' has no result", "->");
+  expect_error(prog + "server end -> EPIPE\n", 5, "'-> EPIPE': a program ends with an exit status", "end -> 3");
   expect_error(prog + "expect server.recv#1.result == 5\n", 5, "Python's accept(), send() and recv() are accept4(), sendto() and recvfrom()",
                "docs/lessons.md");
   expect_error(head + "tcp server run\n", 3, "'run' needs the program", "{examples}");

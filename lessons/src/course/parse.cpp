@@ -720,6 +720,9 @@ class Parser {
               tr(kProgramHint));
       if (args.size() == 2 && number(args[1], 1, 1000, n)) st.count = static_cast<int>(n);
     }
+    if (st.call == "end" && st.expect.kind == CallExpect::Kind::Errno)
+      error(text::format(tr("'-> %1$s': a program ends with an exit status, a number"), st.expect.text),
+            tr("e.g. end -> 0, end -> 3, end -> any"));
     if (st.call != "end" && st.expect.kind != CallExpect::Kind::Default)
       error(text::format(tr("'%1$s' has no result"), st.call), tr("remove the -> part"));
   }

@@ -232,6 +232,7 @@ class Runner {
   void do_step(const Step& st, bool live);
   void dispatch(LessonEndpoint& ep, const Step& st);
   void wait_all(int timeout_ms);
+  void wait_done(LessonEndpoint& ep, Clock::time_point deadline);  // until its queued calls have returned
   void endpoint_loop(LessonEndpoint& ep);
   // One step's socket call on its endpoint (in the endpoint's thread): what it returned, then checked
   // against what the lesson expects.
@@ -409,10 +410,12 @@ void Runner::dispatch(LessonEndpoint& ep, const Step& st) {
 
 void Runner::wait_all(int timeout_ms) {
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  for (auto& ep : endpoints_) {
-    std::unique_lock<std::mutex> lock(ep->mu);
-    ep->cv.wait_until(lock, deadline, [&] { return ep->done >= ep->queued; });
-  }
+  for (auto& ep : endpoints_) wait_done(*ep, deadline);
+}
+
+void Runner::wait_done(LessonEndpoint& ep, Clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(ep.mu);
+  ep.cv.wait_until(lock, deadline, [&] { return ep.done >= ep.queued; });
 }
 
 void Runner::endpoint_loop(LessonEndpoint& ep) {
@@ -672,8 +675,10 @@ void Runner::start_program(LessonEndpoint& ep, const Step& st) {
     return;
   }
   const std::vector<std::string> argv = program_command(ep);
-  if (argv.empty() || argv[0].empty() || (ep.decl->command.front().find("{examples}") != std::string::npos &&
-                                          opts_.examples_dir.empty())) {
+  const bool needs_examples = std::any_of(ep.decl->command.begin(), ep.decl->command.end(), [](const std::string& w) {
+    return w.find("{examples}") != std::string::npos;
+  });
+  if (argv[0].empty() || (needs_examples && opts_.examples_dir.empty())) {
     fail_step(st, tr("the example programs that come with sockscope were not found"));
     ep.failed = true;
     return;
@@ -750,8 +755,7 @@ void Runner::end_program(LessonEndpoint& ep, const Step* st) {
   }
   if (!st) return;
   const CallExpect& x = st->expect;
-  const bool ok = x.kind == CallExpect::Kind::Any || x.kind == CallExpect::Kind::Errno ||
-                  status == (x.kind == CallExpect::Kind::Result ? x.result : 0);
+  const bool ok = x.kind == CallExpect::Kind::Any || status == (x.kind == CallExpect::Kind::Result ? x.result : 0);
   std::string message = ok ? text::format(tr("%1$s ended with status %2$d"), ep.decl->name, status)
                            : text::format(tr("%1$s ended with status %2$d; the lesson expected %3$lld"), ep.decl->name,
                                           status, static_cast<long long>(x.kind == CallExpect::Kind::Result ? x.result : 0));
@@ -856,7 +860,9 @@ void Runner::do_step(const Step& st, bool live) {
       if (!live) return;
       LessonEndpoint& ep = *endpoint(st.endpoint);
       if (ep.decl->program() && st.call != "start" && st.call != "sleep") {
-        wait_all(call_timeout_ms_ + 1000);  // after what its endpoint thread still has to do (start)
+        // After what this endpoint's thread still has to do (its start, a sleep); not after the other
+        // endpoints' calls: one of them may be waiting for what this step makes the program do.
+        wait_done(ep, Clock::now() + std::chrono::milliseconds(call_timeout_ms_ + 1000));
         program_step(ep, st);
       } else {
         dispatch(ep, st);
@@ -1120,11 +1126,9 @@ void Runner::attach_reporters() {
     ep->sink = std::make_unique<RecordingSink>(ep->decl->name, facts_, *session_);
     ep->hooks.calls = ep->sink.get();
     ep->hooks.out = nullptr;
-    ep->rep = std::make_unique<demo::Reporter>(ep->hooks, ep->decl->role == Role::Server ? CallRole::Server : CallRole::Client,
-                                               ep->decl->proto);
-    if (ep->decl->program())
-      ep->program_sink = std::make_unique<ProgramSink>(
-          ep->decl->role == Role::Server ? CallRole::Server : CallRole::Client, *ep->sink);
+    const CallRole role = ep->decl->role == Role::Server ? CallRole::Server : CallRole::Client;
+    ep->rep = std::make_unique<demo::Reporter>(ep->hooks, role, ep->decl->proto);
+    if (ep->decl->program()) ep->program_sink = std::make_unique<ProgramSink>(role, *ep->sink);
   }
 }
 
