@@ -5,9 +5,9 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <initializer_list>
 #include <sstream>
+#include <string_view>
 
 #include "sockscope/text/escape.hpp"
 #include "sockscope/text/format.hpp"
@@ -69,10 +69,8 @@ std::string or_unknown(const std::string& s) { return s.empty() ? std::string("?
 // The label column of lab status ("client host", "the cable", "loss" ...): as wide as the widest
 // label in the language of messages (at least 12 columns), padded by terminal columns.
 struct LabelColumn {
-  std::size_t width = 12;
-  explicit LabelColumn(std::initializer_list<const char*> labels) {
-    for (const char* l : labels) width = std::max(width, text::display_width(l));
-  }
+  std::size_t width;
+  explicit LabelColumn(std::initializer_list<std::string_view> labels) : width(text::column_width(labels, 12)) {}
   std::string operator()(const char* label) const { return text::pad_right(label, width); }
   std::string blank() const { return std::string(width, ' '); }
 };

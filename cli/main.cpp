@@ -4,8 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
-
 #include <boost/program_options.hpp>
 #include <clocale>
 #include <cstdio>
@@ -226,9 +224,7 @@ int cmd_exchange(const std::vector<std::string>& args) {
   std::printf(tr("exchange on %1$s: TCP server port %2$u, UDP server port %3$u\n"), opts.host.c_str(),
               static_cast<unsigned>(r.tcp_port), static_cast<unsigned>(r.udp_port));
   // Columns padded by terminal columns: "服务器" is 9 bytes but 6 columns wide.
-  const std::size_t who_width = std::max({std::size_t{6}, sockscope::text::display_width(tr("who")),
-                                          sockscope::text::display_width(tr("server")),
-                                          sockscope::text::display_width(tr("client"))});
+  const std::size_t who_width = sockscope::text::column_width({tr("who"), tr("server"), tr("client")}, 6);
   std::printf("  %s  %s  %s\n", sockscope::text::pad_right(tr("time(ms)"), 10).c_str(),
               sockscope::text::pad_right(tr("who"), who_width).c_str(), tr("call"));
   for (const auto& s : r.steps)

@@ -4,6 +4,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -55,6 +57,12 @@ bool wide_at_start(std::string_view s);
 inline std::string pad_right(std::string_view s, std::size_t w) {
   const std::size_t d = display_width(s);
   return std::string(s) + std::string(d < w ? w - d : 0, ' ');
+}
+// The width of a column that holds each of texts (their widest, in terminal columns), at least at_least.
+inline std::size_t column_width(std::initializer_list<std::string_view> texts, std::size_t at_least = 0) {
+  std::size_t w = at_least;
+  for (std::string_view t : texts) w = std::max(w, display_width(t));
+  return w;
 }
 inline std::string pad_left(std::string_view s, std::size_t w) {
   const std::size_t d = display_width(s);
