@@ -102,6 +102,22 @@ std::vector<std::string> calls_of(const std::string& json, bool all = false) {
   return out;
 }
 
+// Runs a Python program (its text, saved as dir/prog.py) under `sockscope trace OPTIONS --json`; the
+// JSON lines go to json. Returns the trace's exit status (the program's).
+int trace_python(const std::string& dir, const std::string& program, std::string& json,
+                 const std::string& options = "") {
+  spit(dir + "/prog.py", program);
+  const int rc = run(bin() + " trace " + options + (options.empty() ? "" : " ") + "--json -o " + dir +
+                     "/t.json -- python3 " + dir + "/prog.py > /dev/null 2>&1");
+  json = slurp(dir + "/t.json");
+  return rc;
+}
+
+// How many times re matches in text.
+std::ptrdiff_t count_matches(const std::string& text, const std::regex& re) {
+  return std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator());
+}
+
 bool root() { return geteuid() == 0; }
 
 // Every system call a trace shows has a row in the one call table, so the views know what it does
@@ -216,17 +232,18 @@ TEST(Trace, PythonUdpPair) {
 TEST(Trace, ForkedChildConnectsOnIpv6) {
   if (!root()) GTEST_SKIP() << "needs root for the capture";
   const std::string dir = temp_dir("trace_fork6");
-  spit(dir + "/prog.py",
-       "import os, socket\n"
-       "l = socket.socket(socket.AF_INET6)\n"
-       "l.bind(('::1', 0)); l.listen(1)\n"
-       "port = l.getsockname()[1]\n"
-       "pid = os.fork()\n"
-       "if pid == 0:\n"
-       "    c = socket.create_connection(('::1', port)); c.sendall(b'from the child'); c.close(); os._exit(0)\n"
-       "a, _ = l.accept(); print(a.recv(100)); a.close(); os.waitpid(pid, 0)\n");
-  ASSERT_EQ(run(bin() + " trace --json -o " + dir + "/t.json -- python3 " + dir + "/prog.py > /dev/null 2>&1"), 0);
-  const std::string j = slurp(dir + "/t.json");
+  std::string j;
+  ASSERT_EQ(trace_python(dir,
+                         "import os, socket\n"
+                         "l = socket.socket(socket.AF_INET6)\n"
+                         "l.bind(('::1', 0)); l.listen(1)\n"
+                         "port = l.getsockname()[1]\n"
+                         "pid = os.fork()\n"
+                         "if pid == 0:\n"
+                         "    c = socket.create_connection(('::1', port)); c.sendall(b'from the child'); c.close(); os._exit(0)\n"
+                         "a, _ = l.accept(); print(a.recv(100)); a.close(); os.waitpid(pid, 0)\n",
+                         j),
+            0);
   std::smatch m;
   ASSERT_TRUE(std::regex_search(j, m, std::regex("\"call\":\"connect\",\"result\":0,.*\"pid\":([0-9]+)"))) << j;
   const std::string child = m[1].str();
@@ -239,15 +256,16 @@ TEST(Trace, ForkedChildConnectsOnIpv6) {
 // A non-blocking connect: EINPROGRESS, a poll for writability, then SO_ERROR says how it went.
 TEST(Trace, NonBlockingConnect) {
   const std::string dir = temp_dir("trace_nonblock");
-  spit(dir + "/prog.py",
-       "import socket, select\n"
-       "l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(1)\n"
-       "c = socket.socket(); c.setblocking(False)\n"
-       "print(c.connect_ex(l.getsockname()))\n"
-       "p = select.poll(); p.register(c, select.POLLOUT); p.poll(5000)\n"
-       "print(c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))\n");
-  ASSERT_EQ(run(bin() + " trace --json -o " + dir + "/t.json -- python3 " + dir + "/prog.py > /dev/null 2>&1"), 0);
-  const std::string j = slurp(dir + "/t.json");
+  std::string j;
+  ASSERT_EQ(trace_python(dir,
+                         "import socket, select\n"
+                         "l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(1)\n"
+                         "c = socket.socket(); c.setblocking(False)\n"
+                         "print(c.connect_ex(l.getsockname()))\n"
+                         "p = select.poll(); p.register(c, select.POLLOUT); p.poll(5000)\n"
+                         "print(c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))\n",
+                         j),
+            0);
   EXPECT_TRUE(std::regex_search(j, std::regex("\"call\":\"connect\",\"result\":-1,\"errno\":\"EINPROGRESS\"")))
       << j;
   EXPECT_NE(j.find("\"call\":\"poll\""), std::string::npos) << j;
@@ -260,21 +278,22 @@ TEST(Trace, NonBlockingConnect) {
 TEST(Trace, RefusedConnectShowsItsSynAndTheRst) {
   if (!root()) GTEST_SKIP() << "needs root for the capture";
   const std::string dir = temp_dir("trace_refused");
-  spit(dir + "/prog.py",
-       "import socket\n"
-       "for family, host in ((socket.AF_INET, '127.0.0.1'), (socket.AF_INET6, '::1')):\n"
-       "    closed = socket.socket(family); closed.bind((host, 0))\n"
-       "    c = socket.socket(family)\n"
-       "    print(c.connect_ex(closed.getsockname()[:2]))\n");
-  ASSERT_EQ(run(bin() + " trace --json -o " + dir + "/t.json -- python3 " + dir + "/prog.py > /dev/null 2>&1"), 0);
-  const std::string j = slurp(dir + "/t.json");
+  std::string j;
+  ASSERT_EQ(trace_python(dir,
+                         "import socket\n"
+                         "for family, host in ((socket.AF_INET, '127.0.0.1'), (socket.AF_INET6, '::1')):\n"
+                         "    closed = socket.socket(family); closed.bind((host, 0))\n"
+                         "    c = socket.socket(family)\n"
+                         "    print(c.connect_ex(closed.getsockname()[:2]))\n",
+                         j),
+            0);
   EXPECT_TRUE(std::regex_search(j, std::regex("\"call\":\"connect\",\"result\":-1,\"errno\":\"ECONNREFUSED\"")))
       << j;
   EXPECT_TRUE(std::regex_search(j, std::regex("\"type\":\"packet\".*\"flags\":\"S\".*\"events\":\\[\"handshake-1\"")))
       << j;
   // Both refusals, on IPv4 and on IPv6.
   const std::regex refused("\"type\":\"packet\"[^\n]*\"events\":\\[\"rst\",\"refused\"\\]");
-  EXPECT_EQ(std::distance(std::sregex_iterator(j.begin(), j.end(), refused), std::sregex_iterator()), 2) << j;
+  EXPECT_EQ(count_matches(j, refused), 2) << j;
   EXPECT_NE(j.find("\"src\":\"[::1]:"), std::string::npos) << j;
 }
 
@@ -283,15 +302,14 @@ TEST(Trace, RefusedConnectShowsItsSynAndTheRst) {
 TEST(Trace, InterfaceAnyCapturesTheSamePacketsOnce) {
   if (!root()) GTEST_SKIP() << "needs root for the capture";
   const std::string dir = temp_dir("trace_any");
-  spit(dir + "/prog.py",
-       "import socket\n"
-       "closed = socket.socket(); closed.bind(('127.0.0.1', 0))\n"
-       "print(socket.socket().connect_ex(closed.getsockname()))\n");
-  ASSERT_EQ(run(bin() + " trace -i any --json -o " + dir + "/t.json -- python3 " + dir + "/prog.py > /dev/null 2>&1"),
+  std::string j;
+  ASSERT_EQ(trace_python(dir,
+                         "import socket\n"
+                         "closed = socket.socket(); closed.bind(('127.0.0.1', 0))\n"
+                         "print(socket.socket().connect_ex(closed.getsockname()))\n",
+                         j, "-i any"),
             0);
-  const std::string j = slurp(dir + "/t.json");
-  const std::regex packet("\"type\":\"packet\"");
-  EXPECT_EQ(std::distance(std::sregex_iterator(j.begin(), j.end(), packet), std::sregex_iterator()), 2) << j;
+  EXPECT_EQ(count_matches(j, std::regex("\"type\":\"packet\"")), 2) << j;
   EXPECT_NE(j.find("\"name\":\"sll"), std::string::npos) << j;
   EXPECT_NE(j.find("\"refused\""), std::string::npos) << j;
   EXPECT_EQ(run(bin() + " trace -i sockscope-none0 -- true > /dev/null 2>&1"), 1);
@@ -320,13 +338,15 @@ TEST(Trace, StaticallyLinkedCProgram) {
 TEST(Trace, CallsMatchStrace) {
   if (run("command -v strace >/dev/null") != 0) GTEST_SKIP() << "strace is not installed";
   const std::string dir = temp_dir("trace_strace");
-  spit(dir + "/prog.py",
-       "import socket\n"
-       "l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(1)\n"
-       "c = socket.create_connection(l.getsockname()); a, _ = l.accept()\n"
-       "c.sendall(b'one'); print(a.recv(10)); a.sendall(b'two'); print(c.recv(10))\n"
-       "c.close(); a.close(); l.close()\n");
-  ASSERT_EQ(run(bin() + " trace --json -o " + dir + "/t.json -- python3 " + dir + "/prog.py > /dev/null 2>&1"), 0);
+  std::string j;
+  ASSERT_EQ(trace_python(dir,
+                         "import socket\n"
+                         "l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(1)\n"
+                         "c = socket.create_connection(l.getsockname()); a, _ = l.accept()\n"
+                         "c.sendall(b'one'); print(a.recv(10)); a.sendall(b'two'); print(c.recv(10))\n"
+                         "c.close(); a.close(); l.close()\n",
+                         j),
+            0);
   ASSERT_EQ(run("strace -f --seccomp-bpf -qq -e trace=socket,bind,listen,accept,accept4,connect,sendto,recvfrom -o " +
                 dir + "/s.txt python3 " + dir + "/prog.py > /dev/null 2>&1"),
             0);
@@ -336,7 +356,7 @@ TEST(Trace, CallsMatchStrace) {
   for (auto it = std::sregex_iterator(st.begin(), st.end(), rx); it != std::sregex_iterator(); ++it)
     theirs.push_back((*it)[1].str());
   std::vector<std::string> ours;
-  for (const std::string& c : calls_of(slurp(dir + "/t.json"), true))
+  for (const std::string& c : calls_of(j, true))
     if (c != "close" && c != "setsockopt" && c != "getsockopt") ours.push_back(c);
   // strace also lists the sockets Python makes for other families (AF_UNIX/netlink probes are not ours).
   EXPECT_FALSE(ours.empty());
