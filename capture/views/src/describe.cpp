@@ -41,16 +41,17 @@ void frame_list(const Annotation& a, char* buf, std::size_t size) {
 
 class Sentence {
  public:
-  explicit Sentence(std::string& out) : out_(out) { out_.clear(); }
+  // TRANSLATORS: joins two explanations of one packet, each a whole clause ("data: bytes 1..6; retransmission").
+  explicit Sentence(std::string& out) : out_(out), separator_(tr("; ")) { out_.clear(); }
   // Starts the next fragment; fragments join with "; " (the language's own separator: "；" in Chinese).
   std::string& next() {
-    // TRANSLATORS: joins two explanations of one packet, each a whole clause ("data: bytes 1..6; retransmission").
-    if (!out_.empty()) out_ += tr("; ");
+    if (!out_.empty()) out_ += separator_;
     return out_;
   }
 
  private:
   std::string& out_;
+  const char* separator_;  // looked up once a packet, not once a clause
 };
 
 void describe_handshake(const Packet& p, const Annotation& a, Sentence& s) {

@@ -389,15 +389,11 @@ bool is_packet_field(std::string_view f) { return find_packet_field(f) != nullpt
 bool is_call_field(std::string_view f) { return find_call_field(f) != nullptr; }
 
 std::string packet_field_names() {
-  std::string out;
-  for (const PacketFieldRow& r : kPacketFields) out += (out.empty() ? "" : ", ") + std::string(r.name);
-  return out;
+  return row_names(kPacketFields, [](const PacketFieldRow&) { return true; });
 }
 
 std::string call_field_names() {
-  std::string out;
-  for (const CallFieldRow& r : kCallFields) out += (out.empty() ? "" : ", ") + std::string(r.name);
-  return out;
+  return row_names(kCallFields, [](const CallFieldRow&) { return true; });
 }
 
 Value eval(const Expr& e, const Facts& facts) {

@@ -21,6 +21,14 @@ bool parse_int(std::string_view s, std::int64_t& out);  // a decimal integer, op
 bool is_packet_field(std::string_view f);  // a row of facts.cpp's packet field table
 bool is_call_field(std::string_view f);    // a row of facts.cpp's call field table
 bool is_call_name(std::string_view c);     // a call a lesson may name (annotate's call table)
+// "a, b, c": the names of a table's rows that keep() accepts, for a message that lists them.
+template <typename Rows, typename Keep>
+std::string row_names(const Rows& rows, Keep keep) {
+  std::string out;
+  for (const auto& r : rows)
+    if (keep(r)) out += (out.empty() ? "" : ", ") + std::string(r.name);
+  return out;
+}
 std::string packet_field_names();          // "frame, seq, ack, ...": the packet field table's names
 std::string call_field_names();            // "result, errno, ...": the call field table's names
 std::string lesson_call_names();           // "socket, bind, ...": the calls a lesson may name

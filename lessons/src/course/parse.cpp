@@ -72,10 +72,7 @@ bool is_call_name(std::string_view c) {
 }
 
 std::string lesson_call_names() {
-  std::string out;
-  for (const CallName& c : call_names())
-    if (c.in_lessons) out += (out.empty() ? "" : ", ") + std::string(c.name);
-  return out;
+  return row_names(call_names(), [](const CallName& c) { return c.in_lessons; });
 }
 
 namespace {
